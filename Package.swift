@@ -1,0 +1,56 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+/// Our own targets fail the build on any warning; dependencies are not affected.
+let strict: [SwiftSetting] = [.treatAllWarnings(as: .error)]
+
+let package = Package(
+    name: "akis",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "akis", targets: ["akis"]),
+        .library(name: "RingBuffer", targets: ["RingBuffer"]),
+        .library(name: "Ingest", targets: ["Ingest"]),
+        .library(name: "Store", targets: ["Store"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-atomics", from: "1.3.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // C libraries. liburing gets a C shim: its header clashes with Glibc in Swift (fd_set).
+        .target(name: "CLibUring", linkerSettings: [.linkedLibrary("uring")]),
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+
+        .target(
+            name: "RingBuffer",
+            dependencies: [.product(name: "Atomics", package: "swift-atomics")],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "Ingest",
+            dependencies: ["CZstd", "CLibUring", "RingBuffer", .product(name: "Atomics", package: "swift-atomics")],
+            swiftSettings: strict
+        ),
+        .target(name: "Aggregator", dependencies: ["Ingest"], swiftSettings: strict),
+        .target(name: "Fanout", dependencies: ["Ingest"], swiftSettings: strict),
+        .target(name: "Store", dependencies: ["CLibPQ"], swiftSettings: strict),
+        .executableTarget(
+            name: "akis",
+            dependencies: [
+                "RingBuffer", "Ingest", "Store",
+                .product(name: "Atomics", package: "swift-atomics"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+
+        .testTarget(name: "RingBufferTests", dependencies: ["RingBuffer"], swiftSettings: strict),
+        .testTarget(name: "IngestTests", dependencies: ["Ingest", "RingBuffer"], swiftSettings: strict),
+        .testTarget(name: "StoreTests", dependencies: ["Store"], swiftSettings: strict),
+        .testTarget(name: "AkisCLITests", dependencies: ["Ingest"], swiftSettings: strict),
+    ]
+)

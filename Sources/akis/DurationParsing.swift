@@ -1,0 +1,21 @@
+/// Parses "90", "90s", "5m", "1h", "250ms" into seconds.
+func parseDuration(_ text: String) -> Double? {
+    let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
+    for (suffix, scale) in units where text.hasSuffix(suffix) {
+        guard let v = Double(text.dropLast(suffix.count)), v.isFinite, v > 0 else { return nil }
+        return v * scale
+    }
+    guard let v = Double(text), v.isFinite, v > 0 else { return nil }
+    return v
+}
+
+/// "1,234,567"
+func grouped(_ n: UInt64) -> String {
+    let digits = String(n)
+    var out = ""
+    for (i, c) in digits.enumerated() {
+        if i > 0 && (digits.count - i) % 3 == 0 { out.append(",") }
+        out.append(c)
+    }
+    return out
+}

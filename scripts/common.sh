@@ -1,0 +1,78 @@
+# Shared by scripts/run and scripts/test. Sourced, not executed.
+# Installs Debian packages the project needs and manages a private PostgreSQL cluster
+# that listens only on a Unix socket inside the project (never the system cluster, no TCP port).
+set -euo pipefail
+
+AKIS_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+AKIS_STATE="${AKIS_STATE:-$AKIS_ROOT/.akis}"
+APT_PACKAGES=(postgresql libpq-dev liburing-dev libzstd-dev pkg-config python3)
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"
+    elif command -v sudo >/dev/null; then sudo "$@"
+    else die "need root to run: $* (install sudo or run as root)"; fi
+}
+
+install_packages() {
+    local missing=()
+    for p in "${APT_PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    say "installing Debian packages: ${missing[*]}"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+pg_bindir() {
+    local d
+    d="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
+    [ -n "$d" ] && [ -x "$d/pg_ctl" ] || die "PostgreSQL server binaries not found under /usr/lib/postgresql (is the 'postgresql' package installed?)"
+    echo "$d"
+}
+
+# PostgreSQL refuses to run as root; as root we run the cluster as the 'postgres' user that
+# Debian's package creates.
+pg_user_run() {
+    if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+# Starts (or reuses) the private cluster in $1 and exports AKIS_PG_SOCKET_DIR, AKIS_PG_PORT and
+# AKIS_DATABASE_URL (a libpq connection string).
+start_private_postgres() {
+    local dir="$1" bin port=5432
+    bin="$(pg_bindir)"
+    local data="$dir/data" sock="$dir/run" log="$dir/postgres.log"
+    mkdir -p "$dir"
+    # Unix socket paths are limited to 107 bytes; fall back to a private temp dir if ours is too long.
+    if [ ${#sock} -gt 80 ]; then sock="$(mktemp -d /tmp/akis-pg.XXXXXX)"; fi
+    mkdir -p "$sock"
+    if [ "$(id -u)" -eq 0 ]; then chown postgres:postgres "$dir" "$sock"; chmod 0755 "$dir"; fi
+    if [ ! -f "$data/PG_VERSION" ]; then
+        say "initialising private PostgreSQL cluster in $data"
+        pg_user_run "$bin/initdb" -D "$data" -U akis --auth=trust -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 \
+            || { cat "$dir/initdb.log" >&2; die "initdb failed (log above)"; }
+    fi
+    if ! pg_user_run "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+        say "starting private PostgreSQL (socket in $sock)"
+        pg_user_run "$bin/pg_ctl" -D "$data" -l "$log" -w -t 60 start \
+            -o "-c listen_addresses='' -c unix_socket_directories='$sock' -p $port -c fsync=on -c max_connections=50" \
+            >/dev/null || { tail -n 30 "$log" >&2; die "PostgreSQL did not start (log: $log)"; }
+    fi
+    # A reused cluster may have been started with another socket dir: ask it.
+    [ -f "$data/postmaster.pid" ] && sock="$(sed -n 5p "$data/postmaster.pid")"
+    export AKIS_PG_SOCKET_DIR="$sock" AKIS_PG_PORT="$port"
+    export AKIS_DATABASE_URL="host=$sock port=$port user=akis dbname=postgres"
+    psql "$AKIS_DATABASE_URL" -qAtc 'select 1' >/dev/null 2>&1 \
+        || die "private PostgreSQL is running but does not accept connections at $sock (log: $log)"
+}
+
+stop_private_postgres() {
+    local dir="$1" bin
+    bin="$(pg_bindir)"
+    [ -f "$dir/data/postmaster.pid" ] || return 0
+    pg_user_run "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
+}
