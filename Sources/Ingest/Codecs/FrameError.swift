@@ -113,7 +113,7 @@ public struct DecodeContext: Sendable {
 }
 
 /// A feed wire format: pure functions over bytes, no I/O.
-public protocol FeedCodec {
+public protocol FeedCodec: SendableMetatype {
     /// Decodes the frame at the start of `bytes`. `receiveTime` is stamped on the tick.
     static func decode(_ bytes: UnsafeRawBufferPointer, receiveTime: Int64, context: DecodeContext) -> DecodeStep
     /// Appends the wire form of `tick` to `out`.

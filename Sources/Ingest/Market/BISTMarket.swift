@@ -41,6 +41,22 @@ public enum BISTMarket {
         price.units > 0 && price.units % priceStep(at: price) == 0
     }
 
+    /// The lowest valid price strictly above `price` (one step up, on the grid of the band it lands in).
+    public static func priceStepAbove(_ price: Price) -> Price {
+        let step = priceStep(at: price)
+        let up = (price.units / step + 1) * step
+        let upStep = priceStep(at: Price(units: up))
+        return Price(units: (up + upStep - 1) / upStep * upStep)
+    }
+
+    /// The highest valid price strictly below `price`, or `price` itself if none is positive.
+    public static func priceStepBelow(_ price: Price) -> Price {
+        let below = price.units - 1
+        guard below > 0 else { return price }
+        let step = priceStep(at: Price(units: below))
+        return below / step * step > 0 ? Price(units: below / step * step) : price
+    }
+
     /// Start of the continuous session (10:00 Europe/Istanbul) on a calendar date, in UTC ns.
     public static func continuousSessionStart(year: Int, month: Int, day: Int) -> Int64 {
         let localMidnight = Int64(UTCTime.daysFromCivil(year: year, month: month, day: day)) * 86_400

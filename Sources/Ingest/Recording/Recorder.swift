@@ -3,7 +3,9 @@
 /// TCP: connections are recorded one after another (a second sender waits in the backlog until
 /// the first disconnects), each read becoming one record. UDP: one record per datagram. The
 /// pending block is flushed to disk at least once a second.
-public final class Recorder {
+///
+/// Sendable so that it can be handed to the thread that calls `run`; use it from that thread only.
+public final class Recorder: @unchecked Sendable {
     public let socket: Socket
     public let writer: RecordingWriter
 

@@ -93,22 +93,21 @@ public struct SyntheticFeed: Sequence, Sendable {
             sequence += 1
             let pick = random.nextUnit() * cumulativeWeights.last!
             let s = cumulativeWeights.firstIndex { $0 >= pick } ?? cumulativeWeights.count - 1
-            var price = prices[s]
-            var step = BISTMarket.priceStep(at: Price(units: price))
-            let move = Int64(random.next() % 5) - 2  // -2...+2 steps, symmetric
-            price = Swift.max(step, price + move * step)
-            step = BISTMarket.priceStep(at: Price(units: price))
-            price = price / step * step  // crossing a band: snap to the new band's grid
-            prices[s] = price
-            let bid = Price(units: Swift.max(step, price - step))
-            let ask = Price(units: price + BISTMarket.priceStep(at: Price(units: price + step)))
+            let move = Int(random.next() % 5) - 2  // -2...+2 steps, symmetric
+            var price = Price(units: prices[s])
+            for _ in 0..<abs(move) {
+                price = move > 0 ? BISTMarket.priceStepAbove(price) : BISTMarket.priceStepBelow(price)
+            }
+            prices[s] = price.units
+            let bid = BISTMarket.priceStepBelow(price)
+            let ask = BISTMarket.priceStepAbove(price)
             let symbol = SymbolID(UInt32(s))
             if random.nextUnit() < 0.7 {
                 // Volumes in lots: mostly small, sometimes large (a heavy-tailed mix).
                 let u = random.nextUnit()
                 let quantity = u < 0.8 ? Int64(1 + random.next() % 500) : Int64(500 + random.next() % 20_000)
                 let side: TradeSide = random.next() & 1 == 0 ? .buy : .sell
-                return Tick(symbol: symbol, kind: .trade, side: side, price: Price(units: price), quantity: quantity,
+                return Tick(symbol: symbol, kind: .trade, side: side, price: price, quantity: quantity,
                             bid: bid, ask: ask, exchangeTime: time, receiveTime: time, sequence: sequence)
             }
             return Tick(symbol: symbol, kind: .quote, price: .zero, quantity: 0, bid: bid, ask: ask,
