@@ -1,0 +1,107 @@
+import Benchmark
+import Foundation
+import Ingest
+import RingBuffer
+
+/// Moves `count` ticks from a producer thread to this thread through a ring.
+func transfer(_ count: Int, batch: Int) {
+    let ring = SPSCRing<Tick>(minimumCapacity: 8192)
+    let template = Tick(symbol: SymbolID(1), kind: .trade, price: Price(units: 15_750_000), quantity: 100, exchangeTime: 1)
+    let producer = Thread {
+        if batch == 1 {
+            var sent = 0
+            while sent < count {
+                var t = template
+                t.sequence = UInt64(sent)
+                if ring.push(t) { sent += 1 }
+            }
+        } else {
+            var buffer = [Tick](repeating: template, count: batch)
+            var sent = 0
+            while sent < count {
+                let n = min(batch, count - sent)
+                for i in 0..<n { buffer[i].sequence = UInt64(sent + i) }
+                var pushed = 0
+                buffer.withUnsafeBufferPointer { all in
+                    while pushed < n { pushed += ring.push(contentsOf: UnsafeBufferPointer(rebasing: all[pushed..<n])) }
+                }
+                sent += n
+            }
+        }
+    }
+    producer.start()
+    var received = 0
+    var checksum: UInt64 = 0
+    while received < count {
+        received += ring.drain(maximum: max(batch, 1)) { span in
+            for t in span { checksum &+= t.sequence }
+        }
+    }
+    blackHole(checksum)
+}
+
+/// Exactly 1,000 synthetic ticks (one kilo-scaled iteration) in one wire format, ready to decode.
+let ticksPerBuffer = 1_000
+
+func encodedFeed(_ format: FeedFormat) -> (bytes: [UInt8], context: DecodeContext) {
+    let feed = try! SyntheticFeed(.init(symbolCount: 30, rate: 150_000, duration: 1, seed: 1))
+    var bytes: [UInt8] = []
+    var n = 0
+    for tick in feed.prefix(ticksPerBuffer) {
+        switch format {
+        case .binary: BinaryFrameCodec.encode(tick, symbols: feed.symbols, into: &bytes)
+        case .jsonLines: JSONLineCodec.encode(tick, symbols: feed.symbols, into: &bytes)
+        }
+        n += 1
+    }
+    precondition(n == ticksPerBuffer)
+    return (bytes, DecodeContext(symbols: feed.symbols))
+}
+
+/// Decodes `bytes` in 64 KiB reads, like a socket reader would see them.
+func decodeAll<C: FeedCodec>(_ codec: C.Type, _ bytes: [UInt8], context: DecodeContext) -> UInt64 {
+    var decoder = FeedDecoder<C>(context: context)
+    var sum: UInt64 = 0
+    bytes.withUnsafeBytes { raw in
+        var offset = 0
+        while offset < raw.count {
+            let end = min(offset + 65_536, raw.count)
+            decoder.decode(UnsafeRawBufferPointer(rebasing: raw[offset..<end]), receiveTime: 0) { sum &+= UInt64($0.price.units) }
+            offset = end
+        }
+    }
+    return sum
+}
+
+let benchmarks: @Sendable () -> Void = {
+    Benchmark.defaultConfiguration = .init(
+        metrics: [.throughput, .wallClock, .cpuTotal],
+        timeUnits: .milliseconds,
+        warmupIterations: 1,
+        scalingFactor: .mega,
+        maxDuration: .seconds(3),
+        maxIterations: 30
+    )
+
+    Benchmark("SPSCRing two threads, single push/pop") { benchmark in
+        transfer(benchmark.scaledIterations.count, batch: 1)
+    }
+
+    Benchmark("SPSCRing two threads, batches of 256") { benchmark in
+        transfer(benchmark.scaledIterations.count, batch: 256)
+    }
+
+    let binary = encodedFeed(.binary)
+    // One iteration decodes the 1,000-tick buffer once: throughput (K) is thousands of ticks/s.
+    let perTick = Benchmark.Configuration(scalingFactor: .kilo)
+    Benchmark("Decode binary frames (ticks)", configuration: perTick) { benchmark in
+        precondition(benchmark.scaledIterations.count == ticksPerBuffer)
+        blackHole(decodeAll(BinaryFrameCodec.self, binary.bytes, context: binary.context))
+    }
+
+    let json = encodedFeed(.jsonLines)
+    Benchmark("Decode JSON lines (ticks)", configuration: perTick) { benchmark in
+        precondition(benchmark.scaledIterations.count == ticksPerBuffer)
+        blackHole(decodeAll(JSONLineCodec.self, json.bytes, context: json.context))
+    }
+}
