@@ -45,8 +45,18 @@ pg_user_run() {
 start_private_postgres() {
     local dir="$1" bin port=5432
     bin="$(pg_bindir)"
-    local data="$dir/data" sock="$dir/run" log="$dir/postgres.log"
     mkdir -p "$dir"
+    if [ "$(id -u)" -eq 0 ]; then
+        chown postgres:postgres "$dir"
+        # The 'postgres' user must reach the directory; a checkout under a private home cannot.
+        if ! runuser -u postgres -- test -w "$dir"; then
+            local fallback="/tmp/akis-pg-$(printf '%s' "$dir" | md5sum | cut -c1-12)"
+            say "$dir is not reachable by the postgres user; using $fallback"
+            dir="$fallback"; mkdir -p "$dir"; chown postgres:postgres "$dir"; chmod 0700 "$dir"
+            printf '%s\n' "$dir" > "$1/.moved-to"
+        fi
+    fi
+    local data="$dir/data" sock="$dir/run" log="$dir/postgres.log"
     # Unix socket paths are limited to 107 bytes; fall back to a private temp dir if ours is too long.
     if [ ${#sock} -gt 80 ]; then sock="$(mktemp -d /tmp/akis-pg.XXXXXX)"; fi
     mkdir -p "$sock"
@@ -73,6 +83,7 @@ start_private_postgres() {
 stop_private_postgres() {
     local dir="$1" bin
     bin="$(pg_bindir)"
+    [ -f "$dir/.moved-to" ] && dir="$(cat "$dir/.moved-to")"
     [ -f "$dir/data/postmaster.pid" ] || return 0
     pg_user_run "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
 }

@@ -4,15 +4,10 @@ let testSymbols = try! SymbolTable(BISTMarket.bist30)
 let testContext = DecodeContext(symbols: testSymbols, maximumFrameBytes: 1024, feed: 3)
 
 /// A deterministic pseudo-random source for generated test data.
-struct TestRandom {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+typealias TestRandom = SplitMix64
+
+extension SplitMix64 {
+    init(state: UInt64) { self.init(seed: state) }
     mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
 }
 

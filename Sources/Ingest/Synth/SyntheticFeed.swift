@@ -124,10 +124,10 @@ public struct SynthError: Error, CustomStringConvertible {
 private func pow3000over5(_ u: Double) -> Double { exp(u * log(600.0)) }
 
 /// SplitMix64: tiny, fast and fully deterministic across platforms.
-struct SplitMix64 {
+public struct SplitMix64: Sendable {
     private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
@@ -135,5 +135,5 @@ struct SplitMix64 {
         return z ^ (z >> 31)
     }
     /// Uniform in [0, 1) with 53 bits of precision.
-    mutating func nextUnit() -> Double { Double(next() >> 11) * 0x1.0p-53 }
+    public mutating func nextUnit() -> Double { Double(next() >> 11) * 0x1.0p-53 }
 }
