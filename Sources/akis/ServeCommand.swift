@@ -86,7 +86,7 @@ struct Serve: ParsableCommand {
         let rejected = c.rejectedByKind().map { "\($0.0)=\($0.1)" }.joined(separator: " ")
         return "received \(grouped(c.bytes.load(ordering: .relaxed))) bytes, decoded \(grouped(c.ticks.load(ordering: .relaxed))) ticks, "
             + "rejected \(grouped(c.rejected.load(ordering: .relaxed)))\(rejected.isEmpty ? "" : " (\(rejected))"), "
-            + "dropped 0, pipeline \(grouped(p.ticks)) ticks (\(grouped(p.trades)) trades) in \(p.activeSymbols) symbols, "
+            + "pipeline \(grouped(p.ticks)) ticks (\(grouped(p.trades)) trades) in \(p.activeSymbols) symbols, "
             + "ring-full waits \(grouped(c.ringFullWaits.load(ordering: .relaxed)))"
     }
 }
