@@ -32,14 +32,21 @@ extension SocketError { static var timedOut: some Error { CancellationError() } 
         return (path, payloads)
     }
 
+    /// A recorder on a free loopback port, running on its own thread until `stop` is set.
+    func startRecorder(_ transport: String, out: String, onConnection: @escaping @Sendable (Bool) -> Void = { _ in })
+        throws -> (address: FeedAddress, stop: ManagedAtomic<Bool>, worker: Worker<Recorder.Report>)
+    {
+        let recorder = try Recorder(listen: FeedAddress(parsing: "\(transport)://127.0.0.1:0"), path: out, format: .binary)
+        let stop = ManagedAtomic<Bool>(false)
+        let worker = Worker { try recorder.run(shouldStop: { stop.load(ordering: .relaxed) }, onConnection: onConnection) }
+        return (recorder.socket.boundAddress, stop, worker)
+    }
+
     @Test func tcpReplayIntoRecorderCapturesEveryByteInOrder() throws {
         let (source, payloads) = try synthRecording(rate: 20_000, duration: 5)
         let out = temporaryPath("captured.akrec")
-        let recorder = try Recorder(listen: FeedAddress(parsing: "tcp://127.0.0.1:0"), path: out, format: .binary)
-        let address = recorder.socket.boundAddress
-        let stop = ManagedAtomic<Bool>(false)
         let sawDisconnect = ManagedAtomic<Bool>(false)
-        let recording = Worker { try recorder.run(shouldStop: { stop.load(ordering: .relaxed) }, onConnection: { if !$0 { sawDisconnect.store(true, ordering: .relaxed) } }) }
+        let (address, stop, recording) = try startRecorder("tcp", out: out) { if !$0 { sawDisconnect.store(true, ordering: .relaxed) } }
         let report = try Replayer.replay(try RecordingReader(path: source), to: try Socket.connect(to: address), speed: .max)
         #expect(report.records == UInt64(payloads.count))
         let deadline = Date().addingTimeInterval(20)
@@ -57,10 +64,7 @@ extension SocketError { static var timedOut: some Error { CancellationError() } 
     @Test func udpReplayKeepsDatagramBoundaries() throws {
         let (source, payloads) = try synthRecording(rate: 500, duration: 2)
         let out = temporaryPath("captured-udp.akrec")
-        let recorder = try Recorder(listen: FeedAddress(parsing: "udp://127.0.0.1:0"), path: out, format: .binary)
-        let address = recorder.socket.boundAddress
-        let stop = ManagedAtomic<Bool>(false)
-        let recording = Worker { try recorder.run(shouldStop: { stop.load(ordering: .relaxed) }) }
+        let (address, stop, recording) = try startRecorder("udp", out: out)
         // Paced (4x real time, ~2,000 datagrams/s), so the loopback receive buffer never overflows.
         let report = try Replayer.replay(try RecordingReader(path: source), to: try Socket.connect(to: address), speed: .factor(4))
         #expect(report.records == UInt64(payloads.count))
