@@ -60,7 +60,7 @@ start_private_postgres() {
     # Unix socket paths are limited to 107 bytes; fall back to a private temp dir if ours is too long.
     if [ ${#sock} -gt 80 ]; then sock="$(mktemp -d /tmp/akis-pg.XXXXXX)"; fi
     mkdir -p "$sock"
-    if [ "$(id -u)" -eq 0 ]; then chown postgres:postgres "$dir" "$sock"; chmod 0755 "$dir"; fi
+    if [ "$(id -u)" -eq 0 ]; then chown postgres:postgres "$sock"; fi
     if [ ! -f "$data/PG_VERSION" ]; then
         say "initialising private PostgreSQL cluster in $data"
         pg_user_run "$bin/initdb" -D "$data" -U akis --auth=trust -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 \
@@ -86,4 +86,12 @@ stop_private_postgres() {
     [ -f "$dir/.moved-to" ] && dir="$(cat "$dir/.moved-to")"
     [ -f "$dir/data/postmaster.pid" ] || return 0
     pg_user_run "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
+}
+
+# Stops the cluster of $1 and deletes it, wherever start_private_postgres put it.
+remove_private_postgres() {
+    local dir="$1"
+    stop_private_postgres "$dir"
+    [ -f "$dir/.moved-to" ] && rm -rf "$(cat "$dir/.moved-to")"
+    rm -rf "$dir"
 }

@@ -54,7 +54,8 @@ public enum BISTMarket {
         let below = price.units - 1
         guard below > 0 else { return price }
         let step = priceStep(at: Price(units: below))
-        return below / step * step > 0 ? Price(units: below / step * step) : price
+        let snapped = below / step * step
+        return snapped > 0 ? Price(units: snapped) : price
     }
 
     /// Start of the continuous session (10:00 Europe/Istanbul) on a calendar date, in UTC ns.
