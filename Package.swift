@@ -37,10 +37,11 @@ let package = Package(
         .target(name: "Aggregator", dependencies: ["Ingest"], swiftSettings: strict),
         .target(name: "Fanout", dependencies: ["Ingest"], swiftSettings: strict),
         .target(name: "Store", dependencies: ["CLibPQ"], swiftSettings: strict),
+        .target(name: "AkisConfig", dependencies: ["Ingest"], swiftSettings: strict),
         .executableTarget(
             name: "akis",
             dependencies: [
-                "RingBuffer", "Ingest", "Store",
+                "RingBuffer", "Ingest", "Store", "AkisConfig",
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -50,6 +51,7 @@ let package = Package(
 
         .testTarget(name: "RingBufferTests", dependencies: ["RingBuffer"], swiftSettings: strict),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "RingBuffer"], swiftSettings: strict),
+        .testTarget(name: "AkisConfigTests", dependencies: ["AkisConfig", "Ingest"], swiftSettings: strict),
         .testTarget(name: "StoreTests", dependencies: ["Store"], swiftSettings: strict),
         .testTarget(name: "AkisCLITests", dependencies: ["Ingest"], swiftSettings: strict),
     ]

@@ -1,3 +1,4 @@
+import AkisConfig
 import ArgumentParser
 import Atomics
 import Foundation
@@ -10,111 +11,117 @@ struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the ingestion daemon.",
         discussion: """
-            Listens for feed connections, decodes and validates every frame, and hands ticks to the \
-            pipeline through a lock-free ring. Logs a summary line every --stats-interval seconds and stops \
-            cleanly on SIGINT/SIGTERM after draining the ring.
+            Reads the feeds named in the configuration (io_uring reader threads), checks sequence \
+            numbers, and hands ticks through lock-free rings to the pipeline thread and on to its \
+            consumers. Logs a summary line every [serve] stats_interval and stops cleanly on \
+            SIGINT/SIGTERM after draining every ring. Without --config, the embedded default listens \
+            for one binary TCP feed on 127.0.0.1:7400 (see docs/configuration.md).
             """)
 
-    @Option(help: "Feed address to listen on (port 0 picks a free port).") var listen = "tcp://127.0.0.1:0"
-    @Option(help: "Feed wire format: binary or json.") var format: FeedFormatOption = .binary
-    @Option(help: "PostgreSQL connection string; checked at start.") var database: String?
-    @Option(help: "Comma-separated symbol universe (default: BIST-30).") var symbols: String?
-    @Option(help: "Seconds between summary lines.") var statsInterval: Double = 5
-    @Option(help: "Write the bound feed address to this file once listening.") var readyFile: String?
+    @Option(help: "Configuration file (TOML). Without it, the embedded default.") var config: String?
+    @Option(help: "Once every feed is bound, write one line per listening feed, \"NAME ADDRESS\", to this file.")
+    var readyFile: String?
+    @Flag(help: "Validate the configuration, print what it resolves to, and exit.") var checkConfig = false
 
     func run() throws {
-        var logger = Logger(label: "akis")
-        logger.logLevel = .info
-        guard statsInterval > 0 else { throw ValidationError("--stats-interval must be positive") }
-        let address: FeedAddress
-        do { address = try FeedAddress(parsing: listen) } catch { throw ValidationError("--listen: \(error)") }
-        let names = symbols.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } } ?? BISTMarket.bist30
-        let table: SymbolTable
-        do { table = try SymbolTable(names) } catch { throw ValidationError("--symbols: \(error)") }
+        let settings = try loadConfiguration(config)
+        if checkConfig {
+            print(describe(settings))
+            return
+        }
+        let logger = { var l = Logger(label: "akis"); l.logLevel = .info; return l }()
+        let log: @Sendable (String) -> Void = { logger.info("\($0)") }
 
-        if let database {
-            let db = try PostgresConnection(conninfo: database)
+        if let url = settings.databaseURL {
+            let db = try PostgresConnection(conninfo: url)
             let timescale = try db.isExtensionAvailable("timescaledb")
-            logger.info("database: PostgreSQL \(db.serverVersion / 10000).\(db.serverVersion % 10000), TimescaleDB \(timescale ? "available" : "not installed (plain PostgreSQL path)")")
+            log("database: PostgreSQL \(db.serverVersion / 10000).\(db.serverVersion % 10000), TimescaleDB \(timescale ? "available" : "not installed (plain PostgreSQL path)")")
         }
         let uring = IOUringSupport.probe()
-        logger.info("io_uring: \(uring.bestReceivePath.rawValue) available (setup errno \(uring.setupErrno), buffer ring errno \(uring.bufferRingErrno), multishot errno \(uring.multishotErrno)); this build's reader uses poll(2)")
+        log("io_uring probe: best path \(uring.bestReceivePath.rawValue) (setup errno \(uring.setupErrno), buffer ring errno \(uring.bufferRingErrno), multishot errno \(uring.multishotErrno))")
 
-        StopSignal.install { signal in
-            printError("received \(signal == SIGINT ? "SIGINT" : "SIGTERM"): draining and stopping")
-        }
-        let ring = SPSCRing<Tick>(minimumCapacity: 1 << 16)
-        let context = DecodeContext(symbols: table, maximumFrameBytes: 4096, feed: 1)
-        let reader: any FeedReaderThread = switch format {
-        case .binary: try PollingFeedServer<BinaryFrameCodec>(listen: address, context: context, ring: ring) { logger.info("\($0)") }
-        case .json: try PollingFeedServer<JSONLineCodec>(listen: address, context: context, ring: ring) { logger.info("\($0)") }
-        }
-        let bound = reader.listener.boundAddress
-        logger.info("listening for \(format.rawValue) feed on \(bound) (\(table.count) symbols)")
-        if let readyFile { try "\(bound)\n".write(toFile: readyFile, atomically: true, encoding: .utf8) }
+        StopSignal.install { signal in log("received \(signal == SIGINT ? "SIGINT" : "SIGTERM"): draining and stopping") }
 
-        let readerDone = ManagedAtomic<Bool>(false)
-        let failure = Mutex<String?>(nil)
-        let thread = Thread {
-            do { try reader.run(stop: StopSignal.requested) } catch { failure.withLock { $0 = "\(error)" } }
-            readerDone.store(true, ordering: .releasing)
-        }
-        thread.name = "akis-feed-reader"
-        thread.start()
-
-        // The pipeline thread: the owner of all per-symbol state. Here it counts what it drains.
-        var pipeline = PipelineTally(symbols: table.count)
-        var nextSummary = Clock.monotonicNanos() + Int64(statsInterval * 1e9)
-        while true {
-            let finished = readerDone.load(ordering: .acquiring)
-            let n = ring.drain { pipeline.add($0) }
-            if n == 0 {
-                if finished { break }
-                usleep(200)
+        // Feeds are spread over the reader threads in order; each reader has its own ring.
+        let threads = min(settings.readerThreads, settings.feeds.count)
+        var readers: [FeedReader] = []
+        let pipelineDoorbell = Doorbell()
+        for r in 0..<threads {
+            let feeds = settings.feeds.enumerated().filter { $0.offset % threads == r }.map(\.element)
+            let reader: FeedReader
+            do {
+                reader = try FeedReader(feeds: feeds, symbols: settings.symbols, options: settings.reader,
+                                        ring: SPSCRing(minimumCapacity: settings.readerRingCapacity), doorbell: pipelineDoorbell, log: log)
+            } catch {
+                throw CLIError("cannot start the feed reader: \(error)")
             }
+            readers.append(reader)
+            for (i, feed) in feeds.enumerated() {
+                let at = reader.boundAddresses[i].map { "listening on \($0)" } ?? "connecting to \(feed.address)"
+                log("feed \(feed.name) (id \(feed.id), \(feed.format.rawValue)): \(at); reader \(r + 1) receives with \(reader.receivePath.summary)")
+            }
+        }
+
+        let storeLane = ConsumerLane(name: "store", capacity: settings.storeLane.capacity, policy: settings.storeLane.policy)
+        let fanoutLane = ConsumerLane(name: "fanout", capacity: settings.fanoutLane.capacity, policy: settings.fanoutLane.policy)
+        // Stand-ins until the store writer and the fan-out exist: they count and checksum.
+        let store = CountingConsumer(symbolCount: settings.symbols.count)
+        let fanout = CountingConsumer(symbolCount: settings.symbols.count)
+        let pipeline = Pipeline(readers: readers, lanes: [storeLane, fanoutLane], log: log)
+
+        let workers = [
+            WorkerThread(name: "akis-store") { storeLane.run(store) },
+            WorkerThread(name: "akis-fanout") { fanoutLane.run(fanout) },
+            WorkerThread(name: "akis-pipeline") { pipeline.run() },
+        ] + readers.enumerated().map { r, reader in
+            WorkerThread(name: "akis-reader-\(r + 1)") { try reader.run(stop: StopSignal.requested) }
+        }
+        if let readyFile {
+            let lines = readers.flatMap { r in zip(r.feeds, r.boundAddresses).compactMap { f, a in a.map { "\(f.name) \($0)\n" } } }
+            try lines.joined().write(toFile: readyFile, atomically: true, encoding: .utf8)
+        }
+        let report = ServeReport(readers: readers, pipeline: pipeline, store: store, fanout: fanout)
+        let notifier = SystemdNotifier()
+        notifier.send("READY=1\nSTATUS=serving \(settings.feeds.count) feeds")
+
+        var nextSummary = Clock.monotonicNanos() + settings.statsIntervalNanos
+        var nextWatchdog: Int64 = 0
+        while !StopSignal.requested.load(ordering: .acquiring) {
+            if workers.contains(where: \.failed) { StopSignal.requested.store(true, ordering: .releasing); break }
+            usleep(50_000)
             let now = Clock.monotonicNanos()
             if now >= nextSummary {
-                nextSummary = now + Int64(statsInterval * 1e9)
-                logger.info("\(summary(reader.counters, pipeline))")
+                nextSummary = now + settings.statsIntervalNanos
+                log(report.summary())
+            }
+            if let interval = notifier.watchdogNanos, now >= nextWatchdog {
+                nextWatchdog = now + interval / 2
+                notifier.send("WATCHDOG=1")
             }
         }
-        logger.info("stopped: \(summary(reader.counters, pipeline))")
-        if let message = failure.withLock({ $0 }) { throw CLIError("feed reader failed: \(message)") }
+        notifier.send("STOPPING=1")
+        // Readers stop first; the pipeline drains their rings, then closes the lanes, which the
+        // consumers drain before they finish.
+        for worker in workers.reversed() { worker.join() }
+        for line in report.feedLines() { log(line) }
+        log("stopped: \(report.summary()); store checksum \(store.checksum.map { "\($0)" } ?? "none")")
+        if let failure = workers.compactMap(\.error).first { throw CLIError("\(failure)") }
     }
 
-    private func summary(_ c: FeedCounters, _ p: PipelineTally) -> String {
-        let rejected = c.rejectedByKind().map { "\($0.0)=\($0.1)" }.joined(separator: " ")
-        return "received \(grouped(c.bytes.load(ordering: .relaxed))) bytes, decoded \(grouped(c.ticks.load(ordering: .relaxed))) ticks, "
-            + "rejected \(grouped(c.rejected.load(ordering: .relaxed)))\(rejected.isEmpty ? "" : " (\(rejected))"), "
-            + "pipeline \(grouped(p.ticks)) ticks (\(grouped(p.trades)) trades) in \(p.activeSymbols) symbols, "
-            + "ring-full waits \(grouped(c.ringFullWaits.load(ordering: .relaxed)))"
-    }
-}
-
-/// What the pipeline stand-in keeps per symbol until the aggregator arrives.
-struct PipelineTally {
-    var ticks: UInt64 = 0
-    var trades: UInt64 = 0
-    var perSymbol: [UInt64]
-    init(symbols: Int) { perSymbol = [UInt64](repeating: 0, count: symbols) }
-    var activeSymbols: Int { perSymbol.lazy.filter { $0 > 0 }.count }
-
-    mutating func add(_ span: UnsafeBufferPointer<Tick>) {
-        for tick in span {
-            ticks += 1
-            if tick.kind == .trade { trades += 1 }
-            perSymbol[Int(tick.symbol.rawValue)] += 1
+    private func loadConfiguration(_ path: String?) throws -> AkisConfiguration {
+        guard let path else { return AkisConfiguration() }
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw CLIError("cannot read the configuration file \(path): \((error as NSError).localizedDescription)")
         }
+        do { return try AkisConfiguration.parse(text) } catch { throw CLIError("\(path): \(error)") }
+    }
+
+    private func describe(_ c: AkisConfiguration) -> String {
+        var lines = ["configuration is valid", "symbols: \(c.symbols.count)", "database: \(c.databaseURL == nil ? "none" : "configured")",
+                     "reader threads: \(min(c.readerThreads, c.feeds.count)), receive path: \(c.reader.receivePath?.rawValue ?? "auto")",
+                     "lanes: store \(c.storeLane.policy.rawValue) (\(c.storeLane.capacity)), fanout \(c.fanoutLane.policy.rawValue) (\(c.fanoutLane.capacity))"]
+        for f in c.feeds { lines.append("feed \(f.name): id \(f.id), \(f.role.rawValue) \(f.address), \(f.format.rawValue)") }
+        return lines.joined(separator: "\n")
     }
 }
-
-/// The type-erased face of a `PollingFeedServer`, whatever its codec.
-protocol FeedReaderThread: AnyObject, Sendable {
-    var listener: Socket { get }
-    var counters: FeedCounters { get }
-    func run(stop: ManagedAtomic<Bool>) throws
-}
-
-extension PollingFeedServer: FeedReaderThread {}
-
-import Synchronization

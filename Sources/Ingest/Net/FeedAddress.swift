@@ -73,6 +73,36 @@ struct SocketAddress {
     var length: socklen_t
     var family: Int32 { Int32(storage.ss_family) }
 
+    /// The group address when this is an IPv4 multicast address (224.0.0.0/4).
+    var ipv4Multicast: in_addr? {
+        guard family == AF_INET else { return nil }
+        let address = withUnsafeBytes(of: storage) { $0.load(fromByteOffset: 4, as: in_addr.self) }
+        return UInt32(bigEndian: address.s_addr) >> 28 == 0xE ? address : nil
+    }
+
+    /// "127.0.0.1:9000" or "[::1]:9000".
+    var description: String {
+        var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
+        return withUnsafeBytes(of: storage) { raw -> String in
+            let port = UInt16(bigEndian: raw.load(fromByteOffset: 2, as: UInt16.self))
+            if family == AF_INET {
+                var a = raw.load(fromByteOffset: 4, as: in_addr.self)
+                inet_ntop(AF_INET, &a, &text, socklen_t(text.count))
+                return "\(Self.string(text)):\(port)"
+            }
+            if family == AF_INET6 {
+                var a = raw.load(fromByteOffset: 8, as: in6_addr.self)
+                inet_ntop(AF_INET6, &a, &text, socklen_t(text.count))
+                return "[\(Self.string(text))]:\(port)"
+            }
+            return "address family \(family)"
+        }
+    }
+
+    private static func string(_ cString: [CChar]) -> String {
+        String(decoding: cString.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
     func withSockaddr<R>(_ body: (UnsafePointer<sockaddr>, socklen_t) -> R) -> R {
         withUnsafeBytes(of: storage) { body($0.baseAddress!.assumingMemoryBound(to: sockaddr.self), length) }
     }

@@ -1,14 +1,19 @@
 import Atomics
 
-/// Counters a reader thread publishes for the rest of the process (logs, metrics).
-/// Written by one thread, read by any.
+/// What one feed has delivered so far, for logs and metrics. Written by the feed's reader thread,
+/// read by any.
 public final class FeedCounters: Sendable {
     public let bytes = ManagedAtomic<UInt64>(0)
     public let ticks = ManagedAtomic<UInt64>(0)
     public let rejected = ManagedAtomic<UInt64>(0)
-    /// Times the reader found the pipeline ring full and had to wait (TCP backpressure).
-    public let ringFullWaits = ManagedAtomic<UInt64>(0)
-    public let connections = ManagedAtomic<Int>(0)
+    /// Connections opened (accepted, or connected out) over the feed's life.
+    public let connections = ManagedAtomic<UInt64>(0)
+    /// Connections that ended (closed by the peer, reset, or failed).
+    public let disconnects = ManagedAtomic<UInt64>(0)
+    /// Connect attempts that failed (connect-mode feeds).
+    public let connectFailures = ManagedAtomic<UInt64>(0)
+    /// Datagrams the kernel dropped because the socket's receive buffer was full (UDP feeds).
+    public let kernelDrops = ManagedAtomic<UInt64>(0)
     private let rejectedKinds = (0..<FrameErrorKind.allCases.count).map { _ in ManagedAtomic<UInt64>(0) }
 
     public init() {}
@@ -18,10 +23,12 @@ public final class FeedCounters: Sendable {
         rejectedKinds[kind.rawValue].wrappingIncrement(ordering: .relaxed)
     }
 
+    public subscript(kind: FrameErrorKind) -> UInt64 { rejectedKinds[kind.rawValue].load(ordering: .relaxed) }
+
     /// Rejections so far, by kind, leaving out kinds with none.
     public func rejectedByKind() -> [(FrameErrorKind, UInt64)] {
         FrameErrorKind.allCases.compactMap { k in
-            let n = rejectedKinds[k.rawValue].load(ordering: .relaxed)
+            let n = self[k]
             return n > 0 ? (k, n) : nil
         }
     }

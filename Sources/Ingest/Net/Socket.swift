@@ -26,14 +26,15 @@ public final class Socket: Sendable {
     public let fd: Int32
     public let address: FeedAddress
 
-    private init(fd: Int32, address: FeedAddress) {
+    /// Takes ownership of `fd`: it is closed with this object.
+    init(fd: Int32, address: FeedAddress) {
         self.fd = fd
         self.address = address
     }
 
     deinit { Glibc.close(fd) }
 
-    private static func make(_ address: FeedAddress) throws -> (Int32, SocketAddress) {
+    static func make(_ address: FeedAddress) throws -> (Int32, SocketAddress) {
         let resolved = try address.resolve()
         let type = address.transport == .tcp ? SOCK_STREAM : SOCK_DGRAM
         let fd = socket(resolved.family, Int32(type.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
@@ -41,9 +42,18 @@ public final class Socket: Sendable {
         return (fd, resolved)
     }
 
-    /// Connects out (TCP) or sets the default destination (UDP).
-    public static func connect(to address: FeedAddress) throws -> Socket {
+    /// Connects out (TCP) or sets the default destination (UDP). For a UDP multicast
+    /// destination, `multicastInterface` (a local IPv4 address) picks the outgoing interface.
+    public static func connect(to address: FeedAddress, multicastInterface: String? = nil) throws -> Socket {
         let (fd, resolved) = try make(address)
+        if let multicastInterface, address.transport == .udp, resolved.ipv4Multicast != nil {
+            var interface = in_addr()
+            guard inet_pton(AF_INET, multicastInterface, &interface) == 1 else {
+                Glibc.close(fd)
+                throw SocketError(operation: "send to \(address)", message: "multicast interface \(Sanitized(multicastInterface)) is not an IPv4 address")
+            }
+            setsockopt(fd, Int32(IPPROTO_IP), IP_MULTICAST_IF, &interface, socklen_t(MemoryLayout<in_addr>.size))
+        }
         let rc = resolved.withSockaddr { Glibc.connect(fd, $0, $1) }
         guard rc == 0 else {
             let e = errno
@@ -55,7 +65,9 @@ public final class Socket: Sendable {
     }
 
     /// Binds to `address` and, for TCP, listens. Port 0 picks a free port: see `boundAddress`.
-    public static func bind(_ address: FeedAddress) throws -> Socket {
+    /// A UDP address in 224.0.0.0/4 joins that multicast group on the interface whose local IPv4
+    /// address is `multicastInterface` (0.0.0.0 lets the kernel choose by its routes).
+    public static func bind(_ address: FeedAddress, multicastInterface: String = "0.0.0.0") throws -> Socket {
         let (fd, resolved) = try make(address)
         setOption(fd, SOL_SOCKET, SO_REUSEADDR, 1)
         if address.transport == .udp { setOption(fd, SOL_SOCKET, SO_RCVBUF, 8 << 20) }
@@ -64,6 +76,19 @@ public final class Socket: Sendable {
             let e = errno
             Glibc.close(fd)
             throw SocketError(operation: "bind \(address)", errno: e)
+        }
+        if address.transport == .udp, let group = resolved.ipv4Multicast {
+            var request = ip_mreq()
+            request.imr_multiaddr = group
+            guard inet_pton(AF_INET, multicastInterface, &request.imr_interface) == 1 else {
+                Glibc.close(fd)
+                throw SocketError(operation: "join \(address)", message: "multicast interface \(Sanitized(multicastInterface)) is not an IPv4 address")
+            }
+            if setsockopt(fd, Int32(IPPROTO_IP), IP_ADD_MEMBERSHIP, &request, socklen_t(MemoryLayout<ip_mreq>.size)) != 0 {
+                let e = errno
+                Glibc.close(fd)
+                throw SocketError(operation: "join multicast group \(address) on \(multicastInterface)", errno: e)
+            }
         }
         if address.transport == .tcp && listen(fd, 16) != 0 {
             let e = errno
@@ -138,7 +163,22 @@ public final class Socket: Sendable {
     /// Half-closes the sending side (TCP), so the peer sees a clean end of stream.
     public func shutdownWrite() { Glibc.shutdown(fd, Int32(SHUT_WR)) }
 
-    private static func setOption(_ fd: Int32, _ level: Int32, _ name: Int32, _ value: Int32) {
+    /// The peer's address as text ("127.0.0.1:40112"), or "unknown peer".
+    static func peerDescription(_ fd: Int32) -> String {
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let rc = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(fd, $0, &length) }
+        }
+        guard rc == 0 else { return "unknown peer" }
+        return SocketAddress(storage: storage, length: length).description
+    }
+
+    static func setNonBlocking(_ fd: Int32) {
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+    }
+
+    static func setOption(_ fd: Int32, _ level: Int32, _ name: Int32, _ value: Int32) {
         var v = value
         setsockopt(fd, level, name, &v, socklen_t(MemoryLayout<Int32>.size))
     }

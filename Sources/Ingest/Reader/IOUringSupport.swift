@@ -19,14 +19,8 @@ public struct IOUringSupport: Sendable, Equatable {
 
     /// The receive path a reader should use, best first.
     public var bestReceivePath: ReceivePath {
-        if setupErrno != 0 { return .epoll }
-        if bufferRingErrno == 0 && multishotErrno == 0 { return .multishotProvidedBuffers }
-        return .singleShotRecv
-    }
-
-    public enum ReceivePath: String, Sendable {
-        case multishotProvidedBuffers = "io_uring multishot recv with provided buffers"
-        case singleShotRecv = "io_uring recv"
-        case epoll = "epoll"
+        if setupErrno != 0 { return .poll }
+        if bufferRingErrno == 0 && multishotErrno == 0 { return .multishot }
+        return .recv
     }
 }

@@ -1,0 +1,151 @@
+import Ingest
+
+/// Everything `akis serve` can be told, loaded once from a TOML file (see docs/configuration.md).
+/// Every option has a default; unknown keys and bad values are errors that name the key.
+public struct AkisConfiguration: Sendable {
+    /// [serve] stats_interval: time between summary lines.
+    public var statsIntervalNanos: Int64 = 5_000_000_000
+    /// [market] symbols: the symbol universe; ticks for anything else are rejected.
+    public var symbols: SymbolTable
+    /// [database] url: a libpq connection string; none means no database yet.
+    public var databaseURL: String?
+    /// [reader] threads: reader threads; feeds are spread over them in order.
+    public var readerThreads = 1
+    /// [reader] ring_capacity: ticks each reader's ring to the pipeline holds.
+    public var readerRingCapacity = 1 << 16
+    /// [reader] receive_path, buffer_size, buffer_count, max_frame_bytes, batch_size.
+    public var reader = FeedReaderOptions()
+    /// [lanes.store] and [lanes.fanout]: the pipeline's hand-off to each consumer.
+    public var storeLane = Lane(capacity: 1 << 16, policy: .block)
+    public var fanoutLane = Lane(capacity: 1 << 16, policy: .drop)
+    /// [[feeds]]
+    public var feeds: [FeedEndpoint]
+
+    public struct Lane: Sendable, Equatable {
+        public var capacity: Int
+        public var policy: ConsumerLane.FullPolicy
+    }
+
+    /// The embedded default: BIST-30 and one binary TCP feed listened for on 127.0.0.1:7400.
+    public static let defaultFeedAddress = FeedAddress(transport: .tcp, host: "127.0.0.1", port: 7400)
+
+    public init() {
+        symbols = try! SymbolTable(BISTMarket.bist30)
+        feeds = [FeedEndpoint(name: "main", id: 1, address: Self.defaultFeedAddress)]
+    }
+
+    /// Parses and validates a configuration file's text.
+    public static func parse(_ text: String) throws(ConfigError) -> AkisConfiguration {
+        let table: TOMLTable
+        do { table = try TOMLParser.parse(text) } catch { throw ConfigError("TOML syntax error at \(error)") }
+        var root = ConfigSection(path: "", table: table)
+        var config = AkisConfiguration()
+
+        if var serve = try root.section("serve") {
+            config.statsIntervalNanos = try serve.duration("stats_interval", default: config.statsIntervalNanos, in: 100_000_000...86_400_000_000_000)
+            try serve.finish()
+        }
+        if var market = try root.section("market") {
+            if let names = try market.stringArray("symbols") {
+                guard !names.isEmpty else { throw market.fail("symbols", "the symbol list is empty") }
+                do { config.symbols = try SymbolTable(names) } catch { throw market.fail("symbols", "\(error)") }
+            }
+            try market.finish()
+        }
+        if var database = try root.section("database") {
+            if let url = try database.string("url") {
+                guard !url.isEmpty else { throw database.fail("url", "is empty; leave the key out for no database") }
+                config.databaseURL = url
+            }
+            try database.finish()
+        }
+        if var reader = try root.section("reader") {
+            config.readerThreads = try reader.integer("threads", default: config.readerThreads, in: 1...64)
+            config.readerRingCapacity = try reader.integer("ring_capacity", default: config.readerRingCapacity, in: 1024...(1 << 24))
+            let path = try reader.string("receive_path", default: "auto")
+            if path != "auto" {
+                guard let p = ReceivePath(rawValue: path) else {
+                    throw reader.fail("receive_path", "\(Sanitized(path)) is not one of \"auto\", " + ReceivePath.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", "))
+                }
+                config.reader.receivePath = p
+            }
+            config.reader.bufferSize = try reader.integer("buffer_size", default: config.reader.bufferSize, in: 1024...(1 << 20))
+            config.reader.bufferCount = try reader.integer("buffer_count", default: config.reader.bufferCount, in: 16...32768)
+            guard config.reader.bufferCount & (config.reader.bufferCount - 1) == 0 else {
+                throw reader.fail("buffer_count", "\(config.reader.bufferCount) is not a power of two")
+            }
+            config.reader.maximumFrameBytes = try reader.integer("max_frame_bytes", default: config.reader.maximumFrameBytes, in: 128...(1 << 20))
+            config.reader.batchSize = try reader.integer("batch_size", default: config.reader.batchSize, in: 1...65536)
+            try reader.finish()
+        }
+        if var lanes = try root.section("lanes") {
+            if var store = try lanes.section("store") {
+                config.storeLane = try lane(&store, default: config.storeLane)
+                guard config.storeLane.policy == .block else {
+                    throw store.fail("on_full", "storage never drops ticks: only \"block\" is allowed")
+                }
+                try store.finish()
+            }
+            if var fanout = try lanes.section("fanout") {
+                config.fanoutLane = try lane(&fanout, default: config.fanoutLane)
+                try fanout.finish()
+            }
+            try lanes.finish()
+        }
+        let feedSections = try root.sections("feeds")
+        if table["feeds"] != nil {
+            guard !feedSections.isEmpty else { throw ConfigError("feeds: at least one [[feeds]] table is needed") }
+            config.feeds = []
+            for var section in feedSections {
+                config.feeds.append(try feed(&section, position: config.feeds.count))
+                try section.finish()
+            }
+            try checkDistinct(config.feeds)
+        }
+        try root.finish()
+        return config
+    }
+
+    private static func lane(_ s: inout ConfigSection, default value: Lane) throws(ConfigError) -> Lane {
+        Lane(capacity: try s.integer("capacity", default: value.capacity, in: 1024...(1 << 24)),
+             policy: try s.choice("on_full", default: value.policy))
+    }
+
+    private static func feed(_ s: inout ConfigSection, position: Int) throws(ConfigError) -> FeedEndpoint {
+        let name = try s.string("name", default: "feed\(position + 1)")
+        guard !name.isEmpty, name.count <= 64, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == ".") }) else {
+            throw s.fail("name", "\(Sanitized(name)) must be 1 to 64 characters of letters, digits, '-', '_' or '.'")
+        }
+        let id = try s.integer("id", default: position + 1, in: 1...Int(UInt16.max))
+        guard let text = try s.string("address") else { throw ConfigError("\(s.path): address is missing (e.g. address = \"tcp://127.0.0.1:7400\")") }
+        let address: FeedAddress
+        do { address = try FeedAddress(parsing: text) } catch { throw s.fail("address", "\(error)") }
+        let role = try s.choice("role", default: FeedEndpoint.Role.listen)
+        if role == .connect && address.transport == .udp {
+            throw s.fail("role", "a UDP feed is received by binding to its address: use role = \"listen\"")
+        }
+        if role == .connect && address.port == 0 { throw s.fail("address", "a feed to connect to needs a port other than 0") }
+        var endpoint = FeedEndpoint(name: name, id: UInt16(id), address: address, role: role)
+        endpoint.format = try s.choice("format", default: FeedFormat.binary)
+        endpoint.multicastInterface = try s.string("multicast_interface", default: endpoint.multicastInterface)
+        endpoint.reconnectInitialNanos = try s.duration("reconnect_initial", default: endpoint.reconnectInitialNanos, in: 1_000_000...3_600_000_000_000)
+        endpoint.reconnectMaximumNanos = try s.duration("reconnect_max", default: endpoint.reconnectMaximumNanos, in: 1_000_000...3_600_000_000_000)
+        guard endpoint.reconnectMaximumNanos >= endpoint.reconnectInitialNanos else {
+            throw s.fail("reconnect_max", "must not be shorter than reconnect_initial")
+        }
+        endpoint.connectTimeoutNanos = try s.duration("connect_timeout", default: endpoint.connectTimeoutNanos, in: 1_000_000...600_000_000_000)
+        return endpoint
+    }
+
+    private static func checkDistinct(_ feeds: [FeedEndpoint]) throws(ConfigError) {
+        for (i, a) in feeds.enumerated() {
+            for (j, b) in feeds.enumerated() where j > i {
+                if a.name == b.name { throw ConfigError("feeds[\(j)].name: \"\(b.name)\" is already the name of feeds[\(i)]") }
+                if a.id == b.id { throw ConfigError("feeds[\(j)].id: \(b.id) is already the id of feeds[\(i)] (sequence numbers are tracked per id)") }
+                if a.role == .listen && b.role == .listen && a.address == b.address && a.address.port != 0 {
+                    throw ConfigError("feeds[\(j)].address: \(b.address) is already the address of feeds[\(i)]")
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,38 @@
+/// One configured feed: where it is, which side opens the connection, and its wire format.
+public struct FeedEndpoint: Sendable, Equatable {
+    public enum Role: String, Sendable, CaseIterable {
+        /// Bind to the address: accept TCP feed connections (any number), or receive UDP datagrams.
+        case listen
+        /// Connect out to a TCP feed server, and reconnect when it drops.
+        case connect
+    }
+
+    /// A name for logs and metrics.
+    public var name: String
+    /// Stamped on every tick from this feed; sequence numbers are tracked per id.
+    public var id: UInt16
+    public var address: FeedAddress
+    public var role: Role
+    public var format: FeedFormat
+    /// For a UDP multicast group: the local IPv4 address of the interface to join it on.
+    public var multicastInterface: String
+    public var reconnectInitialNanos: Int64
+    public var reconnectMaximumNanos: Int64
+    public var connectTimeoutNanos: Int64
+
+    public init(
+        name: String, id: UInt16, address: FeedAddress, role: Role = .listen, format: FeedFormat = .binary,
+        multicastInterface: String = "0.0.0.0", reconnectInitialNanos: Int64 = 100_000_000,
+        reconnectMaximumNanos: Int64 = 10_000_000_000, connectTimeoutNanos: Int64 = 5_000_000_000
+    ) {
+        self.name = name
+        self.id = id
+        self.address = address
+        self.role = role
+        self.format = format
+        self.multicastInterface = multicastInterface
+        self.reconnectInitialNanos = reconnectInitialNanos
+        self.reconnectMaximumNanos = reconnectMaximumNanos
+        self.connectTimeoutNanos = connectTimeoutNanos
+    }
+}

@@ -1,0 +1,66 @@
+import Ingest
+
+/// The one-line summaries `akis serve` logs, read from the threads' published counters.
+struct ServeReport {
+    let readers: [FeedReader]
+    let pipeline: Pipeline
+    let store: CountingConsumer
+    let fanout: CountingConsumer
+
+    private func total(_ value: (FeedCounters) -> UInt64) -> UInt64 {
+        readers.reduce(0) { sum, r in r.counters.reduce(sum) { $0 + value($1) } }
+    }
+
+    private func totalSequence(_ value: (SequenceCounters) -> UInt64) -> UInt64 {
+        pipeline.sequenceCounters.reduce(0) { $0 + value($1) }
+    }
+
+    func summary() -> String {
+        var kinds: [FrameErrorKind: UInt64] = [:]
+        for r in readers { for c in r.counters { for (k, n) in c.rejectedByKind() { kinds[k, default: 0] += n } } }
+        let rejectedDetail = kinds.isEmpty ? "" : " (" + kinds.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key)=\($0.value)" }.joined(separator: " ") + ")"
+        let lanes = pipeline.lanes
+        let dropped = lanes.reduce(0) { $0 + $1.dropped.load(ordering: .relaxed) }
+        let bytes = total { $0.bytes.load(ordering: .relaxed) }
+        let decoded = total { $0.ticks.load(ordering: .relaxed) }
+        let rejected = total { $0.rejected.load(ordering: .relaxed) }
+        let kernelDrops = total { $0.kernelDrops.load(ordering: .relaxed) }
+        let duplicates = totalSequence { $0.duplicates.load(ordering: .relaxed) }
+        let gaps = totalSequence { $0.gaps.load(ordering: .relaxed) }
+        let missing = totalSequence { $0.missing.load(ordering: .relaxed) }
+        let filled = totalSequence { $0.filled.load(ordering: .relaxed) }
+        let readerWaits = readers.reduce(0) { $0 + $1.ringFullWaits.load(ordering: .relaxed) }
+        let laneWaits = lanes.reduce(0) { $0 + $1.fullWaits.load(ordering: .relaxed) }
+        let delivered = lanes.map { "\($0.name) \(grouped($0.delivered.load(ordering: .relaxed)))" }.joined(separator: ", ")
+        var parts: [String] = []
+        parts.append("received \(grouped(bytes)) bytes")
+        parts.append("decoded \(grouped(decoded))")
+        parts.append("rejected \(grouped(rejected))\(rejectedDetail)")
+        parts.append("duplicates \(grouped(duplicates))")
+        parts.append("gaps \(grouped(gaps)) (\(grouped(missing)) missing, \(grouped(filled)) filled late)")
+        parts.append("delivered \(delivered)")
+        parts.append("dropped \(grouped(dropped))")
+        parts.append("ring-full waits \(grouped(readerWaits + laneWaits))")
+        parts.append("kernel drops \(grouped(kernelDrops))")
+        return parts.joined(separator: "; ")
+    }
+
+    /// One line per feed, for the end of a run.
+    func feedLines() -> [String] {
+        var lines: [String] = []
+        var index = 0
+        for reader in readers {
+            for (feed, c) in zip(reader.feeds, reader.counters) {
+                let s = pipeline.sequenceCounters[index]
+                index += 1
+                lines.append("feed \(feed.name): \(grouped(c.ticks.load(ordering: .relaxed))) ticks, "
+                    + "\(grouped(c.rejected.load(ordering: .relaxed))) rejected, "
+                    + "\(c.connections.load(ordering: .relaxed)) connections, \(c.disconnects.load(ordering: .relaxed)) disconnects, "
+                    + "\(c.connectFailures.load(ordering: .relaxed)) failed connects, "
+                    + "\(s.gaps.load(ordering: .relaxed)) gaps (\(s.missing.load(ordering: .relaxed)) missing), "
+                    + "\(s.duplicates.load(ordering: .relaxed)) duplicates, path \(reader.receivePath.rawValue)")
+            }
+        }
+        return lines
+    }
+}
