@@ -24,6 +24,10 @@ public struct AkisConfiguration: Sendable {
     public struct Lane: Sendable, Equatable {
         public var capacity: Int
         public var policy: ConsumerLane.FullPolicy
+        public init(capacity: Int, policy: ConsumerLane.FullPolicy) {
+            self.capacity = capacity
+            self.policy = policy
+        }
     }
 
     /// The embedded default: BIST-30 and one binary TCP feed listened for on 127.0.0.1:7400.

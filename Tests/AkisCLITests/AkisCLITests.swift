@@ -68,13 +68,27 @@ func scratchFile(_ name: String) -> String {
         #expect(speed.status != 0)
         #expect(speed.stderr.contains("--speed must be a positive number or 'max'"))
 
-        let address = try akis("serve", "--listen", "127.0.0.1:9000")
+        let config = scratchFile("bad.toml")
+        try "[[feeds]]\naddress = \"127.0.0.1:9000\"\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let address = try akis("serve", "--config", config)
         #expect(address.status != 0)
+        #expect(address.stderr.contains("bad.toml: feeds[0].address (line 2): bad feed address"))
         #expect(address.stderr.contains("expected tcp://HOST:PORT or udp://HOST:PORT"))
 
-        let symbols = try akis("serve", "--symbols", "AKBNK,bad symbol")
-        #expect(symbols.status != 0)
-        #expect(symbols.stderr.contains("invalid symbol"))
+        try "[reader]\nbufer_size = 4096\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let unknown = try akis("serve", "--config", config)
+        #expect(unknown.status != 0)
+        #expect(unknown.stderr.contains("unknown key reader.bufer_size (line 2)"))
+
+        let absent = try akis("serve", "--config", "/nonexistent/akis.toml")
+        #expect(absent.status != 0)
+        #expect(absent.stderr.contains("cannot read the configuration file /nonexistent/akis.toml"))
+
+        try "[market]\nsymbols = [\"AKBNK\"]\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let check = try akis("serve", "--config", config, "--check-config")
+        #expect(check.status == 0)
+        #expect(check.stdout.contains("configuration is valid"))
+        #expect(check.stdout.contains("feed main: id 1, listen tcp://127.0.0.1:7400, binary"))
 
         let missing = try akis("replay", "/nonexistent/feed.akrec", "--to", "tcp://127.0.0.1:1")
         #expect(missing.status != 0)
@@ -112,31 +126,105 @@ func scratchFile(_ name: String) -> String {
         #expect(captured % BinaryFrameCodec.frameSizeV1 == 0)
     }
 
-    /// The README's main job, end to end: serve, replay the bundled sample, stop with SIGTERM.
-    @Test func serveIngestsTheBundledSampleAndStopsCleanly() throws {
+    /// Starts `akis serve` on a one-feed configuration; returns the process and the feed's address.
+    func startServe(_ feed: String, extra: String = "") throws -> (AkisProcess, String) {
+        let config = scratchFile("akis.toml")
+        try """
+            [serve]
+            stats_interval = "500ms"
+            \(extra)
+            [[feeds]]
+            name = "e2e"
+            \(feed)
+            """.write(toFile: config, atomically: true, encoding: .utf8)
         let ready = scratchFile("ready")
-        let serve = try AkisProcess(["serve", "--listen", "tcp://127.0.0.1:0", "--ready-file", ready, "--stats-interval", "0.5"])
+        let serve = try AkisProcess(["serve", "--config", config, "--ready-file", ready])
         let deadline = Date().addingTimeInterval(30)
-        while !FileManager.default.fileExists(atPath: ready) && Date() < deadline { usleep(20_000) }
-        let address = try String(contentsOfFile: ready, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        while (try? String(contentsOfFile: ready, encoding: .utf8))?.isEmpty ?? true {
+            if Date() > deadline || !serve.process.isRunning { throw CLIFailure("serve did not start: \(serve.wait().stderr)") }
+            usleep(20_000)
+        }
+        let line = try String(contentsOfFile: ready, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(line.hasPrefix("e2e "))
+        return (serve, String(line.split(separator: " ")[1]))
+    }
+
+    /// Waits until the serve log shows `text`, then stops it with SIGTERM; returns the "stopped:" line.
+    func stopServe(_ serve: AkisProcess, after text: String) -> (String, RunResult) {
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            let log = (try? String(contentsOfFile: serve.errPath, encoding: .utf8)) ?? ""
+            if log.contains(text) { break }
+            usleep(50_000)
+        }
+        serve.process.terminate()  // SIGTERM
+        let result = serve.wait()
+        let stopped = result.stderr.split(separator: "\n").first { $0.contains("stopped:") }.map(String.init) ?? ""
+        return (stopped, result)
+    }
+
+    /// What the pipeline must receive from a recording: tick count and sequence checksum.
+    func expectedChecksum(_ path: String, feed: UInt16) throws -> SequenceChecksum {
+        var checksum = SequenceChecksum()
+        var decoder = FeedDecoder<BinaryFrameCodec>(context: DecodeContext(symbols: try SymbolTable(BISTMarket.bist30), feed: feed))
+        try RecordingReader(path: path).forEachRecord { _, payload in
+            payload.withUnsafeBytes { decoder.decode($0, receiveTime: 0) { checksum.add(feed: $0.feed, sequence: $0.sequence) } }
+        }
+        return checksum
+    }
+
+    /// The README's main job, end to end: serve, replay the bundled sample over TCP at full speed,
+    /// stop with SIGTERM; every tick reaches the pipeline's consumers.
+    @Test func serveIngestsTheBundledSampleOverTCPAndStopsCleanly() throws {
+        let (serve, address) = try startServe("address = \"tcp://127.0.0.1:0\"")
         let sample = packageRoot.appendingPathComponent("Samples/bist-sample.akrec").path
         let replay = try akis("replay", sample, "--to", address, "--speed", "max")
         #expect(replay.status == 0, "\(replay.stderr)")
         #expect(replay.stdout.contains("replayed 59,705 records"))
-        var log = ""
-        while !log.contains("pipeline 59,705 ticks") && Date() < deadline {
-            usleep(100_000)
-            log = (try? String(contentsOfFile: serve.errPath, encoding: .utf8)) ?? ""
-        }
-        serve.process.terminate()  // SIGTERM
-        let result = serve.wait()
+        let (stopped, result) = stopServe(serve, after: "delivered store 59,705")
         #expect(result.status == 0, "\(result.stderr)")
-        let stopped = result.stderr.split(separator: "\n").first { $0.contains("stopped:") } ?? ""
-        #expect(stopped.contains("decoded 59,705 ticks"))
-        #expect(stopped.contains("rejected 0"))
-        #expect(stopped.contains("pipeline 59,705 ticks"))
-        #expect(stopped.contains("in 30 symbols"))
+        #expect(stopped.contains("decoded 59,705;"))
+        #expect(stopped.contains("rejected 0;"))
+        #expect(stopped.contains("duplicates 0; gaps 0 (0 missing"))
+        #expect(stopped.contains("delivered store 59,705, fanout 59,705"))
+        #expect(stopped.contains("dropped 0;"))
+        let expected = try expectedChecksum(sample, feed: 1)
+        #expect(expected.count == 59_705)
+        #expect(stopped.contains("store checksum \(expected)"), "\(stopped)")
+        #expect(result.stderr.contains("receives with io_uring multishot receive into provided buffers"))
+        #expect(result.stderr.contains("feed e2e: 59,705 ticks, 0 rejected, 1 connections"))
     }
+
+    /// UDP at a rate the test sets (the sample's 1,000 ticks/s, replayed at 5x).
+    @Test func serveReceivesAPacedUDPFeedWhole() throws {
+        let (serve, address) = try startServe("address = \"udp://127.0.0.1:0\"", extra: "[reader]\nreceive_path = \"io_uring-recv\"")
+        let recording = scratchFile("udp.akrec")
+        #expect(try akis("synth", "--symbols", "30", "--rate", "2000", "--duration", "5", "--out", recording).status == 0)
+        let replay = try akis("replay", recording, "--to", address, "--speed", "5")
+        #expect(replay.status == 0, "\(replay.stderr)")
+        let expected = try expectedChecksum(recording, feed: 1)
+        let (stopped, result) = stopServe(serve, after: "delivered store \(grouped(expected.count))")
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(stopped.contains("store checksum \(expected)"), "\(stopped)")
+        #expect(stopped.contains("kernel drops 0"))
+        #expect(result.stderr.contains("receives with io_uring single receive per completion"))
+    }
+}
+
+struct CLIFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// "1,234,567", as the daemon prints counts.
+func grouped(_ n: UInt64) -> String {
+    let digits = String(n)
+    var out = ""
+    for (i, c) in digits.enumerated() {
+        if i > 0 && (digits.count - i) % 3 == 0 { out.append(",") }
+        out.append(c)
+    }
+    return out
 }
 
 /// Reads the "recording tcp://…:PORT to …" line that `akis record` prints.

@@ -102,79 +102,6 @@ extension SocketError { static var timedOut: some Error { CancellationError() } 
     }
 }
 
-@Suite(.serialized) struct PollingFeedServerTests {
-    /// Starts a server and a drain loop; returns a function that stops both and returns the ticks.
-    func startServer<C: FeedCodec>(_ codec: C.Type, transport: String = "tcp")
-        throws -> (FeedAddress, FeedCounters, () throws -> [Tick])
-    {
-        let ring = SPSCRing<Tick>(minimumCapacity: 1024)
-        let server = try PollingFeedServer<C>(listen: FeedAddress(parsing: "\(transport)://127.0.0.1:0"),
-                                              context: testContext, ring: ring, onEvent: { _ in })
-        let stop = ManagedAtomic<Bool>(false)
-        let reader = Worker { try server.run(stop: stop) }
-        let drained = Worker { () -> [Tick] in
-            var ticks: [Tick] = []
-            while !stop.load(ordering: .acquiring) || !ring.isEmpty {
-                if ring.drain({ ticks += $0 }) == 0 { usleep(100) }
-            }
-            return ticks
-        }
-        return (server.listener.boundAddress, server.counters, {
-            stop.store(true, ordering: .releasing)
-            try reader.join()
-            return try drained.join()
-        })
-    }
-
-    func waitFor(_ condition: () -> Bool) {
-        let deadline = Date().addingTimeInterval(10)
-        while !condition() && Date() < deadline { usleep(5_000) }
-    }
-
-    @Test func garbageOversizedAndHalfFramesAreCountedWhileGoodFramesFlow() throws {
-        let (address, counters, stop) = try startServer(BinaryFrameCodec.self)
-        var r = TestRandom(state: 11)
-        let good = (0..<1000).map { _ in generatedTick(&r) }
-        let a = try Socket.connect(to: address)
-        let b = try Socket.connect(to: address)
-        var oversized = encoded(BinaryFrameCodec.self, [good[0]])
-        oversized[4] = 0xFF; oversized[5] = 0xFF
-        // Connection a: good frames with garbage and an oversized frame mixed in.
-        let streamA = encoded(BinaryFrameCodec.self, Array(good[0..<500])) + Array("GARBAGE!".utf8)
-            + oversized + encoded(BinaryFrameCodec.self, Array(good[500..<1000]))
-        try streamA.withUnsafeBytes { try a.send($0) }
-        // Connection b: half a frame, then disconnect.
-        try Array(encoded(BinaryFrameCodec.self, [good[0]]).prefix(33)).withUnsafeBytes { try b.send($0) }
-        b.shutdownWrite()
-        a.shutdownWrite()
-        waitFor { counters.ticks.load(ordering: .relaxed) >= 1000 && counters.rejected.load(ordering: .relaxed) >= 3 }
-        let ticks = try stop()
-        #expect(ticks.count == 1000)
-        let unstamped = ticks.map { t -> Tick in var t = t; t.receiveTime = 0; return t }
-        #expect(unstamped == good, "every good frame arrives, in order, unchanged")
-        let kinds = Dictionary(uniqueKeysWithValues: counters.rejectedByKind())
-        #expect(kinds[.badMagic, default: 0] >= 1)
-        #expect(kinds[.oversized] == 1)
-        #expect(kinds[.truncated] == 1)
-        #expect(counters.connections.load(ordering: .relaxed) == 2)
-    }
-
-    @Test func udpDatagramsOfJSONLines() throws {
-        let (address, counters, stop) = try startServer(JSONLineCodec.self, transport: "udp")
-        var r = TestRandom(state: 12)
-        let good = (0..<50).map { _ in generatedTick(&r) }
-        let socket = try Socket.connect(to: address)
-        for tick in good {
-            try encoded(JSONLineCodec.self, [tick]).withUnsafeBytes { try socket.send($0) }
-        }
-        try Array(#"{"type":"MARKET_TICK","data":{"symbol":"NOPE1"}}"#.utf8 + [10]).withUnsafeBytes { try socket.send($0) }
-        waitFor { counters.ticks.load(ordering: .relaxed) >= 50 && counters.rejected.load(ordering: .relaxed) >= 1 }
-        let ticks = try stop()
-        #expect(ticks.map(\.sequence) == good.map(\.sequence), "UDP on loopback, in order")
-        #expect(counters.rejected.load(ordering: .relaxed) == 1)
-    }
-}
-
 @Suite struct IOUringSupportTests {
     @Test func probeReallyUsesTheKernel() {
         let support = IOUringSupport.probe()
@@ -183,9 +110,9 @@ extension SocketError { static var timedOut: some Error { CancellationError() } 
         #expect(support.setupErrno == 0)
         #expect(support.features != 0)
         if support.bufferRingErrno == 0 && support.multishotErrno == 0 {
-            #expect(support.bestReceivePath == .multishotProvidedBuffers)
+            #expect(support.bestReceivePath == .multishot)
         } else {
-            #expect(support.bestReceivePath == .singleShotRecv)
+            #expect(support.bestReceivePath == .recv)
         }
     }
 }

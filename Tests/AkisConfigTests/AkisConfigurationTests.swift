@@ -1,0 +1,102 @@
+import AkisConfig
+import Ingest
+import Testing
+
+@Suite struct AkisConfigurationTests {
+    @Test func anEmptyFileIsTheEmbeddedDefault() throws {
+        let c = try AkisConfiguration.parse("")
+        #expect(c.feeds == [FeedEndpoint(name: "main", id: 1, address: AkisConfiguration.defaultFeedAddress)])
+        #expect(c.symbols.count == 30)
+        #expect(c.statsIntervalNanos == 5_000_000_000)
+        #expect(c.reader == FeedReaderOptions())
+        #expect(c.storeLane.policy == .block)
+        #expect(c.fanoutLane.policy == .drop)
+        #expect(c.databaseURL == nil)
+    }
+
+    @Test func everyOptionIsRead() throws {
+        let c = try AkisConfiguration.parse("""
+            [serve]
+            stats_interval = "250ms"
+            [market]
+            symbols = ["AKBNK", "THYAO", "X030.E"]
+            [database]
+            url = "host=/tmp dbname=akis"
+            [reader]
+            threads = 2
+            ring_capacity = 4096
+            receive_path = "io_uring-recv"
+            buffer_size = 8192
+            buffer_count = 256
+            max_frame_bytes = 2048
+            batch_size = 128
+            [lanes.store]
+            capacity = 2048
+            on_full = "block"
+            [lanes.fanout]
+            capacity = 8192
+            on_full = "block"
+            [[feeds]]
+            name = "bist-a"
+            id = 7
+            address = "udp://239.1.1.1:5000"
+            format = "json"
+            multicast_interface = "127.0.0.1"
+            [[feeds]]
+            name = "vendor"
+            address = "tcp://10.0.0.5:9000"
+            role = "connect"
+            reconnect_initial = "50ms"
+            reconnect_max = "30s"
+            connect_timeout = "2s"
+            """)
+        #expect(c.statsIntervalNanos == 250_000_000)
+        #expect(c.symbols.count == 3)
+        #expect(c.databaseURL == "host=/tmp dbname=akis")
+        #expect(c.readerThreads == 2 && c.readerRingCapacity == 4096)
+        #expect(c.reader == FeedReaderOptions(receivePath: .recv, bufferSize: 8192, bufferCount: 256, maximumFrameBytes: 2048, batchSize: 128))
+        #expect(c.storeLane == .init(capacity: 2048, policy: .block))
+        #expect(c.fanoutLane == .init(capacity: 8192, policy: .block))
+        #expect(c.feeds.count == 2)
+        #expect(c.feeds[0].id == 7 && c.feeds[0].format == .jsonLines && c.feeds[0].multicastInterface == "127.0.0.1")
+        #expect(c.feeds[1].id == 2, "ids default to the feed's position")
+        #expect(c.feeds[1].role == .connect)
+        #expect(c.feeds[1].reconnectInitialNanos == 50_000_000 && c.feeds[1].reconnectMaximumNanos == 30_000_000_000)
+        #expect(c.feeds[1].connectTimeoutNanos == 2_000_000_000)
+    }
+
+    @Test(arguments: [
+        ("[reader]\nbufer_size = 1", "unknown key reader.bufer_size (line 2)"),
+        ("colour = 1", "unknown key colour (line 1)"),
+        ("[serve]\nstats_interval = 5", "serve.stats_interval (line 2): expected a duration string"),
+        ("[serve]\nstats_interval = \"soon\"", "serve.stats_interval (line 2): \"soon\" is not a duration"),
+        ("[serve]\nstats_interval = \"1ms\"", "serve.stats_interval (line 2): 1ms is out of range"),
+        ("[reader]\nbuffer_count = 100", "reader.buffer_count (line 2): 100 is not a power of two"),
+        ("[reader]\nthreads = 0", "reader.threads (line 2): 0 is out of range 1...64"),
+        ("[reader]\nreceive_path = \"fast\"", "reader.receive_path (line 2): \"fast\" is not one of \"auto\""),
+        ("[lanes.store]\non_full = \"drop\"", "lanes.store.on_full (line 2): storage never drops ticks"),
+        ("[lanes.fanout]\non_full = \"spill\"", "lanes.fanout.on_full (line 2): \"spill\" is not one of \"block\", \"drop\""),
+        ("[market]\nsymbols = [\"AKBNK\", \"bad symbol\"]", "market.symbols (line 2):"),
+        ("[market]\nsymbols = []", "market.symbols (line 2): the symbol list is empty"),
+        ("[market]\nsymbols = \"AKBNK\"", "market.symbols (line 2): expected an array of strings"),
+        ("[[feeds]]\nname = \"a\"", "feeds[0]: address is missing"),
+        ("[[feeds]]\naddress = \"127.0.0.1:9000\"", "feeds[0].address (line 2): bad feed address"),
+        ("[[feeds]]\naddress = \"udp://127.0.0.1:9000\"\nrole = \"connect\"", "feeds[0].role (line 3): a UDP feed is received by binding"),
+        ("[[feeds]]\naddress = \"tcp://127.0.0.1:0\"\nrole = \"connect\"", "feeds[0].address (line 2): a feed to connect to needs a port"),
+        ("[[feeds]]\naddress = \"tcp://127.0.0.1:1\"\n[[feeds]]\naddress = \"tcp://127.0.0.1:2\"\nid = 1", "feeds[1].id: 1 is already the id of feeds[0]"),
+        ("[[feeds]]\naddress = \"tcp://127.0.0.1:1\"\n[[feeds]]\naddress = \"tcp://127.0.0.1:1\"", "feeds[1].address: tcp://127.0.0.1:1 is already the address"),
+        ("[[feeds]]\naddress = \"tcp://h:1\"\nname = \"a b\"", "feeds[0].name (line 3): \"a b\" must be"),
+        ("[[feeds]]\naddress = \"tcp://h:1\"\nreconnect_initial = \"5s\"\nreconnect_max = \"1s\"", "feeds[0].reconnect_max (line 4): must not be shorter"),
+        ("[[feeds]]\naddress = \"tcp://h:1\"\nport = 5", "unknown key feeds[0].port (line 3)"),
+        ("[database]\nurl = \"\"", "database.url (line 2): is empty"),
+        ("serve = 1", "serve (line 1): expected a table"),
+        ("a = [", "TOML syntax error at line 1"),
+    ])
+    func badConfigurationsNameTheKey(text: String, message: String) {
+        #expect { try AkisConfiguration.parse(text) } throws: { error in
+            let d = "\(error)"
+            if !d.contains(message) { print("got: \(d)") }
+            return d.contains(message)
+        }
+    }
+}
