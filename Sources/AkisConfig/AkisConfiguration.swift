@@ -17,7 +17,7 @@ public struct AkisConfiguration: Sendable {
     public var reader = FeedReaderOptions()
     /// [lanes.store] and [lanes.fanout]: the pipeline's hand-off to each consumer.
     public var storeLane = Lane(capacity: 1 << 16, policy: .block)
-    public var fanoutLane = Lane(capacity: 1 << 16, policy: .drop)
+    public var fanoutLane = Lane(capacity: 1 << 18, policy: .drop)
     /// [[feeds]]
     public var feeds: [FeedEndpoint]
 

@@ -86,6 +86,9 @@ struct Serve: ParsableCommand {
 
         var nextSummary = Clock.monotonicNanos() + settings.statsIntervalNanos
         var nextWatchdog: Int64 = 0
+        // The watchdog is fed only while the reader and pipeline threads keep turning.
+        let heartbeats = { [pipeline.heartbeat.load(ordering: .relaxed)] + readers.map { $0.heartbeat.load(ordering: .relaxed) } }
+        var lastBeats = heartbeats().map { $0 &- 1 }
         while !StopSignal.requested.load(ordering: .acquiring) {
             if workers.contains(where: \.failed) { StopSignal.requested.store(true, ordering: .releasing); break }
             usleep(50_000)
@@ -96,7 +99,13 @@ struct Serve: ParsableCommand {
             }
             if let interval = notifier.watchdogNanos, now >= nextWatchdog {
                 nextWatchdog = now + interval / 2
-                notifier.send("WATCHDOG=1")
+                let beats = heartbeats()
+                if zip(beats, lastBeats).allSatisfy({ $0 != $1 }) {
+                    notifier.send("WATCHDOG=1")
+                } else {
+                    log("watchdog: a reader or the pipeline thread has not advanced in \(interval / 2_000_000) ms; not notifying systemd")
+                }
+                lastBeats = beats
             }
         }
         notifier.send("STOPPING=1")

@@ -117,6 +117,11 @@ func scratchFile(_ name: String) -> String {
         #expect(replay.status != 0)
         #expect(replay.stderr.contains("corrupt data at byte offset"))
         #expect(replay.stderr.contains("replay stopped after"))
+        // Stop the recorder only once it has read the whole stream (the sender's close).
+        let deadline = Date().addingTimeInterval(30)
+        while !((try? String(contentsOfFile: recorder.errPath, encoding: .utf8)) ?? "").contains("sender disconnected") && Date() < deadline {
+            usleep(20_000)
+        }
         recorder.process.interrupt()
         let recorded = recorder.wait()
         #expect(recorded.status == 0)

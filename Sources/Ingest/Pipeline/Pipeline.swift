@@ -33,6 +33,8 @@ public final class Pipeline: @unchecked Sendable {
     /// Ticks taken from the readers' rings, and ticks passed on to the lanes (not duplicates).
     public let received = ManagedAtomic<UInt64>(0)
     public let accepted = ManagedAtomic<UInt64>(0)
+    /// Advances on every turn of the pipeline's loop (at least every 100 ms while it is healthy).
+    public let heartbeat = ManagedAtomic<UInt64>(0)
 
     private let readers: [FeedReader]
     /// Every reader rings this one after each hand-off.
@@ -74,6 +76,7 @@ public final class Pipeline: @unchecked Sendable {
         var open = Array(readers.indices)
         var idle = IdleBackoff()
         while !open.isEmpty {
+            heartbeat.wrappingIncrement(ordering: .relaxed)
             var moved = 0
             open.removeAll { r in
                 let done = readers[r].finished.load(ordering: .acquiring)

@@ -43,6 +43,8 @@ public final class FeedReader: @unchecked Sendable {
     public let ringFullWaits = ManagedAtomic<UInt64>(0)
     /// Set once `run` has returned and every tick it decoded is in `ring`.
     public let finished = ManagedAtomic<Bool>(false)
+    /// Advances on every turn of the reader's loop (at least every 100 ms while it is healthy).
+    public let heartbeat = ManagedAtomic<UInt64>(0)
     /// Rung after every hand-off to `ring`: the pipeline sleeps on it when idle.
     public let doorbell: Doorbell
 
@@ -139,6 +141,7 @@ public final class FeedReader: @unchecked Sendable {
         }
         var nextKernelDropSample: Int64 = 0
         while !stop.load(ordering: .relaxed) {
+            heartbeat.wrappingIncrement(ordering: .relaxed)
             let now = Clock.monotonicNanos()
             var wake = now + 100_000_000
             for i in feeds.indices {
