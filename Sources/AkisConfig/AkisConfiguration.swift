@@ -7,6 +7,9 @@ public struct AkisConfiguration: Sendable {
     public var statsIntervalNanos: Int64 = 5_000_000_000
     /// [market] symbols: the symbol universe; ticks for anything else are rejected.
     public var symbols: SymbolTable
+    /// [http] address: where /metrics, /healthz and /readyz are served ("HOST:PORT"; port 0 = any).
+    public var httpHost = "127.0.0.1"
+    public var httpPort = 7480
     /// [database] url: a libpq connection string; none means no database yet.
     public var databaseURL: String?
     /// [reader] threads: reader threads; feeds are spread over them in order.
@@ -55,6 +58,16 @@ public struct AkisConfiguration: Sendable {
                 do { config.symbols = try SymbolTable(names) } catch { throw market.fail("symbols", "\(error)") }
             }
             try market.finish()
+        }
+        if var http = try root.section("http") {
+            if let address = try http.string("address") {
+                guard let (host, port) = hostAndPort(address) else {
+                    throw http.fail("address", "\(Sanitized(address)) is not HOST:PORT (e.g. \"127.0.0.1:7480\", \"[::1]:7480\", port 0 for any)")
+                }
+                config.httpHost = host
+                config.httpPort = port
+            }
+            try http.finish()
         }
         if var database = try root.section("database") {
             if let url = try database.string("url") {
@@ -108,6 +121,14 @@ public struct AkisConfiguration: Sendable {
         }
         try root.finish()
         return config
+    }
+
+    private static func hostAndPort(_ text: String) -> (String, Int)? {
+        guard let colon = text.lastIndex(of: ":"), let port = UInt16(text[text.index(after: colon)...]) else { return nil }
+        var host = text[..<colon]
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = host.dropFirst().dropLast() }
+        guard !host.isEmpty, !host.contains(where: { $0 == " " || $0 == "/" }) else { return nil }
+        return (String(host), Int(port))
     }
 
     private static func lane(_ s: inout ConfigSection, default value: Lane) throws(ConfigError) -> Lane {

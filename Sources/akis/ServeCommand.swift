@@ -19,7 +19,7 @@ struct Serve: ParsableCommand {
             """)
 
     @Option(help: "Configuration file (TOML). Without it, the embedded default.") var config: String?
-    @Option(help: "Once every feed is bound, write one line per listening feed, \"NAME ADDRESS\", to this file.")
+    @Option(help: "Once every feed is bound, write \"feed NAME ADDRESS\" per listening feed and \"http HOST:PORT\" to this file.")
     var readyFile: String?
     @Flag(help: "Validate the configuration, print what it resolves to, and exit.") var checkConfig = false
 
@@ -76,9 +76,16 @@ struct Serve: ParsableCommand {
         ] + readers.enumerated().map { r, reader in
             WorkerThread(name: "akis-reader-\(r + 1)") { try reader.run(stop: StopSignal.requested) }
         }
+        let metrics = ServeMetrics(readers: readers, pipeline: pipeline)
+        let ready = ManagedAtomic<Bool>(false)
+        let http = try StatusServer(host: settings.httpHost, port: settings.httpPort, metrics: metrics, ready: ready, logger: logger)
+        defer { http.stop() }
+        let httpAddress = settings.httpHost.contains(":") ? "[\(settings.httpHost)]:\(http.boundPort)" : "\(settings.httpHost):\(http.boundPort)"
+        log("http: metrics at http://\(httpAddress)/metrics, health at /healthz and /readyz")
+        ready.store(true, ordering: .releasing)
         if let readyFile {
-            let lines = readers.flatMap { r in zip(r.feeds, r.boundAddresses).compactMap { f, a in a.map { "\(f.name) \($0)\n" } } }
-            try lines.joined().write(toFile: readyFile, atomically: true, encoding: .utf8)
+            let lines = readers.flatMap { r in zip(r.feeds, r.boundAddresses).compactMap { f, a in a.map { "feed \(f.name) \($0)\n" } } }
+            try (lines.joined() + "http \(httpAddress)\n").write(toFile: readyFile, atomically: true, encoding: .utf8)
         }
         let report = ServeReport(readers: readers, pipeline: pipeline, store: store, fanout: fanout)
         let notifier = SystemdNotifier()
@@ -128,6 +135,7 @@ struct Serve: ParsableCommand {
 
     private func describe(_ c: AkisConfiguration) -> String {
         var lines = ["configuration is valid", "symbols: \(c.symbols.count)", "database: \(c.databaseURL == nil ? "none" : "configured")",
+                     "http: \(c.httpHost):\(c.httpPort)",
                      "reader threads: \(min(c.readerThreads, c.feeds.count)), receive path: \(c.reader.receivePath?.rawValue ?? "auto")",
                      "lanes: store \(c.storeLane.policy.rawValue) (\(c.storeLane.capacity)), fanout \(c.fanoutLane.policy.rawValue) (\(c.fanoutLane.capacity))"]
         for f in c.feeds { lines.append("feed \(f.name): id \(f.id), \(f.role.rawValue) \(f.address), \(f.format.rawValue)") }

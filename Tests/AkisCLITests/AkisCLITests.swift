@@ -131,12 +131,15 @@ func scratchFile(_ name: String) -> String {
         #expect(captured % BinaryFrameCodec.frameSizeV1 == 0)
     }
 
-    /// Starts `akis serve` on a one-feed configuration; returns the process and the feed's address.
-    func startServe(_ feed: String, extra: String = "") throws -> (AkisProcess, String) {
+    /// Starts `akis serve` on a one-feed configuration; returns the process, the feed's address
+    /// and the HTTP address.
+    func startServe(_ feed: String, extra: String = "") throws -> (AkisProcess, String, String) {
         let config = scratchFile("akis.toml")
         try """
             [serve]
             stats_interval = "500ms"
+            [http]
+            address = "127.0.0.1:0"
             \(extra)
             [[feeds]]
             name = "e2e"
@@ -149,19 +152,26 @@ func scratchFile(_ name: String) -> String {
             if Date() > deadline || !serve.process.isRunning { throw CLIFailure("serve did not start: \(serve.wait().stderr)") }
             usleep(20_000)
         }
-        let line = try String(contentsOfFile: ready, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-        #expect(line.hasPrefix("e2e "))
-        return (serve, String(line.split(separator: " ")[1]))
+        let lines = try String(contentsOfFile: ready, encoding: .utf8).split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+        guard let feed = lines.first(where: { $0.first == "feed" }), feed.count == 3, feed[1] == "e2e",
+              let http = lines.first(where: { $0.first == "http" }), http.count == 2 else {
+            throw CLIFailure("unexpected ready file: \(lines)")
+        }
+        return (serve, feed[2], http[1])
+    }
+
+    func waitForLog(_ serve: AkisProcess, _ text: String) {
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            let log = (try? String(contentsOfFile: serve.errPath, encoding: .utf8)) ?? ""
+            if log.contains(text) { return }
+            usleep(50_000)
+        }
     }
 
     /// Waits until the serve log shows `text`, then stops it with SIGTERM; returns the "stopped:" line.
     func stopServe(_ serve: AkisProcess, after text: String) -> (String, RunResult) {
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline {
-            let log = (try? String(contentsOfFile: serve.errPath, encoding: .utf8)) ?? ""
-            if log.contains(text) { break }
-            usleep(50_000)
-        }
+        waitForLog(serve, text)
         serve.process.terminate()  // SIGTERM
         let result = serve.wait()
         let stopped = result.stderr.split(separator: "\n").first { $0.contains("stopped:") }.map(String.init) ?? ""
@@ -181,11 +191,24 @@ func scratchFile(_ name: String) -> String {
     /// The README's main job, end to end: serve, replay the bundled sample over TCP at full speed,
     /// stop with SIGTERM; every tick reaches the pipeline's consumers.
     @Test func serveIngestsTheBundledSampleOverTCPAndStopsCleanly() throws {
-        let (serve, address) = try startServe("address = \"tcp://127.0.0.1:0\"")
+        let (serve, address, http) = try startServe("address = \"tcp://127.0.0.1:0\"")
+        let health = try httpGet(http, "/healthz")
+        #expect(health.status == 200 && health.body == "ok\n")
+        #expect(try httpGet(http, "/readyz").status == 200)
+        #expect(try httpGet(http, "/nothing").status == 404)
         let sample = packageRoot.appendingPathComponent("Samples/bist-sample.akrec").path
         let replay = try akis("replay", sample, "--to", address, "--speed", "max")
         #expect(replay.status == 0, "\(replay.stderr)")
         #expect(replay.stdout.contains("replayed 59,705 records"))
+        waitForLog(serve, "delivered store 59,705")
+        let metrics = try httpGet(http, "/metrics")
+        #expect(metrics.status == 200)
+        for line in [#"akis_feed_ticks_total{feed="e2e"} 59705"#, #"akis_lane_delivered_total{lane="store"} 59705"#,
+                     #"akis_sequence_duplicates_total{feed="e2e"} 0"#, #"akis_lane_dropped_total{lane="fanout"} 0"#,
+                     #"akis_reader_receive_path_info{reader="1",path="io_uring-multishot"} 1.0"#,
+                     #"akis_feed_rejected_total{feed="e2e",reason="unknown_symbol"} 0"#] {
+            #expect(metrics.body.contains(line + "\n"), "\(line)")
+        }
         let (stopped, result) = stopServe(serve, after: "delivered store 59,705")
         #expect(result.status == 0, "\(result.stderr)")
         #expect(stopped.contains("decoded 59,705;"))
@@ -202,7 +225,7 @@ func scratchFile(_ name: String) -> String {
 
     /// UDP at a rate the test sets (the sample's 1,000 ticks/s, replayed at 5x).
     @Test func serveReceivesAPacedUDPFeedWhole() throws {
-        let (serve, address) = try startServe("address = \"udp://127.0.0.1:0\"", extra: "[reader]\nreceive_path = \"io_uring-recv\"")
+        let (serve, address, _) = try startServe("address = \"udp://127.0.0.1:0\"", extra: "[reader]\nreceive_path = \"io_uring-recv\"")
         let recording = scratchFile("udp.akrec")
         #expect(try akis("synth", "--symbols", "30", "--rate", "2000", "--duration", "5", "--out", recording).status == 0)
         let replay = try akis("replay", recording, "--to", address, "--speed", "5")
@@ -214,6 +237,39 @@ func scratchFile(_ name: String) -> String {
         #expect(stopped.contains("kernel drops 0"))
         #expect(result.stderr.contains("receives with io_uring single receive per completion"))
     }
+}
+
+/// A plain HTTP/1.1 GET over a real socket: (status, body).
+func httpGet(_ hostPort: String, _ path: String) throws -> (status: Int, body: String) {
+    let socket = try Socket.connect(to: FeedAddress(parsing: "tcp://\(hostPort)"))
+    try Array("GET \(path) HTTP/1.1\r\nHost: \(hostPort)\r\nConnection: close\r\n\r\n".utf8).withUnsafeBytes { try socket.send($0) }
+    var response: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    while try socket.waitReadable(timeoutMillis: 10_000) {
+        let n = try buffer.withUnsafeMutableBytes { try socket.receive(into: $0) }
+        if n == 0 { break }
+        response += buffer[0..<n]
+    }
+    let text = String(decoding: response, as: UTF8.self)
+    guard let headerEnd = text.range(of: "\r\n\r\n"), let status = Int(text.split(separator: " ").dropFirst().first ?? "") else {
+        throw CLIFailure("bad HTTP response: \(text.prefix(200))")
+    }
+    var body = String(text[headerEnd.upperBound...])
+    if text[..<headerEnd.lowerBound].lowercased().contains("transfer-encoding: chunked") { body = dechunked(body) }
+    return (status, body)
+}
+
+/// The payload of a chunked HTTP body.
+func dechunked(_ body: String) -> String {
+    var out = ""
+    var rest = Substring(body)
+    while let lineEnd = rest.range(of: "\r\n"), let size = Int(rest[..<lineEnd.lowerBound], radix: 16), size > 0 {
+        let start = lineEnd.upperBound
+        let end = rest.utf8.index(start, offsetBy: size)
+        out += rest[start..<end]
+        rest = rest[end...].dropFirst(2)
+    }
+    return out
 }
 
 struct CLIFailure: Error, CustomStringConvertible {

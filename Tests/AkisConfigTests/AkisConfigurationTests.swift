@@ -12,6 +12,7 @@ import Testing
         #expect(c.storeLane.policy == .block)
         #expect(c.fanoutLane.policy == .drop)
         #expect(c.databaseURL == nil)
+        #expect(c.httpHost == "127.0.0.1" && c.httpPort == 7480)
     }
 
     @Test func everyOptionIsRead() throws {
@@ -20,6 +21,8 @@ import Testing
             stats_interval = "250ms"
             [market]
             symbols = ["AKBNK", "THYAO", "X030.E"]
+            [http]
+            address = "[::1]:0"
             [database]
             url = "host=/tmp dbname=akis"
             [reader]
@@ -53,6 +56,7 @@ import Testing
         #expect(c.statsIntervalNanos == 250_000_000)
         #expect(c.symbols.count == 3)
         #expect(c.databaseURL == "host=/tmp dbname=akis")
+        #expect(c.httpHost == "::1" && c.httpPort == 0)
         #expect(c.readerThreads == 2 && c.readerRingCapacity == 4096)
         #expect(c.reader == FeedReaderOptions(receivePath: .recv, bufferSize: 8192, bufferCount: 256, maximumFrameBytes: 2048, batchSize: 128))
         #expect(c.storeLane == .init(capacity: 2048, policy: .block))
@@ -89,6 +93,8 @@ import Testing
         ("[[feeds]]\naddress = \"tcp://h:1\"\nreconnect_initial = \"5s\"\nreconnect_max = \"1s\"", "feeds[0].reconnect_max (line 4): must not be shorter"),
         ("[[feeds]]\naddress = \"tcp://h:1\"\nport = 5", "unknown key feeds[0].port (line 3)"),
         ("[database]\nurl = \"\"", "database.url (line 2): is empty"),
+        ("[http]\naddress = \"localhost\"", "http.address (line 2): \"localhost\" is not HOST:PORT"),
+        ("[http]\naddress = \"127.0.0.1:70000\"", "http.address (line 2):"),
         ("serve = 1", "serve (line 1): expected a table"),
         ("a = [", "TOML syntax error at line 1"),
     ])

@@ -1,0 +1,64 @@
+import Atomics
+import Foundation
+import Hummingbird
+import Ingest
+import Logging
+
+/// The daemon's HTTP side for operators: `/metrics` (Prometheus), `/healthz`, `/readyz`.
+/// Handlers are thin: they read from `ServeMetrics` and a readiness flag.
+final class StatusServer: Sendable {
+    private let task: Task<Void, any Error>
+    private let port = ManagedAtomic<Int>(0)
+
+    /// Starts serving on `address` (port 0 picks one) and waits until it listens.
+    init(host: String, port requested: Int, metrics: ServeMetrics, ready: ManagedAtomic<Bool>, logger: Logger) throws {
+        let router = Router()
+        router.get("/metrics") { _, _ in
+            var headers = HTTPFields()
+            headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: metrics.render())))
+        }
+        router.get("/healthz") { _, _ in "ok\n" }
+        router.get("/readyz") { _, _ -> Response in
+            ready.load(ordering: .acquiring)
+                ? Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ready\n")))
+                : Response(status: .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: "starting\n")))
+        }
+        let bound = port
+        var quiet = logger
+        quiet.logLevel = .warning
+        let app = Application(
+            router: router, configuration: .init(address: .hostname(host, port: requested), serverName: "akis"),
+            onServerRunning: { channel in bound.store(channel.localAddress?.port ?? -1, ordering: .releasing) },
+            logger: quiet)
+        let failure = ErrorBox()
+        task = Task {
+            do { try await app.runService(gracefulShutdownSignals: []) } catch {
+                failure.set(error)
+                bound.store(-1, ordering: .releasing)
+            }
+        }
+        let deadline = Date().addingTimeInterval(10)
+        while bound.load(ordering: .acquiring) == 0 {
+            if Date() > deadline { task.cancel(); throw CLIError("the HTTP server on \(host):\(requested) did not start within 10 s") }
+            usleep(5_000)
+        }
+        if bound.load(ordering: .acquiring) < 0 {
+            throw CLIError("cannot serve HTTP on \(host):\(requested): \(failure.error.map { "\($0)" } ?? "unknown error")")
+        }
+    }
+
+    /// The port it listens on.
+    var boundPort: Int { port.load(ordering: .acquiring) }
+
+    func stop() {
+        task.cancel()
+    }
+}
+
+private final class ErrorBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: (any Error)?
+    func set(_ e: any Error) { lock.lock(); stored = e; lock.unlock() }
+    var error: (any Error)? { lock.lock(); defer { lock.unlock() }; return stored }
+}
