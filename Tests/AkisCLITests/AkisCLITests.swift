@@ -25,7 +25,7 @@ final class AkisProcess {
     let outPath: String
     let errPath: String
 
-    init(_ arguments: [String]) throws {
+    init(_ arguments: [String], environment: [String: String] = [:]) throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("akis-cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         outPath = dir.appendingPathComponent("stdout").path
@@ -34,6 +34,7 @@ final class AkisProcess {
         _ = FileManager.default.createFile(atPath: errPath, contents: nil)
         process.executableURL = URL(fileURLWithPath: akisBinary)
         process.arguments = arguments
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
         try process.run()
@@ -223,6 +224,23 @@ func scratchFile(_ name: String) -> String {
         #expect(result.stderr.contains("feed e2e: 59,705 ticks, 0 rejected, 1 connections"))
     }
 
+    /// Under systemd (Type=notify, WatchdogSec): READY=1 once bound, WATCHDOG=1 while the threads
+    /// turn, STOPPING=1 on SIGTERM.
+    @Test func serveTalksToSystemd() throws {
+        let notify = try NotifySocket()
+        let config = scratchFile("akis.toml")
+        try "[http]\naddress = \"127.0.0.1:0\"\n[[feeds]]\naddress = \"tcp://127.0.0.1:0\"\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let serve = try AkisProcess(["serve", "--config", config], environment: ["NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "200000"])
+        let first = notify.messages(for: 1.5)
+        serve.process.terminate()
+        let rest = notify.messages(for: 1)
+        let result = serve.wait()
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(first.first?.hasPrefix("READY=1") == true, "\(first)")
+        #expect(first.filter { $0 == "WATCHDOG=1" }.count >= 5, "about every 100 ms: \(first)")
+        #expect(rest.contains("STOPPING=1"))
+    }
+
     /// UDP at a rate the test sets (the sample's 1,000 ticks/s, replayed at 5x).
     @Test func serveReceivesAPacedUDPFeedWhole() throws {
         let (serve, address, _) = try startServe("address = \"udp://127.0.0.1:0\"", extra: "[reader]\nreceive_path = \"io_uring-recv\"")
@@ -236,6 +254,38 @@ func scratchFile(_ name: String) -> String {
         #expect(stopped.contains("store checksum \(expected)"), "\(stopped)")
         #expect(stopped.contains("kernel drops 0"))
         #expect(result.stderr.contains("receives with io_uring single receive per completion"))
+    }
+}
+
+/// A Unix datagram socket standing in for systemd's notification socket.
+final class NotifySocket {
+    let path: String
+    let fd: Int32
+    init() throws {
+        path = scratchFile("notify.sock")
+        fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in for (i, b) in path.utf8.enumerated() { raw[i] = b } }
+        let rc = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard rc == 0 else { throw CLIFailure("cannot bind \(path)") }
+    }
+    deinit { close(fd) }
+
+    /// Every message received within `seconds`.
+    func messages(for seconds: Double) -> [String] {
+        var out: [String] = []
+        let deadline = Date().addingTimeInterval(seconds)
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while Date() < deadline {
+            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&p, 1, 50) > 0 else { continue }
+            let n = recv(fd, &buffer, buffer.count, 0)
+            if n > 0 { out.append(String(decoding: buffer[0..<n], as: UTF8.self)) }
+        }
+        return out
     }
 }
 

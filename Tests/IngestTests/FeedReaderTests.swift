@@ -268,3 +268,51 @@ func listenFeed(_ transport: String = "tcp", format: FeedFormat = .binary, id: U
         #expect { try ReaderHarness([feed], path: nil) } throws: { "\($0)".contains("Address already in use") }
     }
 }
+
+@Suite(.serialized) struct PipelineTests {
+    /// Two reader threads, each with its own ring, feeding one pipeline that shares their doorbell.
+    @Test func twoReaderThreadsFeedOnePipeline() throws {
+        let doorbell = Doorbell()
+        let lines = LogLines()
+        let readers = try [listenFeed(id: 1, name: "a"), listenFeed(id: 2, name: "b")].map { feed in
+            try FeedReader(feeds: [feed], symbols: testSymbols, ring: SPSCRing(minimumCapacity: 1024), doorbell: doorbell) { lines.append($0) }
+        }
+        let lane = ConsumerLane(name: "store", capacity: 1024, policy: .block)
+        let consumer = CollectingConsumer()
+        let pipeline = Pipeline(readers: readers, lanes: [lane]) { lines.append($0) }
+        let stop = ManagedAtomic<Bool>(false)
+        let workers = [Worker { lane.run(consumer) }, Worker { pipeline.run() }] + readers.map { r in Worker { try r.run(stop: stop) } }
+        let a = numberedTicks(20_000, feed: 1), b = numberedTicks(20_000, seed: 5, feed: 2)
+        let senders = [(readers[0], a), (readers[1], b)].map { reader, ticks in
+            let address = reader.boundAddresses[0]!
+            let bytes = encoded(BinaryFrameCodec.self, ticks)
+            return Worker {
+                let s = try Socket.connect(to: address)
+                try bytes.withUnsafeBytes { try s.send($0) }
+            }
+        }
+        for s in senders { try s.join() }
+        let deadline = Date().addingTimeInterval(20)
+        while consumer.count.load(ordering: .relaxed) < 40_000 && Date() < deadline { usleep(5_000) }
+        stop.store(true, ordering: .releasing)
+        for w in workers.reversed() { try w.join() }
+        #expect(consumer.ticks.filter { $0.feed == 1 }.map(\.sequence) == a.map(\.sequence))
+        #expect(consumer.ticks.filter { $0.feed == 2 }.map(\.sequence) == b.map(\.sequence))
+        #expect(pipeline.accepted.load(ordering: .relaxed) == 40_000)
+        #expect(lane.delivered.load(ordering: .relaxed) == 40_000)
+    }
+
+    /// A full lane under `drop` keeps what fits and counts the rest; nothing else is lost.
+    @Test func aDroppingLaneCountsWhatItDrops() {
+        let lane = ConsumerLane(name: "fanout", capacity: 1024, policy: .drop)
+        let ticks = numberedTicks(3000)
+        let lost = ticks.withUnsafeBufferPointer { lane.offer($0) }
+        #expect(lost == 3000 - lane.ring.capacity)
+        #expect(lane.delivered.load(ordering: .relaxed) == UInt64(lane.ring.capacity))
+        #expect(lane.dropped.load(ordering: .relaxed) == UInt64(lost))
+        var kept: [Tick] = []
+        _ = lane.ring.drain { kept += $0 }
+        #expect(kept == Array(ticks.prefix(lane.ring.capacity)), "the ticks that fit, in order")
+        #expect(lane.fullWaits.load(ordering: .relaxed) == 0)
+    }
+}

@@ -35,7 +35,7 @@ public final class ConsumerLane: Sendable {
     }
 
     /// Pipeline side: hands over `ticks` under the lane's policy; returns how many were dropped.
-    func offer(_ ticks: UnsafeBufferPointer<Tick>) -> Int {
+    public func offer(_ ticks: UnsafeBufferPointer<Tick>) -> Int {
         var sent = ring.push(contentsOf: ticks)
         var lost = 0
         if sent < ticks.count {

@@ -55,14 +55,25 @@ public struct IOEngineError: Error, CustomStringConvertible {
 }
 
 public enum FeedIOEngines {
-    /// The engine for `choice`: `nil` picks the best the kernel offers (see `IOUringSupport`).
-    /// A forced path that the kernel refuses is an error, never a silent downgrade.
-    public static func make(_ choice: ReceivePath?, bufferSize: Int, bufferCount: Int) throws -> any FeedIOEngine {
-        let path = choice ?? IOUringSupport.probe().bestReceivePath
+    /// The engine for `choice`. `nil` takes the best path the kernel offers (see `IOUringSupport`)
+    /// and, should that engine fail to start (resource limits), the next one, reporting each
+    /// failure to `onFallback`. A forced path that fails is an error, never a silent downgrade.
+    public static func make(_ choice: ReceivePath?, bufferSize: Int, bufferCount: Int,
+                            onFallback: (ReceivePath, any Error) -> Void = { _, _ in }) throws -> any FeedIOEngine {
+        if let choice { return try make(choice, bufferSize: bufferSize, bufferCount: bufferCount) }
+        let best = IOUringSupport.probe().bestReceivePath
+        let candidates = ReceivePath.allCases.drop { $0 != best }
+        for path in candidates {
+            do { return try make(path, bufferSize: bufferSize, bufferCount: bufferCount) } catch { onFallback(path, error) }
+        }
+        return PollEngine(bufferSize: bufferSize)
+    }
+
+    private static func make(_ path: ReceivePath, bufferSize: Int, bufferCount: Int) throws -> any FeedIOEngine {
         switch path {
-        case .multishot: return try URingEngine(multishot: true, bufferSize: bufferSize, bufferCount: bufferCount)
-        case .recv: return try URingEngine(multishot: false, bufferSize: bufferSize, bufferCount: bufferCount)
-        case .poll: return PollEngine(bufferSize: bufferSize)
+        case .multishot: try URingEngine(multishot: true, bufferSize: bufferSize, bufferCount: bufferCount)
+        case .recv: try URingEngine(multishot: false, bufferSize: bufferSize, bufferCount: bufferCount)
+        case .poll: PollEngine(bufferSize: bufferSize)
         }
     }
 }

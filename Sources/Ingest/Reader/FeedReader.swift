@@ -88,7 +88,9 @@ public final class FeedReader: @unchecked Sendable {
         self.log = log
         counters = feeds.map { _ in FeedCounters() }
         contexts = feeds.map { DecodeContext(symbols: symbols, maximumFrameBytes: options.maximumFrameBytes, feed: $0.id) }
-        let engine = try FeedIOEngines.make(options.receivePath, bufferSize: options.bufferSize, bufferCount: options.bufferCount)
+        let engine = try FeedIOEngines.make(options.receivePath, bufferSize: options.bufferSize, bufferCount: options.bufferCount) { path, error in
+            log("reader: \(path.summary) is unavailable (\(error)); trying the next receive path")
+        }
         self.engine = engine
         receivePath = engine.receivePath
         batcher = TickBatcher(ring: ring, doorbell: doorbell, capacity: options.batchSize, ringFullWaits: ringFullWaits)
@@ -227,8 +229,9 @@ public final class FeedReader: @unchecked Sendable {
                 counters[feed].connections.wrappingIncrement(ordering: .relaxed)
                 log("feed \(feeds[feed].name): \(label) opened on \(boundAddresses[feed]!)")
                 armReceive(s)
-            } else {
-                log("feed \(feeds[feed].name): cannot accept a connection: \(SystemError.message(-c.result))")
+            } else if let line = feedStates[feed].errorLog.line(
+                "feed \(feeds[feed].name): cannot accept a connection: \(SystemError.message(-c.result))", now: Clock.monotonicNanos()) {
+                log(line)
             }
             do { try engine!.accept(listener: slots[index].fd, token: token(index)) } catch {
                 log("feed \(feeds[feed].name): stopped accepting connections: \(error)")
@@ -275,7 +278,10 @@ public final class FeedReader: @unchecked Sendable {
             return
         }
         if datagrams {
-            log("feed \(feeds[feed].name): receive failed: \(SystemError.message(-c.result))")
+            if let line = feedStates[feed].errorLog.line(
+                "feed \(feeds[feed].name): receive failed: \(SystemError.message(-c.result))", now: Clock.monotonicNanos()) {
+                log(line)
+            }
             if !c.more { armReceive(index) }
             return
         }
