@@ -87,10 +87,11 @@ struct Serve: ParsableCommand {
             let lines = readers.flatMap { r in zip(r.feeds, r.boundAddresses).compactMap { f, a in a.map { "feed \(f.name) \($0)\n" } } }
             try (lines.joined() + "http \(httpAddress)\n").write(toFile: readyFile, atomically: true, encoding: .utf8)
         }
-        let report = ServeReport(readers: readers, pipeline: pipeline, store: store, fanout: fanout)
+        var report = ServeReport(readers: readers, pipeline: pipeline, store: store, fanout: fanout)
         let notifier = SystemdNotifier()
         notifier.send("READY=1\nSTATUS=serving \(settings.feeds.count) feeds")
 
+        _ = report.periodicSummary(now: Clock.monotonicNanos())  // the rate's starting point
         var nextSummary = Clock.monotonicNanos() + settings.statsIntervalNanos
         var nextWatchdog: Int64 = 0
         // The watchdog is fed only while the reader and pipeline threads keep turning.
@@ -102,7 +103,7 @@ struct Serve: ParsableCommand {
             let now = Clock.monotonicNanos()
             if now >= nextSummary {
                 nextSummary = now + settings.statsIntervalNanos
-                log(report.summary())
+                log(report.periodicSummary(now: now))
             }
             if let interval = notifier.watchdogNanos, now >= nextWatchdog {
                 nextWatchdog = now + interval / 2

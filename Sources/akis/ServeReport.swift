@@ -6,6 +6,14 @@ struct ServeReport {
     let pipeline: Pipeline
     let store: CountingConsumer
     let fanout: CountingConsumer
+    private var last: (decoded: UInt64, time: Int64)?
+
+    init(readers: [FeedReader], pipeline: Pipeline, store: CountingConsumer, fanout: CountingConsumer) {
+        self.readers = readers
+        self.pipeline = pipeline
+        self.store = store
+        self.fanout = fanout
+    }
 
     private func total(_ value: (FeedCounters) -> UInt64) -> UInt64 {
         readers.reduce(0) { sum, r in r.counters.reduce(sum) { $0 + value($1) } }
@@ -13,6 +21,15 @@ struct ServeReport {
 
     private func totalSequence(_ value: (SequenceCounters) -> UInt64) -> UInt64 {
         pipeline.sequenceCounters.reduce(0) { $0 + value($1) }
+    }
+
+    /// The summary, with the decode rate since the previous call.
+    mutating func periodicSummary(now: Int64) -> String {
+        let decoded = total { $0.ticks.load(ordering: .relaxed) }
+        defer { last = (decoded, now) }
+        guard let last, now > last.time else { return summary() }
+        let rate = Double(decoded - last.decoded) / (Double(now - last.time) / 1e9)
+        return summary() + "; rate \(grouped(UInt64(rate.rounded()))) ticks/s"
     }
 
     func summary() -> String {

@@ -3,12 +3,14 @@ import Foundation
 import Hummingbird
 import Ingest
 import Logging
+import ServiceLifecycle
 
 /// The daemon's HTTP side for operators: `/metrics` (Prometheus), `/healthz`, `/readyz`.
 /// Handlers are thin: they read from `ServeMetrics` and a readiness flag.
 final class StatusServer: Sendable {
-    private let task: Task<Void, any Error>
+    private let group: ServiceGroup
     private let port = ManagedAtomic<Int>(0)
+    private let finished = ManagedAtomic<Bool>(false)
 
     /// Starts serving on `address` (port 0 picks one) and waits until it listens.
     init(host: String, port requested: Int, metrics: ServeMetrics, ready: ManagedAtomic<Bool>, logger: Logger) throws {
@@ -32,15 +34,19 @@ final class StatusServer: Sendable {
             onServerRunning: { channel in bound.store(channel.localAddress?.port ?? -1, ordering: .releasing) },
             logger: quiet)
         let failure = ErrorBox()
-        task = Task {
-            do { try await app.runService(gracefulShutdownSignals: []) } catch {
+        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: quiet))
+        self.group = group
+        let finished = finished
+        Task {
+            do { try await group.run() } catch {
                 failure.set(error)
                 bound.store(-1, ordering: .releasing)
             }
+            finished.store(true, ordering: .releasing)
         }
         let deadline = Date().addingTimeInterval(10)
         while bound.load(ordering: .acquiring) == 0 {
-            if Date() > deadline { task.cancel(); throw CLIError("the HTTP server on \(host):\(requested) did not start within 10 s") }
+            if Date() > deadline { throw CLIError("the HTTP server on \(host):\(requested) did not start within 10 s") }
             usleep(5_000)
         }
         if bound.load(ordering: .acquiring) < 0 {
@@ -51,8 +57,12 @@ final class StatusServer: Sendable {
     /// The port it listens on.
     var boundPort: Int { port.load(ordering: .acquiring) }
 
+    /// Stops accepting, lets requests in flight finish (at most 5 s), and returns.
     func stop() {
-        task.cancel()
+        let group = group
+        Task { await group.triggerGracefulShutdown() }
+        let deadline = Date().addingTimeInterval(5)
+        while !finished.load(ordering: .acquiring) && Date() < deadline { usleep(5_000) }
     }
 }
 
