@@ -39,7 +39,7 @@ let package = Package(
         ),
         .target(name: "Aggregator", dependencies: ["Ingest"], swiftSettings: strict),
         .target(name: "Fanout", dependencies: ["Ingest"], swiftSettings: strict),
-        .target(name: "Store", dependencies: ["CLibPQ"], swiftSettings: strict),
+        .target(name: "Store", dependencies: ["CLibPQ", "Ingest"], swiftSettings: strict),
         .target(name: "AkisConfig", dependencies: ["Ingest"], swiftSettings: strict),
         .executableTarget(
             name: "akis",
@@ -58,7 +58,7 @@ let package = Package(
         .testTarget(name: "RingBufferTests", dependencies: ["RingBuffer"], swiftSettings: strict),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "RingBuffer"], swiftSettings: strict),
         .testTarget(name: "AkisConfigTests", dependencies: ["AkisConfig", "Ingest"], swiftSettings: strict),
-        .testTarget(name: "StoreTests", dependencies: ["Store"], swiftSettings: strict),
-        .testTarget(name: "AkisCLITests", dependencies: ["Ingest"], swiftSettings: strict),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "Ingest"], swiftSettings: strict),
+        .testTarget(name: "AkisCLITests", dependencies: ["Ingest", "Store"], swiftSettings: strict),
     ]
 )

@@ -141,7 +141,7 @@ public struct AkisConfiguration: Sendable {
         guard !name.isEmpty, name.count <= 64, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == ".") }) else {
             throw s.fail("name", "\(Sanitized(name)) must be 1 to 64 characters of letters, digits, '-', '_' or '.'")
         }
-        let id = try s.integer("id", default: position + 1, in: 1...Int(UInt16.max))
+        let id = try s.integer("id", default: position + 1, in: 1...Int(Int16.max))
         guard let text = try s.string("address") else { throw ConfigError("\(s.path): address is missing (e.g. address = \"tcp://127.0.0.1:7400\")") }
         let address: FeedAddress
         do { address = try FeedAddress(parsing: text) } catch { throw s.fail("address", "\(error)") }

@@ -27,7 +27,7 @@ public struct QueryResult: Sendable, Equatable {
 
 /// One libpq connection, used from one thread at a time.
 public final class PostgresConnection {
-    private let connection: OpaquePointer
+    let connection: OpaquePointer
 
     /// Connects with a libpq connection string (`host=/path port=5432 dbname=akis` or a
     /// `postgresql://` URL).
@@ -78,7 +78,16 @@ public final class PostgresConnection {
         try execute("SELECT 1 FROM pg_available_extensions WHERE name = $1", parameters: [name]).rows.count == 1
     }
 
-    private static func read(_ result: OpaquePointer, sql: String) throws -> QueryResult {
+    var errorMessage: String { String(cString: PQerrorMessage(connection)).trimmingTrailingWhitespace() }
+
+    func statementError(_ sql: String) -> PostgresError {
+        .statement(sql: sql, sqlState: "", message: errorMessage)
+    }
+
+    /// Whether the connection is still usable (libpq's view; a dead server shows on the next call).
+    public var isHealthy: Bool { PQstatus(connection) == CONNECTION_OK }
+
+    static func read(_ result: OpaquePointer, sql: String) throws -> QueryResult {
         switch PQresultStatus(result) {
         case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY:
             break

@@ -32,10 +32,19 @@ struct Serve: ParsableCommand {
         let logger = { var l = Logger(label: "akis"); l.logLevel = .info; return l }()
         let log: @Sendable (String) -> Void = { logger.info("\($0)") }
 
+        var checkpoints: [UInt16: UInt64] = [:]
+        var storage: (url: String, layout: StorageLayout)?
         if let url = settings.databaseURL {
             let db = try PostgresConnection(conninfo: url)
-            let timescale = try db.isExtensionAvailable("timescaledb")
-            log("database: PostgreSQL \(db.serverVersion / 10000).\(db.serverVersion % 10000), TimescaleDB \(timescale ? "available" : "not installed (plain PostgreSQL path)")")
+            let layout = try StorageLayout.detect(db)
+            log("database: PostgreSQL \(db.serverVersion / 10000).\(db.serverVersion % 10000), layout \(layout.rawValue)\(layout == .plain ? " (TimescaleDB not available: native partitioning)" : "")")
+            let report = try Migrator(layout: layout).run(on: db) { log("database: applying migration \($0.version): \($0.name)") }
+            log("database: schema at version \(report.current)")
+            checkpoints = try CopyBatchWriter.checkpoints(db)
+            if !checkpoints.isEmpty {
+                log("database: resuming sequence tracking after " + checkpoints.sorted { $0.key < $1.key }.map { "feed \($0.key) at \($0.value)" }.joined(separator: ", "))
+            }
+            storage = (url, layout)
         }
         let uring = IOUringSupport.probe()
         log("io_uring probe: best path \(uring.bestReceivePath.rawValue) (setup errno \(uring.setupErrno), buffer ring errno \(uring.bufferRingErrno), multishot errno \(uring.multishotErrno))")
@@ -64,19 +73,21 @@ struct Serve: ParsableCommand {
 
         let storeLane = ConsumerLane(name: "store", capacity: settings.storeLane.capacity, policy: settings.storeLane.policy)
         let fanoutLane = ConsumerLane(name: "fanout", capacity: settings.fanoutLane.capacity, policy: settings.fanoutLane.policy)
-        // Stand-ins until the store writer and the fan-out exist: they count and checksum.
+        // Without a database the store lane ends in a counting consumer (it checksums what it
+        // receives); the fan-out lane does until the WebSocket fan-out exists.
         let store = CountingConsumer(symbolCount: settings.symbols.count)
         let fanout = CountingConsumer(symbolCount: settings.symbols.count)
-        let pipeline = Pipeline(readers: readers, lanes: [storeLane, fanoutLane], log: log)
+        let writer = try storage.map { try CopyBatchWriter(conninfo: $0.url, symbols: settings.symbols, layout: $0.layout, log: log) }
+        let pipeline = Pipeline(readers: readers, lanes: [storeLane, fanoutLane], checkpoints: checkpoints, log: log)
 
         let workers = [
-            WorkerThread(name: "akis-store") { storeLane.run(store) },
+            WorkerThread(name: "akis-store") { if let writer { storeLane.run(writer) } else { storeLane.run(store) } },
             WorkerThread(name: "akis-fanout") { fanoutLane.run(fanout) },
             WorkerThread(name: "akis-pipeline") { pipeline.run() },
         ] + readers.enumerated().map { r, reader in
             WorkerThread(name: "akis-reader-\(r + 1)") { try reader.run(stop: StopSignal.requested) }
         }
-        let metrics = ServeMetrics(readers: readers, pipeline: pipeline)
+        let metrics = ServeMetrics(readers: readers, pipeline: pipeline, writer: writer)
         let ready = ManagedAtomic<Bool>(false)
         let http = try StatusServer(host: settings.httpHost, port: settings.httpPort, metrics: metrics, ready: ready, logger: logger)
         defer { http.stop() }
@@ -87,7 +98,7 @@ struct Serve: ParsableCommand {
             let lines = readers.flatMap { r in zip(r.feeds, r.boundAddresses).compactMap { f, a in a.map { "feed \(f.name) \($0)\n" } } }
             try (lines.joined() + "http \(httpAddress)\n").write(toFile: readyFile, atomically: true, encoding: .utf8)
         }
-        var report = ServeReport(readers: readers, pipeline: pipeline, store: store, fanout: fanout)
+        var report = ServeReport(readers: readers, pipeline: pipeline, writer: writer)
         let notifier = SystemdNotifier()
         notifier.send("READY=1\nSTATUS=serving \(settings.feeds.count) feeds")
 
@@ -121,7 +132,7 @@ struct Serve: ParsableCommand {
         // consumers drain before they finish.
         for worker in workers.reversed() { worker.join() }
         for line in report.feedLines() { log(line) }
-        log("stopped: \(report.summary()); store checksum \(store.checksum.map { "\($0)" } ?? "none")")
+        log("stopped: \(report.summary())" + (writer == nil ? "; store checksum \(store.checksum.map { "\($0)" } ?? "none")" : ""))
         if let failure = workers.compactMap(\.error).first { throw CLIError("\(failure)") }
     }
 

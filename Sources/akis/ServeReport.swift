@@ -1,18 +1,17 @@
 import Ingest
+import Store
 
 /// The one-line summaries `akis serve` logs, read from the threads' published counters.
 struct ServeReport {
     let readers: [FeedReader]
     let pipeline: Pipeline
-    let store: CountingConsumer
-    let fanout: CountingConsumer
+    let writer: CopyBatchWriter?
     private var last: (decoded: UInt64, time: Int64)?
 
-    init(readers: [FeedReader], pipeline: Pipeline, store: CountingConsumer, fanout: CountingConsumer) {
+    init(readers: [FeedReader], pipeline: Pipeline, writer: CopyBatchWriter?) {
         self.readers = readers
         self.pipeline = pipeline
-        self.store = store
-        self.fanout = fanout
+        self.writer = writer
     }
 
     private func total(_ value: (FeedCounters) -> UInt64) -> UInt64 {
@@ -56,6 +55,10 @@ struct ServeReport {
         parts.append("duplicates \(grouped(duplicates))")
         parts.append("gaps \(grouped(gaps)) (\(grouped(missing)) missing, \(grouped(filled)) filled late)")
         parts.append("delivered \(delivered)")
+        if let writer {
+            parts.append("stored \(grouped(writer.storedTicks.load(ordering: .relaxed))) in \(grouped(writer.committedBatches.load(ordering: .relaxed))) batches"
+                + " (\(grouped(writer.failedAttempts.load(ordering: .relaxed))) failed attempts)")
+        }
         parts.append("dropped \(grouped(dropped))")
         parts.append("ring-full waits \(grouped(readerWaits + laneWaits))")
         parts.append("kernel drops \(grouped(kernelDrops))")

@@ -1,5 +1,6 @@
 import Foundation
 import Ingest
+import Store
 import Testing
 
 /// The `akis` executable built next to this test bundle.
@@ -239,6 +240,53 @@ func scratchFile(_ name: String) -> String {
         #expect(first.first?.hasPrefix("READY=1") == true, "\(first)")
         #expect(first.filter { $0 == "WATCHDOG=1" }.count >= 5, "about every 100 ms: \(first)")
         #expect(rest.contains("STOPPING=1"))
+    }
+
+    /// With a database: `serve` migrates the schema, and the replayed sample ends up in
+    /// `market_ticks` row for row.
+    @Test func serveStoresTheBundledSampleRowForRow() throws {
+        guard let base = ProcessInfo.processInfo.environment["AKIS_TEST_DATABASE_URL"], !base.isEmpty else {
+            throw CLIFailure("AKIS_TEST_DATABASE_URL is not set: run the suite with scripts/test, which starts a private PostgreSQL")
+        }
+        let admin = try PostgresConnection(conninfo: base)
+        let name = "t_cli_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        try admin.execute("CREATE DATABASE \(name)")
+        defer { _ = try? admin.execute("DROP DATABASE \(name) WITH (FORCE)") }
+        let url = "\(base) dbname=\(name)"
+        let migrate = try akis("migrate", "--database", url)
+        #expect(migrate.status == 0, "\(migrate.stderr)")
+        #expect(migrate.stdout.contains("layout: plain") && migrate.stdout.contains("applying migration 1"))
+        #expect(try akis("migrate", "--database", url).stdout.contains("schema is up to date at version 1"))
+
+        let (serve, address, _) = try startServe("address = \"tcp://127.0.0.1:0\"", extra: "[database]\nurl = \"\(url)\"")
+        let sample = packageRoot.appendingPathComponent("Samples/bist-sample.akrec").path
+        #expect(try akis("replay", sample, "--to", address, "--speed", "max").status == 0)
+        let (stopped, result) = stopServe(serve, after: "stored 59,705")
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(stopped.contains("stored 59,705 in"), "\(stopped)")
+        #expect(stopped.contains("(0 failed attempts)"))
+
+        // What the recording holds, decoded independently of the daemon.
+        var ticks: [Tick] = []
+        let symbols = try SymbolTable(BISTMarket.bist30)
+        var decoder = FeedDecoder<BinaryFrameCodec>(context: DecodeContext(symbols: symbols, feed: 1))
+        try RecordingReader(path: sample).forEachRecord { _, payload in payload.withUnsafeBytes { decoder.decode($0, receiveTime: 0) { ticks.append($0) } } }
+        let db = try PostgresConnection(conninfo: url)
+        let totals = try db.execute("SELECT count(*), sum(price), sum(volume) FROM market_ticks").rows[0]
+        #expect(totals == ["59705", String(ticks.reduce(0) { $0 + $1.price.units }), String(ticks.reduce(0) { $0 + $1.quantity })])
+        let stored = try db.execute("SELECT symbol, min(seq), max(seq) FROM market_ticks GROUP BY 1 ORDER BY 1").rows
+        let expected = Dictionary(grouping: ticks, by: { symbols.name(of: $0.symbol) }).sorted { $0.key < $1.key }
+            .map { [$0.key, String($0.value.map(\.sequence).min()!), String($0.value.map(\.sequence).max()!)] as [String?] }
+        #expect(stored == expected)
+        #expect(try db.execute("SELECT feed, highest_seq FROM ingest_checkpoints").rows == [["1", String(ticks.map(\.sequence).max()!)]])
+
+        // A restart resumes sequence tracking from the checkpoint: the same replay again is all duplicates.
+        let (again, address2, _) = try startServe("address = \"tcp://127.0.0.1:0\"", extra: "[database]\nurl = \"\(url)\"")
+        #expect(try akis("replay", sample, "--to", address2, "--speed", "max").status == 0)
+        let (stopped2, result2) = stopServe(again, after: "duplicates 59,705")
+        #expect(result2.stderr.contains("resuming sequence tracking after feed 1 at"))
+        #expect(stopped2.contains("duplicates 59,705;"), "\(stopped2)")
+        #expect(try db.execute("SELECT count(*) FROM market_ticks").rows == [["59705"]], "nothing stored twice")
     }
 
     /// UDP at a rate the test sets (the sample's 1,000 ticks/s, replayed at 5x).

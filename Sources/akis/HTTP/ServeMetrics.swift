@@ -1,5 +1,6 @@
 import Ingest
 import Prometheus
+import Store
 import Synchronization
 
 /// The daemon's Prometheus metrics. The threads count in their own atomics (no metrics call on
@@ -9,7 +10,7 @@ final class ServeMetrics: Sendable {
     /// Each exported counter, where its value comes from, and what was exported last.
     private let counters: Mutex<[(counter: Counter, read: @Sendable () -> UInt64, exported: UInt64)]>
 
-    init(readers: [FeedReader], pipeline: Pipeline) {
+    init(readers: [FeedReader], pipeline: Pipeline, writer: CopyBatchWriter?) {
         let registry = PrometheusCollectorRegistry()
         var list: [(Counter, @Sendable () -> UInt64, UInt64)] = []
         func counter(_ name: String, _ help: String, _ labels: [(String, String)], _ read: @escaping @Sendable () -> UInt64) {
@@ -57,6 +58,11 @@ final class ServeMetrics: Sendable {
             counter("lane_delivered", "Ticks handed to a consumer lane", l) { lane.delivered.load(ordering: .relaxed) }
             counter("lane_dropped", "Ticks dropped because a lane was full", l) { lane.dropped.load(ordering: .relaxed) }
             counter("lane_full_waits", "Times the pipeline waited for room in a lane", l) { lane.fullWaits.load(ordering: .relaxed) }
+        }
+        if let writer {
+            counter("store_ticks", "Ticks committed to market_ticks", []) { writer.storedTicks.load(ordering: .relaxed) }
+            counter("store_batches", "COPY batches committed", []) { writer.committedBatches.load(ordering: .relaxed) }
+            counter("store_failed_attempts", "Batch attempts that failed and were retried", []) { writer.failedAttempts.load(ordering: .relaxed) }
         }
         self.registry = registry
         counters = Mutex(list.map { (counter: $0.0, read: $0.1, exported: $0.2) })

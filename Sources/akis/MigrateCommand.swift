@@ -1,0 +1,30 @@
+import AkisConfig
+import ArgumentParser
+import Foundation
+import Store
+
+struct Migrate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Bring the database schema up to date (akis serve also does this at start).",
+        discussion: "Uses TimescaleDB when the server offers it, native partitioning otherwise. Each migration runs in its own transaction; running it again does nothing.")
+
+    @Option(help: "Configuration file (TOML) whose [database] url to use.") var config: String?
+    @Option(help: "A libpq connection string; overrides the configuration's.") var database: String?
+
+    func run() throws {
+        var url = database
+        if url == nil, let config {
+            let text: String
+            do { text = try String(contentsOfFile: config, encoding: .utf8) } catch {
+                throw CLIError("cannot read the configuration file \(config): \((error as NSError).localizedDescription)")
+            }
+            do { url = try AkisConfiguration.parse(text).databaseURL } catch { throw CLIError("\(config): \(error)") }
+        }
+        guard let url else { throw ValidationError("no database: pass --database CONNINFO or a --config with [database] url") }
+        let db = try PostgresConnection(conninfo: url)
+        let layout = try StorageLayout.detect(db)
+        print("layout: \(layout.rawValue)")
+        let report = try Migrator(layout: layout).run(on: db) { print("applying migration \($0.version): \($0.name)") }
+        print(report.applied.isEmpty ? "schema is up to date at version \(report.current)" : "schema now at version \(report.current)")
+    }
+}
