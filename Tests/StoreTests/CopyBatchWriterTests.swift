@@ -128,3 +128,32 @@ func migrated(_ url: String) throws -> PostgresConnection {
         }
     }
 }
+
+@Suite struct RejectedRowTests {
+    /// A row the schema refuses is reported with feed, sequence and reason; the rest of its batch
+    /// is stored, and the checkpoint covers only stored rows.
+    @Test func badRowsDoNotPoisonTheirBatch() throws {
+        try withScratchDatabase { url in
+            let db = try migrated(url)
+            // Stand-in for a schema rule the pipeline does not know: GARAN is refused.
+            try db.execute("ALTER TABLE market_ticks ADD CONSTRAINT no_garan CHECK (symbol <> 'GARAN')")
+            let garan = storeSymbols.id(for: "GARAN")!
+            let ticks = storeTicks(5_000)
+            let log = StoreLog()
+            let writer = try CopyBatchWriter(conninfo: url, symbols: storeSymbols, layout: .plain) { log.append($0) }
+            ticks.withUnsafeBufferPointer { writer.consume($0) }
+            writer.finish()
+            let refused = ticks.filter { $0.symbol == garan }
+            #expect(!refused.isEmpty)
+            #expect(writer.rejectedRows.load(ordering: .relaxed) == UInt64(refused.count))
+            #expect(writer.storedTicks.load(ordering: .relaxed) == UInt64(ticks.count - refused.count))
+            #expect(try db.execute("SELECT count(*) FROM market_ticks").rows == [[String(ticks.count - refused.count)]])
+            #expect(try db.execute("SELECT count(*) FROM market_ticks WHERE symbol = 'GARAN'").rows == [["0"]])
+            let lines = log.all.filter { $0.contains("rejected row") }
+            #expect(lines.count == refused.count)
+            #expect(lines.contains { $0.contains("feed 1, sequence \(refused[0].sequence), symbol GARAN") && $0.contains("no_garan") && $0.contains("23514") })
+            let highestStored = ticks.filter { $0.symbol != garan }.map(\.sequence).max()!
+            #expect(try CopyBatchWriter.checkpoints(db) == [1: highestStored])
+        }
+    }
+}

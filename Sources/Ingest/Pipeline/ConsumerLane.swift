@@ -41,10 +41,11 @@ public final class ConsumerLane: Sendable {
         if sent < ticks.count {
             switch policy {
             case .block:
+                var wait = FullRingWait()
                 while sent < ticks.count {
                     fullWaits.wrappingIncrement(ordering: .relaxed)
                     doorbell.ring()
-                    sched_yield()
+                    wait.pause()
                     sent += ring.push(contentsOf: UnsafeBufferPointer(rebasing: ticks[sent...]))
                 }
             case .drop:

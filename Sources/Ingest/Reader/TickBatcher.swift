@@ -31,12 +31,13 @@ final class TickBatcher {
     func flush() {
         guard count > 0 else { return }
         var sent = 0
+        var wait = FullRingWait()
         while sent < count {
             let n = ring.push(contentsOf: UnsafeBufferPointer(rebasing: batch[sent..<count]))
             doorbell.ring()
             if n == 0 {
                 ringFullWaits.wrappingIncrement(ordering: .relaxed)
-                sched_yield()
+                wait.pause()
             }
             sent += n
         }

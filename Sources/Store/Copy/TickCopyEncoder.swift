@@ -20,6 +20,14 @@ public struct TickCopyEncoder {
         reset()
     }
 
+    public func symbolName(_ id: SymbolID) -> String { String(decoding: symbolNames[Int(id.rawValue)], as: UTF8.self) }
+
+    /// An empty encoder with the same symbol names.
+    public init(sharing other: TickCopyEncoder) {
+        symbolNames = other.symbolNames
+        reset()
+    }
+
     /// Starts a new COPY stream: the 19-byte header only.
     public mutating func reset() {
         bytes.removeAll(keepingCapacity: true)
