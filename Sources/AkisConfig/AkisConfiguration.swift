@@ -12,6 +12,8 @@ public struct AkisConfiguration: Sendable {
     public var httpPort = 7480
     /// [database] url: a libpq connection string; none means no database yet.
     public var databaseURL: String?
+    /// [store]: the batch writer and its spool (used when a database is configured).
+    public var store = StoreSettings()
     /// [reader] threads: reader threads; feeds are spread over them in order.
     public var readerThreads = 1
     /// [reader] ring_capacity: ticks each reader's ring to the pipeline holds.
@@ -23,6 +25,24 @@ public struct AkisConfiguration: Sendable {
     public var fanoutLane = Lane(capacity: 1 << 18, policy: .drop)
     /// [[feeds]]
     public var feeds: [FeedEndpoint]
+
+    public struct StoreSettings: Sendable, Equatable {
+        /// flush_interval: the longest a tick waits before its batch is cut.
+        public var flushIntervalNanos: Int64 = 100_000_000
+        /// batch_ticks: a batch is cut early at this many ticks.
+        public var batchTicks = 100_000
+        /// writer_id: this daemon's row in ingest_writers (its batch numbering).
+        public var writerID = "akis"
+        /// spool_directory, spool_max_mb, spool_segment_mb.
+        public var spoolDirectory = "/var/lib/akis/spool"
+        public var spoolMaximumBytes: Int64 = 8192 << 20
+        public var spoolSegmentBytes: Int64 = 64 << 20
+        /// retention_days: ticks and candles older than this many days are dropped.
+        public var retentionDays = 365
+        /// compress_after_days: TimescaleDB compresses chunks older than this many days.
+        public var compressAfterDays = 1
+        public init() {}
+    }
 
     public struct Lane: Sendable, Equatable {
         public var capacity: Int
@@ -75,6 +95,10 @@ public struct AkisConfiguration: Sendable {
                 config.databaseURL = url
             }
             try database.finish()
+        }
+        if var store = try root.section("store") {
+            config.store = try storeSettings(&store)
+            try store.finish()
         }
         if var reader = try root.section("reader") {
             config.readerThreads = try reader.integer("threads", default: config.readerThreads, in: 1...64)
@@ -129,6 +153,32 @@ public struct AkisConfiguration: Sendable {
         if host.hasPrefix("[") && host.hasSuffix("]") { host = host.dropFirst().dropLast() }
         guard !host.isEmpty, !host.contains(where: { $0 == " " || $0 == "/" }) else { return nil }
         return (String(host), Int(port))
+    }
+
+    private static func storeSettings(_ s: inout ConfigSection) throws(ConfigError) -> StoreSettings {
+        var out = StoreSettings()
+        out.flushIntervalNanos = try s.duration("flush_interval", default: out.flushIntervalNanos, in: 1_000_000...60_000_000_000)
+        out.batchTicks = try s.integer("batch_ticks", default: out.batchTicks, in: 1...10_000_000)
+        out.writerID = try s.string("writer_id", default: out.writerID)
+        guard !out.writerID.isEmpty, out.writerID.count <= 64,
+              out.writerID.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == ".") }) else {
+            throw s.fail("writer_id", "\(Sanitized(out.writerID)) must be 1 to 64 characters of letters, digits, '-', '_' or '.'")
+        }
+        out.spoolDirectory = try s.string("spool_directory", default: out.spoolDirectory)
+        guard !out.spoolDirectory.isEmpty, !out.spoolDirectory.contains("\0") else {
+            throw s.fail("spool_directory", "is empty")
+        }
+        out.spoolMaximumBytes = Int64(try s.integer("spool_max_mb", default: Int(out.spoolMaximumBytes >> 20), in: 16...(1 << 24))) << 20
+        out.spoolSegmentBytes = Int64(try s.integer("spool_segment_mb", default: Int(out.spoolSegmentBytes >> 20), in: 1...1024)) << 20
+        guard out.spoolSegmentBytes * 2 <= out.spoolMaximumBytes else {
+            throw s.fail("spool_segment_mb", "\(out.spoolSegmentBytes >> 20) MiB is more than half of spool_max_mb (\(out.spoolMaximumBytes >> 20) MiB)")
+        }
+        out.retentionDays = try s.integer("retention_days", default: out.retentionDays, in: 1...36_500)
+        out.compressAfterDays = try s.integer("compress_after_days", default: out.compressAfterDays, in: 1...36_500)
+        guard out.compressAfterDays <= out.retentionDays else {
+            throw s.fail("compress_after_days", "\(out.compressAfterDays) is after retention_days (\(out.retentionDays)): the data would be gone before it is compressed")
+        }
+        return out
     }
 
     private static func lane(_ s: inout ConfigSection, default value: Lane) throws(ConfigError) -> Lane {

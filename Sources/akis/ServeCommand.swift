@@ -33,18 +33,28 @@ struct Serve: ParsableCommand {
         let log: @Sendable (String) -> Void = { logger.info("\($0)") }
 
         var checkpoints: [UInt16: UInt64] = [:]
-        var storage: (url: String, layout: StorageLayout)?
+        var storeWriter: CopyBatchWriter?
+        var maintenanceTimer: MaintenanceTimer?
+        defer { maintenanceTimer?.stop() }
         if let url = settings.databaseURL {
             let db = try PostgresConnection(conninfo: url)
             let layout = try StorageLayout.detect(db)
             log("database: PostgreSQL \(db.serverVersion / 10000).\(db.serverVersion % 10000), layout \(layout.rawValue)\(layout == .plain ? " (TimescaleDB not available: native partitioning)" : "")")
             let report = try Migrator(layout: layout).run(on: db) { log("database: applying migration \($0.version): \($0.name)") }
             log("database: schema at version \(report.current)")
+            let maintenance = StorageMaintenance(retentionDays: settings.store.retentionDays, compressAfterDays: settings.store.compressAfterDays)
+            do { log("database: \(try maintenance.run(on: db, layout: layout))") } catch {
+                log("database: maintenance failed (retried in an hour): \(error)")
+            }
+            maintenanceTimer = MaintenanceTimer(conninfo: url, layout: layout, maintenance: maintenance, log: log)
             checkpoints = try CopyBatchWriter.checkpoints(db)
+            let w = try CopyBatchWriter(conninfo: url, symbols: settings.symbols, layout: layout, options: writerOptions(settings.store), log: log)
+            // Batches an earlier run left in the spool are stored before anything new.
+            checkpoints.merge(w.spool.recoveredHighest, uniquingKeysWith: max)
+            storeWriter = w
             if !checkpoints.isEmpty {
                 log("database: resuming sequence tracking after " + checkpoints.sorted { $0.key < $1.key }.map { "feed \($0.key) at \($0.value)" }.joined(separator: ", "))
             }
-            storage = (url, layout)
         }
         let uring = IOUringSupport.probe()
         log("io_uring probe: best path \(uring.bestReceivePath.rawValue) (setup errno \(uring.setupErrno), buffer ring errno \(uring.bufferRingErrno), multishot errno \(uring.multishotErrno))")
@@ -77,7 +87,7 @@ struct Serve: ParsableCommand {
         // receives); the fan-out lane does until the WebSocket fan-out exists.
         let store = CountingConsumer(symbolCount: settings.symbols.count)
         let fanout = CountingConsumer(symbolCount: settings.symbols.count)
-        let writer = try storage.map { try CopyBatchWriter(conninfo: $0.url, symbols: settings.symbols, layout: $0.layout, log: log) }
+        let writer = storeWriter
         let pipeline = Pipeline(readers: readers, lanes: [storeLane, fanoutLane], checkpoints: checkpoints, log: log)
 
         let workers = [
@@ -89,10 +99,11 @@ struct Serve: ParsableCommand {
         }
         let metrics = ServeMetrics(readers: readers, pipeline: pipeline, writer: writer)
         let ready = ManagedAtomic<Bool>(false)
-        let http = try StatusServer(host: settings.httpHost, port: settings.httpPort, metrics: metrics, ready: ready, logger: logger)
+        let market = MarketRoutes(parser: MarketQueryParser(symbols: settings.symbols), history: settings.databaseURL.map { MarketHistory(conninfo: $0) })
+        let http = try StatusServer(host: settings.httpHost, port: settings.httpPort, metrics: metrics, ready: ready, market: market, logger: logger)
         defer { http.stop() }
         let httpAddress = settings.httpHost.contains(":") ? "[\(settings.httpHost)]:\(http.boundPort)" : "\(settings.httpHost):\(http.boundPort)"
-        log("http: metrics at http://\(httpAddress)/metrics, health at /healthz and /readyz")
+        log("http: metrics at http://\(httpAddress)/metrics, health at /healthz and /readyz, history at /api/market/ticks and /api/market/candles")
         ready.store(true, ordering: .releasing)
         if let readyFile {
             let lines = readers.flatMap { r in zip(r.feeds, r.boundAddresses).compactMap { f, a in a.map { "feed \(f.name) \($0)\n" } } }
@@ -136,6 +147,17 @@ struct Serve: ParsableCommand {
         if let failure = workers.compactMap(\.error).first { throw CLIError("\(failure)") }
     }
 
+    private func writerOptions(_ s: AkisConfiguration.StoreSettings) -> CopyBatchWriter.Options {
+        var spool = TickSpool.Options(directory: s.spoolDirectory)
+        spool.maximumBytes = s.spoolMaximumBytes
+        spool.segmentBytes = s.spoolSegmentBytes
+        var options = CopyBatchWriter.Options(spool: spool)
+        options.flushIntervalNanos = s.flushIntervalNanos
+        options.maximumBatchTicks = s.batchTicks
+        options.writerID = s.writerID
+        return options
+    }
+
     private func loadConfiguration(_ path: String?) throws -> AkisConfiguration {
         guard let path else { return AkisConfiguration() }
         let text: String
@@ -148,6 +170,7 @@ struct Serve: ParsableCommand {
     private func describe(_ c: AkisConfiguration) -> String {
         var lines = ["configuration is valid", "symbols: \(c.symbols.count)", "database: \(c.databaseURL == nil ? "none" : "configured")",
                      "http: \(c.httpHost):\(c.httpPort)",
+                     "store: flush every \(c.store.flushIntervalNanos / 1_000_000) ms or \(c.store.batchTicks) ticks, writer \(c.store.writerID), spool \(c.store.spoolDirectory) (at most \(c.store.spoolMaximumBytes >> 20) MiB)",
                      "reader threads: \(min(c.readerThreads, c.feeds.count)), receive path: \(c.reader.receivePath?.rawValue ?? "auto")",
                      "lanes: store \(c.storeLane.policy.rawValue) (\(c.storeLane.capacity)), fanout \(c.fanoutLane.policy.rawValue) (\(c.fanoutLane.capacity))"]
         for f in c.feeds { lines.append("feed \(f.name): id \(f.id), \(f.role.rawValue) \(f.address), \(f.format.rawValue)") }

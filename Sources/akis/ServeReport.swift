@@ -57,7 +57,11 @@ struct ServeReport {
         parts.append("delivered \(delivered)")
         if let writer {
             parts.append("stored \(grouped(writer.storedTicks.load(ordering: .relaxed))) in \(grouped(writer.committedBatches.load(ordering: .relaxed))) batches"
-                + " (\(grouped(writer.failedAttempts.load(ordering: .relaxed))) failed attempts)")
+                + " (\(grouped(writer.failedAttempts.load(ordering: .relaxed))) failed attempts, \(grouped(writer.rejectedRows.load(ordering: .relaxed))) rows rejected)")
+            let spooled = writer.spool.count
+            if spooled > 0 || writer.spooledBatches.load(ordering: .relaxed) > 0 {
+                parts.append("spool \(grouped(UInt64(spooled))) batches (\(grouped(UInt64(writer.spool.bytes))) bytes)\(writer.spoolAlarm.load(ordering: .relaxed) ? " FULL" : "")")
+            }
         }
         parts.append("dropped \(grouped(dropped))")
         parts.append("ring-full waits \(grouped(readerWaits + laneWaits))")

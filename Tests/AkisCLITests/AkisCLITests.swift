@@ -198,6 +198,9 @@ func scratchFile(_ name: String) -> String {
         #expect(health.status == 200 && health.body == "ok\n")
         #expect(try httpGet(http, "/readyz").status == 200)
         #expect(try httpGet(http, "/nothing").status == 404)
+        let noHistory = try httpGet(http, "/api/market/ticks?symbol=GARAN")
+        #expect(noHistory.status == 503 && noHistory.body.contains("no database is configured"), "\(noHistory)")
+        #expect(try httpGet(http, "/api/market/ticks?symbol=garan%20x").status == 400, "input is checked before the database")
         let sample = packageRoot.appendingPathComponent("Samples/bist-sample.akrec").path
         let replay = try akis("replay", sample, "--to", address, "--speed", "max")
         #expect(replay.status == 0, "\(replay.stderr)")
@@ -256,15 +259,19 @@ func scratchFile(_ name: String) -> String {
         let migrate = try akis("migrate", "--database", url)
         #expect(migrate.status == 0, "\(migrate.stderr)")
         #expect(migrate.stdout.contains("layout: plain") && migrate.stdout.contains("applying migration 1"))
-        #expect(try akis("migrate", "--database", url).stdout.contains("schema is up to date at version 1"))
+        #expect(try akis("migrate", "--database", url).stdout.contains("schema is up to date at version \(Migration.all.last!.version)"))
 
-        let (serve, address, _) = try startServe("address = \"tcp://127.0.0.1:0\"", extra: "[database]\nurl = \"\(url)\"")
+        // The sample is from 2024: a retention of a year (counted from today) would drop it at the restart.
+        let storeConfig = "[database]\nurl = \"\(url)\"\n[store]\nspool_directory = \"\(scratchFile("spool"))\"\nretention_days = 36500"
+        let (serve, address, http) = try startServe("address = \"tcp://127.0.0.1:0\"", extra: storeConfig)
         let sample = packageRoot.appendingPathComponent("Samples/bist-sample.akrec").path
         #expect(try akis("replay", sample, "--to", address, "--speed", "max").status == 0)
+        waitForLog(serve, "stored 59,705")
+        try historyIsServed(http, url)
         let (stopped, result) = stopServe(serve, after: "stored 59,705")
         #expect(result.status == 0, "\(result.stderr)")
         #expect(stopped.contains("stored 59,705 in"), "\(stopped)")
-        #expect(stopped.contains("(0 failed attempts)"))
+        #expect(stopped.contains("(0 failed attempts, 0 rows rejected)"))
 
         // What the recording holds, decoded independently of the daemon.
         var ticks: [Tick] = []
@@ -281,12 +288,102 @@ func scratchFile(_ name: String) -> String {
         #expect(try db.execute("SELECT feed, highest_seq FROM ingest_checkpoints").rows == [["1", String(ticks.map(\.sequence).max()!)]])
 
         // A restart resumes sequence tracking from the checkpoint: the same replay again is all duplicates.
-        let (again, address2, _) = try startServe("address = \"tcp://127.0.0.1:0\"", extra: "[database]\nurl = \"\(url)\"")
+        let (again, address2, _) = try startServe("address = \"tcp://127.0.0.1:0\"", extra: storeConfig)
         #expect(try akis("replay", sample, "--to", address2, "--speed", "max").status == 0)
         let (stopped2, result2) = stopServe(again, after: "duplicates 59,705")
         #expect(result2.stderr.contains("resuming sequence tracking after feed 1 at"))
         #expect(stopped2.contains("duplicates 59,705;"), "\(stopped2)")
         #expect(try db.execute("SELECT count(*) FROM market_ticks").rows == [["59705"]], "nothing stored twice")
+    }
+
+    /// The HTTP history API over what `serve` stored: the same rows as SQL, exact prices, and
+    /// specific errors for bad requests.
+    func historyIsServed(_ http: String, _ url: String) throws {
+        let db = try PostgresConnection(conninfo: url)
+        let bounds = try db.execute("""
+            SELECT to_char(min(time) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), to_char(max(time) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+            FROM market_ticks WHERE symbol = 'GARAN'
+            """).rows[0]
+        let from = bounds[0]!, to = bounds[1]!
+        let inside = try db.execute("SELECT count(*) FROM market_ticks WHERE symbol = 'GARAN' AND time >= $1 AND time < $2", parameters: [from, to]).rows[0][0]!
+        let first = try db.execute("""
+            SELECT price, seq, (extract(epoch FROM time) * 1000000)::bigint FROM market_ticks WHERE symbol = 'GARAN' ORDER BY time, feed, seq LIMIT 1
+            """).rows[0]
+        let ticks = try httpGet(http, "/api/market/ticks?symbol=GARAN&from=\(from)&to=\(to)&limit=10000")
+        #expect(ticks.status == 200, "\(ticks.body.prefix(300))")
+        #expect(ticks.body.hasPrefix("{\"symbol\":\"GARAN\",\"from\":\""))
+        #expect(ticks.body.contains("\"count\":\(inside),\"truncated\":false"), "\(ticks.body.prefix(300))")
+        let price = Price(units: Int64(first[0]!)!)
+        let time = UTCTime.formatISO8601(Int64(first[2]!)! * 1000)
+        #expect(ticks.body.contains("\"ticks\":[{\"symbol\":\"GARAN\",\"timestamp\":\"\(time)\""), "\(ticks.body.prefix(300))")
+        #expect(ticks.body.contains("\"price\":\(price),") && ticks.body.contains("\"seq\":\(first[1]!),"), "exact decimal, not a float")
+        let limited = try httpGet(http, "/api/market/ticks?symbol=GARAN&from=\(from)&to=\(to)&limit=3")
+        #expect(limited.body.contains("\"count\":3,\"truncated\":true"))
+        let istanbul = try httpGet(http, "/api/market/ticks?symbol=GARAN&from=2024-09-24T13:00:00%2B03:00&to=2024-09-24T13:00:01%2B03:00")
+        #expect(istanbul.status == 200 && istanbul.body.contains("\"from\":\"2024-09-24T10:00:00.000Z\""), "\(istanbul.body.prefix(200))")
+
+        let candles = try httpGet(http, "/api/market/candles?symbol=GARAN&interval=5m&from=\(from)&to=\(to)")
+        #expect(candles.status == 200 && candles.body.contains("\"interval\":\"5m\""), "\(candles)")
+
+        for (path, status, message) in [
+            ("/api/market/ticks", 400, "symbol is required"),
+            ("/api/market/ticks?symbol=ZZZZ", 404, "unknown symbol ZZZZ"),
+            ("/api/market/ticks?symbol=%27%3B%20DROP%20TABLE%20market_ticks%3B--", 400, "is not a symbol"),
+            ("/api/market/ticks?symbol=GARAN&limit=0", 400, "limit must be a whole number from 1 to 10000"),
+            ("/api/market/ticks?symbol=GARAN&from=yesterday", 400, "from must be an ISO 8601 time"),
+            ("/api/market/ticks?symbol=GARAN&to=2024-01-01T00:00:00Z&from=2024-02-01T00:00:00Z", 400, "must be before to"),
+            ("/api/market/candles?symbol=GARAN&interval=2m", 400, "interval must be one of 1m, 5m, 1h, 1d"),
+            ("/api/market/candles?symbol=GARAN&interval=1m&from=2020-01-01T00:00:00Z", 400, "spans more than 10000 candles"),
+        ] {
+            let r = try httpGet(http, path)
+            #expect(r.status == status && r.body.hasPrefix("{\"error\":\"") && r.body.contains(message), "\(path): \(r)")
+        }
+        #expect(try db.execute("SELECT count(*) FROM market_ticks").rows == [["59705"]], "the hostile symbol was data, not SQL")
+    }
+
+    /// SIGKILL in the middle of a full-speed replay: the database holds whole batches only (the
+    /// feed's sequence numbers 1...checkpoint, no hole, nothing twice); a restart drains whatever
+    /// the spool holds, and the same replay then stores the rest exactly once.
+    @Test func aKilledDaemonLeavesNoPartialBatchAndResumes() throws {
+        guard let base = ProcessInfo.processInfo.environment["AKIS_TEST_DATABASE_URL"], !base.isEmpty else {
+            throw CLIFailure("AKIS_TEST_DATABASE_URL is not set: run the suite with scripts/test, which starts a private PostgreSQL")
+        }
+        let admin = try PostgresConnection(conninfo: base)
+        let name = "t_cli_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        try admin.execute("CREATE DATABASE \(name)")
+        defer { _ = try? admin.execute("DROP DATABASE \(name) WITH (FORCE)") }
+        let url = "\(base) dbname=\(name)"
+        let recording = scratchFile("crash.akrec")
+        #expect(try akis("synth", "--symbols", "30", "--rate", "20000", "--duration", "20", "--out", recording).status == 0)
+        let total = try expectedChecksum(recording, feed: 1).count
+        let storeConfig = "[database]\nurl = \"\(url)\"\n[store]\nspool_directory = \"\(scratchFile("spool"))\"\nflush_interval = \"20ms\"\nretention_days = 36500"
+
+        let (serve, address, _) = try startServe("address = \"tcp://127.0.0.1:0\"", extra: storeConfig)
+        let replay = try AkisProcess(["replay", recording, "--to", address, "--speed", "max"])
+        let db = try PostgresConnection(conninfo: url)
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, (try? db.execute("SELECT count(*) FROM market_ticks").rows[0][0].flatMap { Int($0) }) ?? 0 < 40_000 {
+            usleep(5_000)
+        }
+        kill(serve.process.processIdentifier, SIGKILL)
+        _ = serve.wait()
+        _ = replay.wait()
+        let afterCrash = try db.execute("SELECT count(*), count(DISTINCT seq), min(seq), max(seq) FROM market_ticks").rows[0]
+        let checkpoint = try db.execute("SELECT highest_seq FROM ingest_checkpoints WHERE feed = 1").rows.first?[0]
+        #expect(afterCrash[0].flatMap { Int($0) } ?? 0 >= 40_000)
+        #expect(afterCrash[0] == afterCrash[1] && afterCrash[2] == "1" && afterCrash[3] == afterCrash[0] && checkpoint == afterCrash[3],
+                "stored \(afterCrash), checkpoint \(String(describing: checkpoint))")
+
+        let (again, address2, _) = try startServe("address = \"tcp://127.0.0.1:0\"", extra: storeConfig)
+        #expect(try akis("replay", recording, "--to", address2, "--speed", "max").status == 0)
+        let drained = Date().addingTimeInterval(60)
+        while Date() < drained, (try? db.execute("SELECT count(*) FROM market_ticks").rows[0][0].flatMap { Int($0) }) ?? 0 < total {
+            usleep(20_000)
+        }
+        let (stopped, result) = stopServe(again, after: "stored ")
+        #expect(result.stderr.contains("resuming sequence tracking after feed 1 at"), "\(result.stderr)")
+        let final = try db.execute("SELECT count(*), count(DISTINCT seq), min(seq), max(seq) FROM market_ticks").rows[0]
+        #expect(final == [String(total), String(total), "1", String(total)], "\(stopped)")
     }
 
     /// UDP at a rate the test sets (the sample's 1,000 ticks/s, replayed at 5x).

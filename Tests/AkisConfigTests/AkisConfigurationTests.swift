@@ -33,6 +33,15 @@ import Testing
             buffer_count = 256
             max_frame_bytes = 2048
             batch_size = 128
+            [store]
+            flush_interval = "20ms"
+            batch_ticks = 5000
+            writer_id = "colo-1"
+            spool_directory = "/data/akis/spool"
+            spool_max_mb = 1024
+            spool_segment_mb = 16
+            retention_days = 90
+            compress_after_days = 2
             [lanes.store]
             capacity = 2048
             on_full = "block"
@@ -59,6 +68,9 @@ import Testing
         #expect(c.httpHost == "::1" && c.httpPort == 0)
         #expect(c.readerThreads == 2 && c.readerRingCapacity == 4096)
         #expect(c.reader == FeedReaderOptions(receivePath: .recv, bufferSize: 8192, bufferCount: 256, maximumFrameBytes: 2048, batchSize: 128))
+        #expect(c.store.flushIntervalNanos == 20_000_000 && c.store.batchTicks == 5_000 && c.store.writerID == "colo-1")
+        #expect(c.store.spoolDirectory == "/data/akis/spool" && c.store.spoolMaximumBytes == 1 << 30 && c.store.spoolSegmentBytes == 16 << 20)
+        #expect(c.store.retentionDays == 90 && c.store.compressAfterDays == 2)
         #expect(c.storeLane == .init(capacity: 2048, policy: .block))
         #expect(c.fanoutLane == .init(capacity: 8192, policy: .block))
         #expect(c.feeds.count == 2)
@@ -95,6 +107,10 @@ import Testing
         ("[database]\nurl = \"\"", "database.url (line 2): is empty"),
         ("[http]\naddress = \"localhost\"", "http.address (line 2): \"localhost\" is not HOST:PORT"),
         ("[http]\naddress = \"127.0.0.1:70000\"", "http.address (line 2):"),
+        ("[store]\nwriter_id = \"a b\"", "store.writer_id (line 2): \"a b\" must be 1 to 64 characters"),
+        ("[store]\nspool_max_mb = 64\nspool_segment_mb = 64", "store.spool_segment_mb (line 3): 64 MiB is more than half of spool_max_mb"),
+        ("[store]\nretention_days = 7\ncompress_after_days = 10", "store.compress_after_days (line 3): 10 is after retention_days (7)"),
+        ("[store]\nflush_interval = \"0s\"", "store.flush_interval (line 2):"),
         ("serve = 1", "serve (line 1): expected a table"),
         ("a = [", "TOML syntax error at line 1"),
     ])

@@ -47,7 +47,7 @@ func migrated(_ url: String) throws -> PostgresConnection {
     @Test func aWriterStoresRowForRowWithCheckpoints() throws {
         try withScratchDatabase { url in
             let db = try migrated(url)
-            var options = CopyBatchWriter.Options()
+            var options = writerOptions()
             options.maximumBatchTicks = 7_000
             let log = StoreLog()
             let writer = try CopyBatchWriter(conninfo: url, symbols: storeSymbols, layout: .plain, options: options) { log.append($0) }
@@ -89,7 +89,7 @@ func migrated(_ url: String) throws -> PostgresConnection {
     @Test func aKilledConnectionLosesAndDuplicatesNothing() throws {
         try withScratchDatabase { url in
             let db = try migrated(url)
-            var options = CopyBatchWriter.Options()
+            var options = writerOptions()
             options.maximumBatchTicks = 2_000
             options.retryInitialNanos = 10_000_000
             options.writerID = "killed"
@@ -114,7 +114,7 @@ func migrated(_ url: String) throws -> PostgresConnection {
     @Test func aNewWriterContinuesTheBatchNumbering() throws {
         try withScratchDatabase { url in
             _ = try migrated(url)
-            var options = CopyBatchWriter.Options()
+            var options = writerOptions()
             options.maximumBatchTicks = 100
             let first = try CopyBatchWriter(conninfo: url, symbols: storeSymbols, layout: .plain, options: options) { _ in }
             storeTicks(250).withUnsafeBufferPointer { first.consume($0) }
@@ -138,21 +138,25 @@ func migrated(_ url: String) throws -> PostgresConnection {
             // Stand-in for a schema rule the pipeline does not know: GARAN is refused.
             try db.execute("ALTER TABLE market_ticks ADD CONSTRAINT no_garan CHECK (symbol <> 'GARAN')")
             let garan = storeSymbols.id(for: "GARAN")!
-            let ticks = storeTicks(5_000)
+            var ticks = storeTicks(5_000)
+            // A price the column refuses (the decoder never produces one; the store must not trust that).
+            for i in [17, 2_500, 4_999] where ticks[i].symbol != garan { ticks[i].price = Price(units: -1) }
             let log = StoreLog()
-            let writer = try CopyBatchWriter(conninfo: url, symbols: storeSymbols, layout: .plain) { log.append($0) }
+            let writer = try CopyBatchWriter(conninfo: url, symbols: storeSymbols, layout: .plain, options: writerOptions()) { log.append($0) }
             ticks.withUnsafeBufferPointer { writer.consume($0) }
             writer.finish()
-            let refused = ticks.filter { $0.symbol == garan }
+            let refused = ticks.filter { $0.symbol == garan || $0.price.units < 0 }
             #expect(!refused.isEmpty)
             #expect(writer.rejectedRows.load(ordering: .relaxed) == UInt64(refused.count))
             #expect(writer.storedTicks.load(ordering: .relaxed) == UInt64(ticks.count - refused.count))
             #expect(try db.execute("SELECT count(*) FROM market_ticks").rows == [[String(ticks.count - refused.count)]])
-            #expect(try db.execute("SELECT count(*) FROM market_ticks WHERE symbol = 'GARAN'").rows == [["0"]])
+            #expect(try db.execute("SELECT count(*) FROM market_ticks WHERE symbol = 'GARAN' OR price < 0").rows == [["0"]])
             let lines = log.all.filter { $0.contains("rejected row") }
             #expect(lines.count == refused.count)
-            #expect(lines.contains { $0.contains("feed 1, sequence \(refused[0].sequence), symbol GARAN") && $0.contains("no_garan") && $0.contains("23514") })
-            let highestStored = ticks.filter { $0.symbol != garan }.map(\.sequence).max()!
+            #expect(lines.contains { $0.contains("feed 1, sequence \(refused.first { $0.symbol == garan }!.sequence), symbol GARAN") && $0.contains("no_garan") && $0.contains("23514") })
+            let negative = ticks.first { $0.price.units < 0 }!
+            #expect(lines.contains { $0.contains("sequence \(negative.sequence),") && $0.contains("market_ticks_price_nonnegative") })
+            let highestStored = ticks.filter { $0.symbol != garan && $0.price.units >= 0 }.map(\.sequence).max()!
             #expect(try CopyBatchWriter.checkpoints(db) == [1: highestStored])
         }
     }

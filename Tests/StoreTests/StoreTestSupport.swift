@@ -30,3 +30,64 @@ func storeTicks(_ n: Int, from: UInt64 = 1, feed: UInt16 = 1, seed: UInt64 = 1, 
                     sequence: from + UInt64(i), feed: feed)
     }
 }
+
+/// A fresh empty directory under the temporary directory, named after what it is for.
+func scratchDirectory(_ label: String) -> String {
+    let path = NSTemporaryDirectory() + "akis-\(label)-" + UUID().uuidString.prefix(8)
+    try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
+
+/// Writer options with a spool of its own.
+func writerOptions(_ label: String = "spool") -> CopyBatchWriter.Options {
+    CopyBatchWriter.Options(spool: TickSpool.Options(directory: scratchDirectory(label)))
+}
+
+/// A PostgreSQL cluster of one test's own, started and stopped with the project's scripts, so the
+/// test can take the database away and bring it back.
+final class PrivatePostgres {
+    let directory = "/tmp/akis-pg-test-" + UUID().uuidString.prefix(8).lowercased()
+    private(set) var url = ""
+
+    init() throws { try start() }
+
+    deinit { _ = try? Self.shell("remove_private_postgres '\(directory)'") }
+
+    func start() throws {
+        url = try Self.shell("start_private_postgres '\(directory)' >/dev/null && printf %s \"$AKIS_DATABASE_URL\"")
+    }
+
+    func stop() throws { _ = try Self.shell("stop_private_postgres '\(directory)'") }
+
+    private static let scripts = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("scripts/common.sh").path
+
+    /// Runs `command` after sourcing scripts/common.sh; returns its stdout. Spawned with
+    /// posix_spawn rather than Foundation's Process, whose exit detection relies on a descriptor
+    /// that the PostgreSQL daemon started here would inherit and keep open.
+    private static func shell(_ command: String) throws -> String {
+        let dir = scratchDirectory("shell")
+        let outPath = dir + "/stdout", errPath = dir + "/stderr"
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        // Descriptors of the test process (other tests' pipes) must not live on in the daemon.
+        let closeInherited = "for fd in /proc/$$/fd/*; do fd=${fd##*/}; [ \"$fd\" -gt 2 ] && eval \"exec $fd>&-\"; done 2>/dev/null; "
+        let arguments = ["/bin/bash", "-c", closeInherited + "source '\(scripts)' && \(command)"]
+        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, "/bin/bash", &actions, nil, &argv, environ)
+        guard spawned == 0 else { throw StoreError("cannot run bash: \(String(cString: strerror(spawned)))") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let text = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
+        let problem = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
+        try? FileManager.default.removeItem(atPath: dir)
+        guard status == 0 else { throw StoreError("\(command) failed (wait status \(status)): \(problem)") }
+        return text
+    }
+}

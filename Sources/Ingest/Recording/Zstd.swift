@@ -1,10 +1,10 @@
 import CZstd
 
 /// One-shot zstd compression of whole blocks, with content checksums on.
-struct ZstdCompressor: ~Copyable {
+package struct ZstdCompressor: ~Copyable {
     private let context: OpaquePointer
 
-    init(level: Int32 = 3) {
+    package init(level: Int32 = 3) {
         context = ZSTD_createCCtx()
         ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, level)
         ZSTD_CCtx_setParameter(context, ZSTD_c_checksumFlag, 1)
@@ -13,7 +13,7 @@ struct ZstdCompressor: ~Copyable {
     deinit { ZSTD_freeCCtx(context) }
 
     /// Compresses `input` into `output` (resized as needed) and returns the compressed size.
-    func compress(_ input: UnsafeRawBufferPointer, into output: inout [UInt8]) -> Int {
+    package func compress(_ input: UnsafeRawBufferPointer, into output: inout [UInt8]) -> Int {
         let bound = ZSTD_compressBound(input.count)
         if output.count < bound { output = [UInt8](repeating: 0, count: bound) }
         let n = output.withUnsafeMutableBytes { out in
@@ -24,16 +24,16 @@ struct ZstdCompressor: ~Copyable {
     }
 }
 
-struct ZstdDecompressor: ~Copyable {
+package struct ZstdDecompressor: ~Copyable {
     private let context: OpaquePointer
 
-    init() { context = ZSTD_createDCtx() }
+    package init() { context = ZSTD_createDCtx() }
 
     deinit { ZSTD_freeDCtx(context) }
 
     /// Decompresses one frame that must expand to exactly `expectedSize` bytes; returns an error
     /// message on any mismatch or checksum failure.
-    func decompress(_ input: UnsafeRawBufferPointer, expectedSize: Int, into output: inout [UInt8]) -> String? {
+    package func decompress(_ input: UnsafeRawBufferPointer, expectedSize: Int, into output: inout [UInt8]) -> String? {
         let declared = ZSTD_getFrameContentSize(input.baseAddress, input.count)
         if declared == ZSTD_CONTENTSIZE_ERROR { return "not a zstd frame" }
         if declared != ZSTD_CONTENTSIZE_UNKNOWN && declared != UInt64(expectedSize) {

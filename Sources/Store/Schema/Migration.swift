@@ -101,5 +101,78 @@ extension Migration {
                 );
                 """
         }),
+        Migration(version: 2, name: "market_candles, 5m/1h/1d candles", sql: { layout in
+            let table = """
+                -- One row per symbol and UTC minute that had a trade (filled by the aggregator).
+                CREATE TABLE market_candles (
+                    symbol text NOT NULL CONSTRAINT market_candles_symbol_format
+                        CHECK (symbol ~ '^[A-Z][A-Z0-9]{0,7}(\\.[A-Z0-9]{1,3})?$'),
+                    bucket timestamptz NOT NULL CONSTRAINT market_candles_minute
+                        CHECK (date_trunc('minute', bucket) = bucket),
+                    open bigint NOT NULL,
+                    high bigint NOT NULL,
+                    low bigint NOT NULL,
+                    close bigint NOT NULL,
+                    volume bigint NOT NULL CONSTRAINT market_candles_volume CHECK (volume > 0),
+                    trade_count integer NOT NULL CONSTRAINT market_candles_trade_count CHECK (trade_count > 0),
+                    turnover numeric NOT NULL,
+                    vwap bigint NOT NULL,
+                    first_seq bigint NOT NULL,
+                    last_seq bigint NOT NULL,
+                    updated_at timestamptz NOT NULL DEFAULT now(),
+                    PRIMARY KEY (symbol, bucket),
+                    CONSTRAINT market_candles_range CHECK (0 <= low AND low <= open AND low <= close AND open <= high AND close <= high)
+                );
+                COMMENT ON TABLE market_candles IS '1-minute OHLCV per symbol; bucket is the minute''s start (UTC)';
+                COMMENT ON COLUMN market_candles.turnover IS 'sum of price * volume, in units of 10^-6 TRY (exact)';
+                COMMENT ON COLUMN market_candles.vwap IS 'turnover / volume rounded half away from zero, in units of 10^-6 TRY';
+
+                """
+            // The longer candles: first open and last close by minute, extremes, sums, and a VWAP
+            // recomputed from the exact turnover. Days are trading days in Istanbul.
+            func select(_ bucket: String, first: (String) -> String, last: (String) -> String) -> String {
+                """
+                SELECT symbol, \(bucket) AS bucket,
+                       \(first("open")) AS open, max(high) AS high, min(low) AS low, \(last("close")) AS close,
+                       sum(volume)::bigint AS volume, sum(trade_count)::bigint AS trade_count, sum(turnover) AS turnover,
+                       round(sum(turnover) / sum(volume))::bigint AS vwap,
+                       \(first("first_seq")) AS first_seq, \(last("last_seq")) AS last_seq
+                FROM market_candles c
+                GROUP BY symbol, \(bucket)
+                """
+            }
+            switch layout {
+            case .timescale:
+                let views = [("5m", "time_bucket(INTERVAL '5 minutes', c.bucket)", "1 hour", "5 minutes"),
+                             ("1h", "time_bucket(INTERVAL '1 hour', c.bucket)", "1 day", "1 hour"),
+                             ("1d", "time_bucket(INTERVAL '1 day', c.bucket, 'Europe/Istanbul')", "7 days", "1 day")]
+                return table + """
+                    SELECT create_hypertable('market_candles', 'bucket', chunk_time_interval => INTERVAL '1 day');
+                    ALTER TABLE market_ticks SET (timescaledb.compress, timescaledb.compress_segmentby = 'symbol', timescaledb.compress_orderby = 'time');
+                    ALTER TABLE market_candles SET (timescaledb.compress, timescaledb.compress_segmentby = 'symbol', timescaledb.compress_orderby = 'bucket');
+
+                    """ + views.map { name, bucket, offset, every in
+                    """
+                    CREATE MATERIALIZED VIEW market_candles_\(name) WITH (timescaledb.continuous, timescaledb.materialized_only = false) AS
+                    \(select(bucket, first: { "first(\($0), c.bucket)" }, last: { "last(\($0), c.bucket)" }))
+                    WITH NO DATA;
+                    SELECT add_continuous_aggregate_policy('market_candles_\(name)', start_offset => INTERVAL '\(offset)' * 3,
+                                                           end_offset => INTERVAL '\(every)', schedule_interval => INTERVAL '\(every)');
+
+                    """
+                }.joined()
+            case .plain:
+                let views = [("5m", "date_bin(INTERVAL '5 minutes', c.bucket, TIMESTAMPTZ '2000-01-01 00:00:00+00')"),
+                             ("1h", "date_bin(INTERVAL '1 hour', c.bucket, TIMESTAMPTZ '2000-01-01 00:00:00+00')"),
+                             ("1d", "(date_trunc('day', c.bucket AT TIME ZONE 'Europe/Istanbul') AT TIME ZONE 'Europe/Istanbul')")]
+                return table + views.map { name, bucket in
+                    """
+                    CREATE VIEW market_candles_\(name) AS
+                    \(select(bucket, first: { "(array_agg(\($0) ORDER BY c.bucket))[1]" }, last: { "(array_agg(\($0) ORDER BY c.bucket DESC))[1]" }));
+
+                    """
+                }.joined()
+            }
+        }),
     ]
 }

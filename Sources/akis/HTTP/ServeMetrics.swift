@@ -9,6 +9,8 @@ final class ServeMetrics: Sendable {
     private let registry: PrometheusCollectorRegistry
     /// Each exported counter, where its value comes from, and what was exported last.
     private let counters: Mutex<[(counter: Counter, read: @Sendable () -> UInt64, exported: UInt64)]>
+    /// Gauges set from their source at each scrape.
+    private let gauges: [(gauge: Gauge, read: @Sendable () -> Double)]
 
     init(readers: [FeedReader], pipeline: Pipeline, writer: CopyBatchWriter?) {
         let registry = PrometheusCollectorRegistry()
@@ -17,6 +19,11 @@ final class ServeMetrics: Sendable {
             // Names are given without the "akis_" namespace and "_total" unit.
             let descriptor = MetricNameDescriptor(namespace: "akis", metricName: name, unitName: "total", helpText: help)
             list.append((registry.makeCounter(descriptor: descriptor, labels: labels), read, 0))
+        }
+        var gaugeList: [(Gauge, @Sendable () -> Double)] = []
+        func gauge(_ name: String, _ unit: String, _ help: String, _ read: @escaping @Sendable () -> Double) {
+            let descriptor = MetricNameDescriptor(namespace: "akis", metricName: name, unitName: unit, helpText: help)
+            gaugeList.append((registry.makeGauge(descriptor: descriptor, labels: []), read))
         }
         var index = 0
         for (r, reader) in readers.enumerated() {
@@ -63,8 +70,21 @@ final class ServeMetrics: Sendable {
             counter("store_ticks", "Ticks committed to market_ticks", []) { writer.storedTicks.load(ordering: .relaxed) }
             counter("store_batches", "COPY batches committed", []) { writer.committedBatches.load(ordering: .relaxed) }
             counter("store_failed_attempts", "Batch attempts that failed and were retried", []) { writer.failedAttempts.load(ordering: .relaxed) }
+            counter("store_rejected_rows", "Rows the schema refused (each logged with feed, sequence and reason)", []) {
+                writer.rejectedRows.load(ordering: .relaxed)
+            }
+            counter("store_spooled_batches", "Batches written to the spool", []) { writer.spooledBatches.load(ordering: .relaxed) }
+            counter("store_spool_unreadable_batches", "Spooled batches that could not be read back (segment kept as *.corrupt)", []) {
+                writer.unreadableBatches.load(ordering: .relaxed)
+            }
+            gauge("store_spool", "bytes", "Bytes of spool segment files on disk") { Double(writer.spool.bytes) }
+            gauge("store_spool_batches", "", "Batches waiting in the spool") { Double(writer.spool.count) }
+            gauge("store_spool_alarm", "", "1 while the spool refuses batches (full or failing) and the store lane is held") {
+                writer.spoolAlarm.load(ordering: .relaxed) ? 1 : 0
+            }
         }
         self.registry = registry
+        gauges = gaugeList
         counters = Mutex(list.map { (counter: $0.0, read: $0.1, exported: $0.2) })
     }
 
@@ -79,6 +99,7 @@ final class ServeMetrics: Sendable {
                 }
             }
         }
+        for (gauge, read) in gauges { gauge.set(to: read()) }
         var out: [UInt8] = []
         registry.emit(into: &out)
         return out

@@ -5,16 +5,18 @@ import Ingest
 import Logging
 import ServiceLifecycle
 
-/// The daemon's HTTP side for operators: `/metrics` (Prometheus), `/healthz`, `/readyz`.
-/// Handlers are thin: they read from `ServeMetrics` and a readiness flag.
+/// The daemon's HTTP side: `/metrics` (Prometheus), `/healthz`, `/readyz` for operators and the
+/// market history API (`MarketRoutes`) for clients. Handlers are thin: they read from
+/// `ServeMetrics`, a readiness flag, and the history service.
 final class StatusServer: Sendable {
     private let group: ServiceGroup
     private let port = ManagedAtomic<Int>(0)
     private let finished = ManagedAtomic<Bool>(false)
 
     /// Starts serving on `address` (port 0 picks one) and waits until it listens.
-    init(host: String, port requested: Int, metrics: ServeMetrics, ready: ManagedAtomic<Bool>, logger: Logger) throws {
+    init(host: String, port requested: Int, metrics: ServeMetrics, ready: ManagedAtomic<Bool>, market: MarketRoutes, logger: Logger) throws {
         let router = Router()
+        market.register(on: router)
         router.get("/metrics") { _, _ in
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"

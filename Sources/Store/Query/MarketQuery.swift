@@ -1,0 +1,170 @@
+import Ingest
+
+/// A history request that cannot be served, with the HTTP status it deserves and a message that
+/// names the offending parameter.
+public struct QueryError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// 400 for a malformed request, 404 for a symbol the daemon does not know.
+    public let status: Int
+    public let message: String
+
+    public init(status: Int = 400, _ message: String) {
+        self.status = status
+        self.message = message
+    }
+
+    public var description: String { message }
+}
+
+/// Stored ticks of one symbol with exchange time in [from, to), oldest first, at most `limit`.
+public struct TickQuery: Sendable, Equatable {
+    public var symbol: String
+    public var fromNanos: Int64
+    public var toNanos: Int64
+    public var limit: Int
+
+    public init(symbol: String, fromNanos: Int64, toNanos: Int64, limit: Int) {
+        self.symbol = symbol
+        self.fromNanos = fromNanos
+        self.toNanos = toNanos
+        self.limit = limit
+    }
+
+    public static let defaultLimit = 1_000
+    public static let maximumLimit = 10_000
+    /// Without `from`, the hour before `to`.
+    public static let defaultWindowNanos: Int64 = 3_600 * UTCTime.nanosPerSecond
+}
+
+/// The candle lengths served: the stored 1-minute candles and the views built on them.
+public enum CandleInterval: String, Sendable, CaseIterable {
+    case oneMinute = "1m"
+    case fiveMinutes = "5m"
+    case oneHour = "1h"
+    case oneDay = "1d"
+
+    /// The table or view holding candles of this length.
+    public var relation: String {
+        switch self {
+        case .oneMinute: "market_candles"
+        case .fiveMinutes: "market_candles_5m"
+        case .oneHour: "market_candles_1h"
+        case .oneDay: "market_candles_1d"
+        }
+    }
+
+    public var nanos: Int64 {
+        let minute = 60 * UTCTime.nanosPerSecond
+        switch self {
+        case .oneMinute: return minute
+        case .fiveMinutes: return 5 * minute
+        case .oneHour: return 60 * minute
+        case .oneDay: return 1_440 * minute
+        }
+    }
+}
+
+/// Candles of one symbol whose start is in [from, to), oldest first.
+public struct CandleQuery: Sendable, Equatable {
+    public var symbol: String
+    public var interval: CandleInterval
+    public var fromNanos: Int64
+    public var toNanos: Int64
+
+    public init(symbol: String, interval: CandleInterval, fromNanos: Int64, toNanos: Int64) {
+        self.symbol = symbol
+        self.interval = interval
+        self.fromNanos = fromNanos
+        self.toNanos = toNanos
+    }
+
+    /// A range may span at most this many candles of its interval.
+    public static let maximumCandles: Int64 = 10_000
+    /// Without `from`, this many candles before `to`.
+    public static let defaultCandles: Int64 = 500
+}
+
+/// Turns query-string parameters into validated queries. Pure: no I/O, `now` is passed in.
+public struct MarketQueryParser: Sendable {
+    public let symbols: SymbolTable
+
+    public init(symbols: SymbolTable) { self.symbols = symbols }
+
+    /// `symbol` (required), `from`, `to` (ISO 8601; default: the hour up to now), `limit` (1...10000).
+    public func ticks(_ parameters: [(String, String)], now: Int64) throws(QueryError) -> TickQuery {
+        var p = try Parameters(parameters, allowed: ["symbol", "from", "to", "limit"])
+        let symbol = try self.symbol(p.take("symbol"))
+        let (from, to) = try range(&p, now: now, defaultWindow: TickQuery.defaultWindowNanos)
+        var limit = TickQuery.defaultLimit
+        if let text = p.take("limit") {
+            guard let n = Int(text), (1...TickQuery.maximumLimit).contains(n) else {
+                throw QueryError("limit must be a whole number from 1 to \(TickQuery.maximumLimit), not \(Sanitized(text))")
+            }
+            limit = n
+        }
+        return TickQuery(symbol: symbol, fromNanos: from, toNanos: to, limit: limit)
+    }
+
+    /// `symbol` and `interval` (1m, 5m, 1h, 1d) required; `from`, `to` (ISO 8601; default: the
+    /// 500 candles up to now). The range may span at most 10,000 candles.
+    public func candles(_ parameters: [(String, String)], now: Int64) throws(QueryError) -> CandleQuery {
+        var p = try Parameters(parameters, allowed: ["symbol", "interval", "from", "to"])
+        let symbol = try self.symbol(p.take("symbol"))
+        guard let text = p.take("interval") else {
+            throw QueryError("interval is required: one of \(CandleInterval.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        guard let interval = CandleInterval(rawValue: text) else {
+            throw QueryError("interval must be one of \(CandleInterval.allCases.map(\.rawValue).joined(separator: ", ")), not \(Sanitized(text))")
+        }
+        let (from, to) = try range(&p, now: now, defaultWindow: CandleQuery.defaultCandles * interval.nanos)
+        let (span, overflow) = to.subtractingReportingOverflow(from)
+        guard !overflow, span / interval.nanos <= CandleQuery.maximumCandles else {
+            throw QueryError("from..to spans more than \(CandleQuery.maximumCandles) candles of \(interval.rawValue); ask for a shorter range or a longer interval")
+        }
+        return CandleQuery(symbol: symbol, interval: interval, fromNanos: from, toNanos: to)
+    }
+
+    private func symbol(_ text: String?) throws(QueryError) -> String {
+        guard let text, !text.isEmpty else { throw QueryError("symbol is required") }
+        guard symbols.id(for: text) != nil else {
+            var copy = text
+            let wellFormed = copy.withUTF8 { SymbolTable.isValid(UnsafeRawBufferPointer($0)) }
+            throw wellFormed
+                ? QueryError(status: 404, "unknown symbol \(text): not one of the \(symbols.count) symbols this daemon ingests")
+                : QueryError("symbol \(Sanitized(text)) is not a symbol: 1 to \(SymbolTable.maximumLength) capital letters and digits")
+        }
+        return text
+    }
+
+    private func range(_ p: inout Parameters, now: Int64, defaultWindow: Int64) throws(QueryError) -> (Int64, Int64) {
+        let to = try p.take("to").map { (t: String) throws(QueryError) in try time("to", t) } ?? now
+        let from = try p.take("from").map { (t: String) throws(QueryError) in try time("from", t) } ?? max(0, to - defaultWindow)
+        guard from < to else {
+            throw QueryError("from (\(UTCTime.formatISO8601(from))) must be before to (\(UTCTime.formatISO8601(to)))")
+        }
+        return (from, to)
+    }
+
+    private func time(_ name: String, _ text: String) throws(QueryError) -> Int64 {
+        var copy = text
+        guard let nanos = copy.withUTF8({ UTCTime.parseISO8601(UnsafeRawBufferPointer($0)) }) else {
+            throw QueryError("\(name) must be an ISO 8601 time such as 2024-09-24T10:30:00Z or 2024-09-24T13:30:00+03:00, not \(Sanitized(text))")
+        }
+        return nanos
+    }
+}
+
+/// Query-string parameters, each name at most once and every name known.
+private struct Parameters {
+    private var values: [String: String] = [:]
+
+    init(_ pairs: [(String, String)], allowed: Set<String>) throws(QueryError) {
+        for (name, value) in pairs {
+            guard allowed.contains(name) else {
+                throw QueryError("unknown parameter \(Sanitized(name)); expected \(allowed.sorted().joined(separator: ", "))")
+            }
+            guard values.updateValue(value, forKey: name) == nil else { throw QueryError("\(name) is given more than once") }
+        }
+    }
+
+    mutating func take(_ name: String) -> String? { values.removeValue(forKey: name) }
+}

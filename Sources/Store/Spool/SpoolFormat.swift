@@ -1,0 +1,184 @@
+import Ingest
+
+/// The spool's file format (see docs/storage.md). Segment files are append-only:
+///
+/// ```
+/// segment header: "AKSPOOL\0" | version u16 | symbol count u32 | (length u8, name)… | crc32c u32
+/// record:         "AKSB" | batch number i64 | tick count u32 | payload length u32 | feed count u16 |
+///                 (feed u16, highest sequence u64)… | crc32c u32 | payload
+/// payload:        one zstd frame (content checksum on) of `tick count` rows of 64 bytes:
+///                 sequence u64 | exchange time i64 | receive time i64 | price i64 | quantity i64 |
+///                 bid i64 | ask i64 | symbol index u32 | feed u16 | kind u8 | side u8
+/// ```
+/// All integers little-endian. A record's CRC-32C covers the header bytes before it and the payload;
+/// the per-feed highest sequence lets a restart know what the spool holds without decompressing it;
+/// a row's symbol index points into its segment's symbol list, so a segment reads back correctly
+/// even after the configured symbol universe changed.
+enum SpoolFormat {
+    static let segmentMagic: [UInt8] = Array("AKSPOOL\0".utf8)
+    static let version: UInt16 = 1
+    static let recordMagic: [UInt8] = Array("AKSB".utf8)
+    /// The fixed part of a record header; the feed list and the CRC follow.
+    static let recordFixedSize = 22
+    static let rowSize = 64
+    static let maximumTicksPerRecord = 16 << 20
+    static let maximumPayloadSize = 1 << 30
+
+    static func segmentHeader(symbols: [String]) -> [UInt8] {
+        var h = segmentMagic
+        h.appendLE(version)
+        h.appendLE(UInt32(symbols.count))
+        for name in symbols {
+            h.appendLE(UInt8(name.utf8.count))
+            h.append(contentsOf: name.utf8)
+        }
+        h.appendLE(CRC32C.checksum(h))
+        return h
+    }
+
+    /// Parses a segment header at the start of `bytes`: the symbol names and the header's length,
+    /// or why it is not one.
+    static func parseSegmentHeader(_ bytes: [UInt8]) -> Result<(symbols: [String], length: Int), SpoolFormatError> {
+        guard bytes.count >= 18 else { return .failure(.truncated("segment header")) }
+        guard Array(bytes[0..<8]) == segmentMagic else { return .failure(.corrupt("not a spool segment")) }
+        let version = bytes.loadLE(UInt16.self, at: 8)
+        guard version == Self.version else { return .failure(.corrupt("unsupported spool version \(version)")) }
+        let count = Int(bytes.loadLE(UInt32.self, at: 10))
+        var offset = 14
+        var symbols: [String] = []
+        for _ in 0..<count {
+            guard offset < bytes.count else { return .failure(.truncated("segment header")) }
+            let n = Int(bytes[offset])
+            guard n >= 1, n <= SymbolTable.maximumLength else { return .failure(.corrupt("symbol name of \(n) bytes")) }
+            guard offset + 1 + n <= bytes.count else { return .failure(.truncated("segment header")) }
+            symbols.append(String(decoding: bytes[(offset + 1)..<(offset + 1 + n)], as: UTF8.self))
+            offset += 1 + n
+        }
+        guard offset + 4 <= bytes.count else { return .failure(.truncated("segment header")) }
+        let stored = bytes.loadLE(UInt32.self, at: offset)
+        guard stored == bytes.withUnsafeBytes({ CRC32C.update(0, UnsafeRawBufferPointer(rebasing: $0[0..<offset])) }) else {
+            return .failure(.corrupt("segment header checksum mismatch"))
+        }
+        return .success((symbols, offset + 4))
+    }
+
+    /// One record: header and compressed rows. Symbol ids are written as they are (the segment's
+    /// symbol list is the writer's table).
+    static func record(number: Int64, ticks: [Tick], compressor: borrowing ZstdCompressor) -> [UInt8] {
+        var rows = [UInt8]()
+        rows.reserveCapacity(ticks.count * rowSize)
+        for t in ticks {
+            rows.appendLE(t.sequence)
+            rows.appendLE(t.exchangeTime)
+            rows.appendLE(t.receiveTime)
+            rows.appendLE(t.price.units)
+            rows.appendLE(t.quantity)
+            rows.appendLE(t.bid.units)
+            rows.appendLE(t.ask.units)
+            rows.appendLE(t.symbol.rawValue)
+            rows.appendLE(t.feed)
+            rows.appendLE(t.kind.rawValue)
+            rows.appendLE(t.side.rawValue)
+        }
+        var payload = [UInt8]()
+        let n = rows.withUnsafeBytes { compressor.compress($0, into: &payload) }
+        var highest: [UInt16: UInt64] = [:]
+        for t in ticks where t.sequence > highest[t.feed, default: 0] { highest[t.feed] = t.sequence }
+        var r = recordMagic
+        r.reserveCapacity(recordFixedSize + highest.count * 10 + 4 + n)
+        r.appendLE(number)
+        r.appendLE(UInt32(ticks.count))
+        r.appendLE(UInt32(n))
+        r.appendLE(UInt16(highest.count))
+        for (feed, seq) in highest.sorted(by: { $0.key < $1.key }) {
+            r.appendLE(feed)
+            r.appendLE(seq)
+        }
+        var crc = CRC32C.checksum(r)
+        crc = payload.withUnsafeBytes { CRC32C.update(crc, UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+        r.appendLE(crc)
+        r.append(contentsOf: payload[0..<n])
+        return r
+    }
+
+    struct RecordHeader: Equatable {
+        var number: Int64
+        var tickCount: Int
+        var payloadLength: Int
+        /// Highest sequence number per feed among the record's ticks.
+        var highest: [UInt16: UInt64]
+        var checksum: UInt32
+        var headerLength: Int { SpoolFormat.recordFixedSize + highest.count * 10 + 4 }
+        var totalLength: Int { headerLength + payloadLength }
+    }
+
+    /// Parses the record header at the start of `h` (which may hold more than the header).
+    static func parseRecordHeader(_ h: ArraySlice<UInt8>) -> Result<RecordHeader, SpoolFormatError> {
+        let fixed = Array(h.prefix(recordFixedSize))
+        guard fixed.count == recordFixedSize else { return .failure(.truncated("record header")) }
+        guard Array(fixed[0..<4]) == recordMagic else { return .failure(.corrupt("no record marker")) }
+        let feeds = Int(fixed.loadLE(UInt16.self, at: 20))
+        let h = Array(h.prefix(recordFixedSize + feeds * 10 + 4))
+        guard h.count == recordFixedSize + feeds * 10 + 4 else { return .failure(.truncated("record header")) }
+        var highest: [UInt16: UInt64] = [:]
+        for i in 0..<feeds {
+            highest[h.loadLE(UInt16.self, at: recordFixedSize + i * 10)] = h.loadLE(UInt64.self, at: recordFixedSize + i * 10 + 2)
+        }
+        let header = RecordHeader(number: h.loadLE(Int64.self, at: 4), tickCount: Int(h.loadLE(UInt32.self, at: 12)),
+                                  payloadLength: Int(h.loadLE(UInt32.self, at: 16)), highest: highest,
+                                  checksum: h.loadLE(UInt32.self, at: recordFixedSize + feeds * 10))
+        guard header.tickCount >= 1, header.tickCount <= maximumTicksPerRecord, header.payloadLength >= 1,
+              header.payloadLength <= maximumPayloadSize, highest.count == feeds else {
+            return .failure(.corrupt("implausible record header (\(header.tickCount) ticks, \(header.payloadLength) bytes, \(feeds) feeds)"))
+        }
+        return .success(header)
+    }
+
+    /// Whether the record at `offset` of `bytes` (header already parsed) matches its checksum.
+    static func checksumMatches(_ bytes: UnsafeRawBufferPointer, at offset: Int, _ header: RecordHeader) -> Bool {
+        let crcAt = offset + header.headerLength - 4
+        let crc = CRC32C.update(CRC32C.update(0, UnsafeRawBufferPointer(rebasing: bytes[offset..<crcAt])),
+                                UnsafeRawBufferPointer(rebasing: bytes[(offset + header.headerLength)..<(offset + header.totalLength)]))
+        return crc == header.checksum
+    }
+
+    /// Checks a whole record (header and payload) and decodes its ticks, mapping each row's symbol
+    /// index through `symbols` (the segment's list, as ids of the spool's table).
+    static func decode(record r: [UInt8], header: RecordHeader, symbols: [SymbolID],
+                       decompressor: borrowing ZstdDecompressor) -> Result<[Tick], SpoolFormatError> {
+        guard r.count == header.totalLength else { return .failure(.truncated("record")) }
+        guard r.withUnsafeBytes({ checksumMatches($0, at: 0, header) }) else { return .failure(.corrupt("record checksum mismatch")) }
+        var rows = [UInt8]()
+        if let problem = r.withUnsafeBytes({ decompressor.decompress(UnsafeRawBufferPointer(rebasing: $0[header.headerLength...]),
+                                                                      expectedSize: header.tickCount * rowSize, into: &rows) }) {
+            return .failure(.corrupt(problem))
+        }
+        var ticks: [Tick] = []
+        ticks.reserveCapacity(header.tickCount)
+        for i in 0..<header.tickCount {
+            let o = i * rowSize
+            let index = Int(rows.loadLE(UInt32.self, at: o + 56))
+            guard index < symbols.count, let kind = TickKind(rawValue: rows[o + 62]), let side = TradeSide(rawValue: rows[o + 63]) else {
+                return .failure(.corrupt("row \(i) has an invalid symbol, kind or side"))
+            }
+            ticks.append(Tick(symbol: symbols[index], kind: kind, side: side, price: Price(units: rows.loadLE(Int64.self, at: o + 24)),
+                              quantity: rows.loadLE(Int64.self, at: o + 32), bid: Price(units: rows.loadLE(Int64.self, at: o + 40)),
+                              ask: Price(units: rows.loadLE(Int64.self, at: o + 48)), exchangeTime: rows.loadLE(Int64.self, at: o + 8),
+                              receiveTime: rows.loadLE(Int64.self, at: o + 16), sequence: rows.loadLE(UInt64.self, at: o),
+                              feed: rows.loadLE(UInt16.self, at: o + 60)))
+        }
+        return .success(ticks)
+    }
+}
+
+enum SpoolFormatError: Error, Equatable, CustomStringConvertible {
+    case truncated(String)
+    case corrupt(String)
+
+    var description: String {
+        switch self {
+        case .truncated(let what): "truncated \(what)"
+        case .corrupt(let why): why
+        }
+    }
+}

@@ -1,0 +1,292 @@
+import Atomics
+import Dispatch
+import Ingest
+
+/// The store writer: the consumer at the end of the pipeline's store lane.
+///
+/// Its consumer thread encodes ticks into a binary COPY stream as they arrive and cuts a batch
+/// every flush interval (100 ms by default) or as soon as it holds `maximumBatchTicks`. Each batch
+/// gets the next number and goes to the committer (a thread of its own, `BatchCommitter`), which
+/// stores it in one transaction with the feed checkpoints and the batch number: a batch whose
+/// outcome is unknown (the connection broke during COMMIT) is looked up by number before it is
+/// retried, so each tick is stored exactly once.
+///
+/// Up to `memoryBatches` batches wait in memory. When PostgreSQL is down or slower than the feed,
+/// the batches in memory and every new one go to the spool (`TickSpool`) instead of holding up the
+/// pipeline, as does everything in memory after a failed attempt: whenever the spool is in use,
+/// every uncommitted batch is on disk, so a crash loses only the newest ticks (those not yet cut
+/// into a batch), never a batch older than one that survives. Batches are always committed lowest number first: the spool drains in order, then live
+/// batches continue. At startup the committer first drains what an earlier run left in the spool.
+/// When the spool is full (or failing), the writer raises `spoolAlarm`, logs it, and holds the
+/// store lane until there is room: the pipeline then waits (backpressure), nothing is dropped here.
+///
+/// `finish()` stores everything; if PostgreSQL is unreachable at that point, what is left stays in
+/// the spool for the next start.
+public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
+    public struct Options: Sendable {
+        public var flushIntervalNanos: Int64 = 100_000_000
+        public var maximumBatchTicks = 100_000
+        /// Names this writer's row in `ingest_writers`.
+        public var writerID = "akis"
+        public var retryInitialNanos: Int64 = 100_000_000
+        public var retryMaximumNanos: Int64 = 5_000_000_000
+        /// Batches that may wait in memory for the committer before new ones go to the spool.
+        public var memoryBatches = 2
+        public var spool: TickSpool.Options
+        public init(spool: TickSpool.Options) { self.spool = spool }
+    }
+
+    /// Ticks committed, batches committed, and failed attempts (each retried).
+    public let storedTicks = ManagedAtomic<UInt64>(0)
+    public let committedBatches = ManagedAtomic<UInt64>(0)
+    public let failedAttempts = ManagedAtomic<UInt64>(0)
+    /// Rows the schema refused, each reported in the log.
+    public let rejectedRows = ManagedAtomic<UInt64>(0)
+    /// Batches written to the spool (live batches diverted, or moved there during an outage).
+    public let spooledBatches = ManagedAtomic<UInt64>(0)
+    /// Spooled batches that could not be read back (reported; their segment is kept as *.corrupt).
+    public let unreadableBatches = ManagedAtomic<UInt64>(0)
+    /// True while the spool refuses batches (full or failing) and the store lane is held.
+    public let spoolAlarm = ManagedAtomic<Bool>(false)
+    public let spool: TickSpool
+
+    private let options: Options
+    private let log: @Sendable (String) -> Void
+    private let committer: BatchCommitter
+    private let lock = WriterLock()
+    private let stopped = DispatchSemaphore(value: 0)
+
+    // Consumer thread.
+    private var encoder: TickCopyEncoder
+    private var pending: [Tick] = []
+    private var batchStarted: Int64 = 0
+    private var nextNumber: Int64
+
+    // Under `lock`: batches waiting in memory, lowest number first, and the stop request.
+    private var memory: [StoreBatch] = []
+    private var finishing = false
+
+    // Committer thread.
+    private var lastCommitted: Int64
+
+    /// Connects to PostgreSQL (which must be reachable: it tells where the batch numbering stands),
+    /// opens the spool, and starts the committer, which first drains any spooled batches.
+    public init(conninfo: String, symbols: SymbolTable, layout: StorageLayout, options: Options,
+                log: @escaping @Sendable (String) -> Void) throws {
+        self.options = options
+        self.log = log
+        spool = try TickSpool(options: options.spool, symbols: symbols, log: log)
+        committer = try BatchCommitter(conninfo: conninfo, layout: layout, writerID: options.writerID, symbols: spool.symbols)
+        lastCommitted = try committer.lastCommittedBatch()
+        nextNumber = max(lastCommitted, spool.highestNumber ?? 0) + 1
+        encoder = TickCopyEncoder(symbols: symbols)
+        DispatchQueue(label: "akis-store-commit").async { [self] in
+            commitLoop()
+            stopped.signal()
+        }
+    }
+
+    /// The highest stored sequence number per feed id, to resume sequence tracking after a restart.
+    public static func checkpoints(_ db: PostgresConnection) throws -> [UInt16: UInt64] {
+        var out: [UInt16: UInt64] = [:]
+        for row in try db.execute("SELECT feed, highest_seq FROM ingest_checkpoints").rows {
+            if let f = row[0].flatMap({ Int16($0) }), let s = row[1].flatMap({ Int64($0) }) {
+                out[UInt16(bitPattern: f)] = UInt64(bitPattern: s)
+            }
+        }
+        return out
+    }
+
+    // MARK: - Consumer thread
+
+    public var idleIntervalNanos: Int64 { options.flushIntervalNanos / 2 }
+
+    public func consume(_ ticks: UnsafeBufferPointer<Tick>) {
+        if encoder.rows == 0 { batchStarted = Clock.monotonicNanos() }
+        for tick in ticks {
+            encoder.append(tick)
+            pending.append(tick)
+            if encoder.rows >= options.maximumBatchTicks { flush() }
+        }
+        if encoder.rows > 0 && Clock.monotonicNanos() - batchStarted >= options.flushIntervalNanos { flush() }
+    }
+
+    public func idle(now: Int64) {
+        if encoder.rows > 0 && now - batchStarted >= options.flushIntervalNanos { flush() }
+    }
+
+    /// Cuts the last batch and waits until everything is stored, or, when PostgreSQL is
+    /// unreachable, kept in the spool.
+    public func finish() {
+        flush()
+        lock.withLock {
+            finishing = true
+            lock.broadcast()
+        }
+        stopped.wait()
+    }
+
+    private func flush() {
+        guard encoder.rows > 0 else { return }
+        let batch = StoreBatch(number: nextNumber, ticks: pending, copyData: encoder.finished())
+        nextNumber += 1
+        encoder.reset()
+        pending.removeAll(keepingCapacity: true)
+        if handOver(batch) { return }
+        // From here on every uncommitted batch is on disk, so a crash cannot leave a hole
+        // before batches that survive in the spool.
+        _ = spillMemory()
+        spill(batch)
+    }
+
+    /// Queues `batch` in memory when nothing is spooled and there is room.
+    private func handOver(_ batch: StoreBatch) -> Bool {
+        lock.withLock {
+            guard memory.count < options.memoryBatches && spool.isEmpty else { return false }
+            memory.append(batch)
+            lock.broadcast()
+            return true
+        }
+    }
+
+    /// Writes `batch` to the spool, holding the consumer thread (and so the store lane) while the
+    /// spool refuses it.
+    private func spill(_ batch: StoreBatch) {
+        var since: Int64?
+        while true {
+            do {
+                try spool.append(number: batch.number, ticks: batch.ticks)
+                spooledBatches.wrappingIncrement(ordering: .relaxed)
+                break
+            } catch {
+                if since == nil {
+                    since = Clock.monotonicNanos()
+                    spoolAlarm.store(true, ordering: .relaxed)
+                    log("store: ALARM: \(error); holding the store lane until batches drain (the pipeline waits; feeds back up into the kernel's socket buffers)")
+                }
+                if handOver(batch) { break }
+                lock.withLock { lock.wait(timeoutNanos: 100_000_000) }
+            }
+        }
+        if let since {
+            spoolAlarm.store(false, ordering: .relaxed)
+            log("store: the spool takes batches again after \((Clock.monotonicNanos() - since) / 1_000_000) ms")
+        }
+        lock.withLock { lock.broadcast() }
+    }
+
+    // MARK: - Committer thread
+
+    private enum Source {
+        case memory(StoreBatch)
+        case spool(Int64)
+    }
+
+    private func commitLoop() {
+        var backoff = ReconnectBackoff(initialNanos: options.retryInitialNanos, maximumNanos: options.retryMaximumNanos)
+        var failedNumber: Int64?
+        while let source = next() {
+            let batch: StoreBatch
+            switch source {
+            case .memory(let b):
+                batch = b
+            case .spool(let number):
+                do {
+                    batch = StoreBatch(number: number, ticks: try spool.read(number), copyData: nil)
+                } catch {
+                    unreadableBatches.wrappingIncrement(ordering: .relaxed)
+                    log("store: cannot read \(error); skipping it")
+                    spool.remove(number, damaged: true)
+                    continue
+                }
+            }
+            do {
+                if batch.number <= lastCommitted {
+                    done(source)
+                    continue
+                }
+                if failedNumber == batch.number, try committer.lastCommittedBatch() >= batch.number {
+                    log("store: batch \(batch.number) was committed before the connection broke; not storing it again")
+                    storedTicks.wrappingIncrement(by: UInt64(batch.ticks.count), ordering: .relaxed)
+                } else {
+                    let rejected = try committer.commit(batch)
+                    storedTicks.wrappingIncrement(by: UInt64(batch.ticks.count - rejected.count), ordering: .relaxed)
+                    rejectedRows.wrappingIncrement(by: UInt64(rejected.count), ordering: .relaxed)
+                    for r in rejected {
+                        log("store: rejected row: feed \(r.tick.feed), sequence \(r.tick.sequence), symbol \(committer.template.symbolName(r.tick.symbol)): \(r.reason)")
+                    }
+                }
+                committedBatches.wrappingIncrement(ordering: .relaxed)
+                lastCommitted = batch.number
+                failedNumber = nil
+                backoff.reset()
+                done(source)
+            } catch {
+                failedAttempts.wrappingIncrement(ordering: .relaxed)
+                failedNumber = batch.number
+                committer.disconnect()
+                let kept = spillMemory()
+                if lock.withLock({ finishing }) && kept == 0 {
+                    log("store: batch \(batch.number) not stored: \(error); stopping with \(spool.count) batches in the spool for the next start")
+                    return
+                }
+                let delay = backoff.nextDelay(unit: Double.random(in: 0..<1))
+                log("store: batch \(batch.number) of \(batch.ticks.count) ticks not stored: \(error); retrying in \(delay / 1_000_000) ms")
+                Clock.sleep(untilMonotonic: Clock.monotonicNanos() + delay)
+            }
+        }
+    }
+
+    /// The lowest-numbered batch waiting, in memory or in the spool; nil once finishing and empty.
+    private func next() -> Source? {
+        lock.withLock {
+            while true {
+                let spooled = spool.lowestNumber
+                if let first = memory.first, spooled.map({ first.number < $0 }) ?? true { return .memory(first) }
+                if let spooled { return .spool(spooled) }
+                if finishing { return nil }
+                lock.wait(timeoutNanos: 1_000_000_000)
+            }
+        }
+    }
+
+    private func done(_ source: Source) {
+        switch source {
+        case .memory(let batch):
+            lock.withLock {
+                memory.removeAll { $0.number == batch.number }
+                lock.broadcast()
+            }
+            spool.remove(batch.number)  // when it was also moved there meanwhile
+        case .spool(let number):
+            spool.remove(number)
+            lock.withLock { lock.broadcast() }
+        }
+    }
+
+    /// Moves the batches waiting in memory to the spool (including one the committer may be
+    /// storing right now: whichever copy commits first wins, the other is skipped by number).
+    /// Returns how many are still only in memory (the spool refused them).
+    private func spillMemory() -> Int {
+        let waiting = lock.withLock {
+            defer { memory.removeAll() }
+            return memory
+        }
+        var kept: [StoreBatch] = []
+        for batch in waiting {
+            do {
+                try spool.append(number: batch.number, ticks: batch.ticks)
+                spooledBatches.wrappingIncrement(ordering: .relaxed)
+            } catch {
+                kept.append(batch)
+            }
+        }
+        lock.withLock {
+            memory.insert(contentsOf: kept, at: 0)
+            memory.sort { $0.number < $1.number }
+            lock.broadcast()
+        }
+        if !kept.isEmpty { log("store: \(kept.count) batches stay in memory only: the spool refuses them") }
+        return kept.count
+    }
+}

@@ -1,0 +1,56 @@
+import Hummingbird
+import Ingest
+import NIOPosix
+import Store
+
+/// `GET /api/market/ticks` and `GET /api/market/candles`: thin handlers that validate the query
+/// string with `MarketQueryParser`, read with `MarketHistory` on NIO's blocking-I/O thread pool,
+/// and answer JSON (`MarketJSON`). Bad input is a 400 (404 for an unknown symbol) whose body names
+/// the parameter; no database is a 503.
+struct MarketRoutes: Sendable {
+    let parser: MarketQueryParser
+    let history: MarketHistory?
+
+    func register(on router: Router<BasicRequestContext>) {
+        router.get("/api/market/ticks") { request, _ in
+            try await answer(request) { parameters, now in
+                let query = try parser.ticks(parameters, now: now)
+                let rows = try await blocking { try $0.ticks(query) }
+                return MarketJSON.ticks(query, rows)
+            }
+        }
+        router.get("/api/market/candles") { request, _ in
+            try await answer(request) { parameters, now in
+                let query = try parser.candles(parameters, now: now)
+                let rows = try await blocking { try $0.candles(query) }
+                return MarketJSON.candles(query, rows)
+            }
+        }
+    }
+
+    private func answer(_ request: Request, _ body: ([(String, String)], Int64) async throws -> String) async throws -> Response {
+        let parameters = request.uri.queryParameters.map { (String($0.key), String($0.value)) }
+        do {
+            return json(.ok, try await body(parameters, Clock.wallNanos()))
+        } catch let error as QueryError {
+            return json(HTTPResponse.Status(code: error.status), MarketJSON.error(error.message))
+        } catch let error as Unavailable {
+            return json(.serviceUnavailable, MarketJSON.error(error.message))
+        } catch {
+            return json(.serviceUnavailable, MarketJSON.error("history is unavailable: \(error)"))
+        }
+    }
+
+    private func blocking<T: Sendable>(_ read: @escaping @Sendable (MarketHistory) throws -> T) async throws -> T {
+        guard let history else { throw Unavailable(message: "no database is configured: this daemon does not store history") }
+        return try await NIOThreadPool.singleton.runIfActive { try read(history) }
+    }
+
+    private func json(_ status: HTTPResponse.Status, _ text: String) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json; charset=utf-8"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    private struct Unavailable: Error { let message: String }
+}

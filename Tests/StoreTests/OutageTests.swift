@@ -1,0 +1,74 @@
+import Foundation
+import Ingest
+import Store
+import Testing
+
+/// PostgreSQL really stopped and started again (a cluster of the suite's own): the writer keeps
+/// taking ticks into its spool, loses nothing and stores nothing twice.
+@Suite(.serialized) struct OutageTests {
+    func options(_ spool: String) -> CopyBatchWriter.Options {
+        var o = CopyBatchWriter.Options(spool: TickSpool.Options(directory: spool))
+        o.maximumBatchTicks = 500
+        o.flushIntervalNanos = 10_000_000
+        o.retryInitialNanos = 20_000_000
+        o.retryMaximumNanos = 200_000_000
+        return o
+    }
+
+    func feed(_ writer: CopyBatchWriter, _ ticks: ArraySlice<Tick>) {
+        for start in stride(from: ticks.startIndex, to: ticks.endIndex, by: 250) {
+            ticks[start..<min(start + 250, ticks.endIndex)].withUnsafeBufferPointer { writer.consume($0) }
+        }
+    }
+
+    @Test func aStoppedDatabaseLosesAndDuplicatesNothing() throws {
+        let pg = try PrivatePostgres()
+        _ = try migrated(pg.url)
+        let dir = scratchDirectory("outage")
+        let log = StoreLog()
+        let writer = try CopyBatchWriter(conninfo: pg.url, symbols: storeSymbols, layout: .plain, options: options(dir)) { log.append($0) }
+        let ticks = storeTicks(12_000)
+        feed(writer, ticks[..<3_000])
+        try pg.stop()
+        // The database is gone: the writer keeps taking ticks (nothing blocks) and spools them.
+        feed(writer, ticks[3_000..<9_000])
+        #expect(writer.spool.count >= 10, "\(log.all.suffix(5))")
+        #expect(writer.spooledBatches.load(ordering: .relaxed) >= 10)
+        try pg.start()
+        feed(writer, ticks[9_000...])
+        writer.finish()
+        let db = try PostgresConnection(conninfo: pg.url)
+        #expect(try db.execute("SELECT count(*), count(DISTINCT seq), min(seq), max(seq) FROM market_ticks").rows == [["12000", "12000", "1", "12000"]])
+        #expect(try CopyBatchWriter.checkpoints(db) == [1: 12_000])
+        #expect(writer.failedAttempts.load(ordering: .relaxed) >= 1)
+        #expect(writer.spool.isEmpty && writer.spool.bytes == 0)
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).isEmpty, "drained segments are deleted")
+    }
+
+    @Test func aRestartDrainsTheSpoolLeftBehind() throws {
+        let pg = try PrivatePostgres()
+        _ = try migrated(pg.url)
+        let dir = scratchDirectory("restart")
+        let ticks = storeTicks(7_000, feed: 4)
+        let log = StoreLog()
+        let first = try CopyBatchWriter(conninfo: pg.url, symbols: storeSymbols, layout: .plain, options: options(dir)) { log.append($0) }
+        feed(first, ticks[..<2_000])
+        try pg.stop()
+        feed(first, ticks[2_000...])
+        first.finish()  // cannot reach PostgreSQL: what is left stays in the spool
+        #expect(log.all.contains { $0.contains("in the spool for the next start") }, "\(log.all.suffix(5))")
+        let left = first.spool.count
+        #expect(left >= 10)
+        #expect(first.spool.highestNumber != nil)
+
+        try pg.start()
+        let again = StoreLog()
+        let second = try CopyBatchWriter(conninfo: pg.url, symbols: storeSymbols, layout: .plain, options: options(dir)) { again.append($0) }
+        #expect(second.spool.recoveredHighest == [4: 7_000])
+        second.finish()
+        #expect(again.all.contains { $0.contains("batches") && $0.contains("earlier run") })
+        let db = try PostgresConnection(conninfo: pg.url)
+        #expect(try db.execute("SELECT count(*), count(DISTINCT seq), min(seq), max(seq) FROM market_ticks").rows == [["7000", "7000", "1", "7000"]])
+        #expect(second.spool.isEmpty)
+    }
+}
