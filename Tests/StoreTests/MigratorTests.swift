@@ -15,7 +15,8 @@ import Testing
             #expect(second.applied.isEmpty)
             #expect(second.current == Migration.all.last!.version)
             let tables = try db.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1").rows.map { $0[0]! }
-            for t in ["akis_schema_migrations", "ingest_checkpoints", "ingest_writers", "market_ticks"] { #expect(tables.contains(t), "\(t)") }
+            for t in ["akis_schema_migrations", "ingest_checkpoints", "ingest_writers", "market_ticks", "market_candles",
+                      "market_candles_5m", "market_candles_1h", "market_candles_1d"] { #expect(tables.contains(t), "\(t)") }
         }
     }
 

@@ -12,6 +12,7 @@ import Testing
         o.flushIntervalNanos = 10_000_000
         o.retryInitialNanos = 20_000_000
         o.retryMaximumNanos = 200_000_000
+        o.finishRetryNanos = 500_000_000
         return o
     }
 

@@ -32,4 +32,29 @@ import Testing
             #expect(try maintenance.run(on: db, layout: .plain) == .init())
         }
     }
+
+    /// On the layout the server offers: TimescaleDB gets compression and retention policies on
+    /// both hypertables (replaced, not added twice, on a second run); plain PostgreSQL gets its
+    /// partitions ahead.
+    @Test func maintenanceRunsOnTheDetectedLayout() throws {
+        try withScratchDatabase { url in
+            let db = try PostgresConnection(conninfo: url)
+            let layout = try StorageLayout.detect(db)
+            try Migrator(layout: layout).run(on: db)
+            let maintenance = StorageMaintenance(retentionDays: 400, compressAfterDays: 2)
+            #expect(try maintenance.run(on: db, layout: layout).policies == (layout == .timescale))
+            #expect(try maintenance.run(on: db, layout: layout).policies == (layout == .timescale))
+            if layout == .timescale {
+                let jobs = try db.execute("""
+                    SELECT proc_name, hypertable_name FROM timescaledb_information.jobs
+                    WHERE proc_name IN ('policy_compression', 'policy_retention') ORDER BY 1, 2
+                    """).rows
+                #expect(jobs == [["policy_compression", "market_candles"], ["policy_compression", "market_ticks"],
+                                 ["policy_retention", "market_candles"], ["policy_retention", "market_ticks"]])
+            } else {
+                #expect(try db.execute("SELECT count(*) FROM pg_inherits WHERE inhparent = 'market_ticks'::regclass").rows == [["5"]],
+                        "today, three days ahead, and the default partition")
+            }
+        }
+    }
 }

@@ -134,6 +134,7 @@ public final class RecordingReader {
 }
 
 extension [UInt8] {
+    @inlinable
     package func loadLE<T: FixedWidthInteger>(_: T.Type, at offset: Int) -> T {
         withUnsafeBytes { T(littleEndian: $0.loadUnaligned(fromByteOffset: offset, as: T.self)) }
     }

@@ -94,6 +94,7 @@ public final class RecordingWriter {
 }
 
 extension [UInt8] {
+    @inlinable
     package mutating func appendLE<T: FixedWidthInteger>(_ value: T) {
         Swift.withUnsafeBytes(of: value.littleEndian) { append(contentsOf: $0) }
     }

@@ -36,43 +36,49 @@ public struct TickCopyEncoder {
         rows = 0
     }
 
-    /// The stream so far plus the trailer, ready for `PQputCopyData`.
+    /// The stream with its trailer, ready for `PQputCopyData`; the encoder starts a new stream.
+    /// The buffer is handed over, not copied.
     public mutating func finished() -> [UInt8] {
-        var out = bytes
-        out.append(contentsOf: [0xFF, 0xFF])
+        bytes.append(contentsOf: [0xFF, 0xFF])
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.capacity)
+        swap(&out, &bytes)
+        reset()
         return out
     }
 
-    @inline(__always)
-    private mutating func int16(_ v: Int16) { withUnsafeBytes(of: v.bigEndian) { bytes.append(contentsOf: $0) } }
-    @inline(__always)
-    private mutating func int32(_ v: Int32) { withUnsafeBytes(of: v.bigEndian) { bytes.append(contentsOf: $0) } }
-    @inline(__always)
-    private mutating func field(_ v: Int64) { int32(8); withUnsafeBytes(of: v.bigEndian) { bytes.append(contentsOf: $0) } }
-    @inline(__always)
-    private mutating func field(_ v: Int16) { int32(2); int16(v) }
-    @inline(__always)
-    private mutating func timestamp(_ nanos: Int64) {
-        // Floor division, so a time before 1970 still truncates towards the past.
-        let micros = nanos >= 0 ? nanos / 1000 : (nanos - 999) / 1000
-        field(micros - Self.postgresEpochMicros)
-    }
+    /// The longest row: 2 + 12 (time) + 4 + 12 (symbol) + 12 × 4 (price, volume, bid, ask)
+    /// + 6 (feed) + 12 (seq) + 6 × 2 (kind, side) + 12 (receive time).
+    private static let maximumRowBytes = 2 + 12 + 4 + SymbolTable.maximumLength + 48 + 6 + 12 + 12 + 12
 
+    /// Appends one row. The row is assembled in a small stack buffer with big-endian stores and
+    /// appended once: this runs for every stored tick.
     public mutating func append(_ tick: Tick) {
-        int16(11)
-        timestamp(tick.exchangeTime)
         let name = symbolNames[Int(tick.symbol.rawValue)]
-        int32(Int32(name.count))
-        bytes.append(contentsOf: name)
-        field(tick.price.units)
-        field(tick.quantity)
-        if tick.bid == .zero { int32(-1) } else { field(tick.bid.units) }
-        if tick.ask == .zero { int32(-1) } else { field(tick.ask.units) }
-        field(Int16(bitPattern: tick.feed))
-        field(Int64(bitPattern: tick.sequence))
-        field(Int16(tick.kind.rawValue))
-        field(Int16(tick.side.rawValue))
-        timestamp(tick.receiveTime)
+        withUnsafeTemporaryAllocation(byteCount: Self.maximumRowBytes, alignment: 8) { row in
+            var at = 0
+            func put16(_ v: Int16) { row.storeBytes(of: v.bigEndian, toByteOffset: at, as: Int16.self); at += 2 }
+            func put32(_ v: Int32) { row.storeBytes(of: v.bigEndian, toByteOffset: at, as: Int32.self); at += 4 }
+            func put64(_ v: Int64) { put32(8); row.storeBytes(of: v.bigEndian, toByteOffset: at, as: Int64.self); at += 8 }
+            func small(_ v: Int16) { put32(2); put16(v) }
+            // Floor division, so a time before 1970 still truncates towards the past.
+            func time(_ nanos: Int64) { put64((nanos >= 0 ? nanos / 1000 : (nanos - 999) / 1000) - Self.postgresEpochMicros) }
+            put16(11)
+            time(tick.exchangeTime)
+            put32(Int32(name.count))
+            name.withUnsafeBytes { row.baseAddress!.advanced(by: at).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            at += name.count
+            put64(tick.price.units)
+            put64(tick.quantity)
+            if tick.bid == .zero { put32(-1) } else { put64(tick.bid.units) }
+            if tick.ask == .zero { put32(-1) } else { put64(tick.ask.units) }
+            small(Int16(bitPattern: tick.feed))
+            put64(Int64(bitPattern: tick.sequence))
+            small(Int16(tick.kind.rawValue))
+            small(Int16(tick.side.rawValue))
+            time(tick.receiveTime)
+            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: row[..<at]))
+        }
         rows += 1
     }
 }

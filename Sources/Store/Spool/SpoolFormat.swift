@@ -155,18 +155,22 @@ enum SpoolFormat {
         }
         var ticks: [Tick] = []
         ticks.reserveCapacity(header.tickCount)
-        for i in 0..<header.tickCount {
-            let o = i * rowSize
-            let index = Int(rows.loadLE(UInt32.self, at: o + 56))
-            guard index < symbols.count, let kind = TickKind(rawValue: rows[o + 62]), let side = TradeSide(rawValue: rows[o + 63]) else {
-                return .failure(.corrupt("row \(i) has an invalid symbol, kind or side"))
+        let bad: Int? = rows.withUnsafeBytes { raw in
+            func i64(_ at: Int) -> Int64 { Int64(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: Int64.self)) }
+            for i in 0..<header.tickCount {
+                let o = i * rowSize
+                let index = Int(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: o + 56, as: UInt32.self)))
+                guard index < symbols.count, let kind = TickKind(rawValue: raw[o + 62]), let side = TradeSide(rawValue: raw[o + 63]) else {
+                    return i
+                }
+                ticks.append(Tick(symbol: symbols[index], kind: kind, side: side, price: Price(units: i64(o + 24)),
+                                  quantity: i64(o + 32), bid: Price(units: i64(o + 40)), ask: Price(units: i64(o + 48)),
+                                  exchangeTime: i64(o + 8), receiveTime: i64(o + 16), sequence: UInt64(bitPattern: i64(o)),
+                                  feed: UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: o + 60, as: UInt16.self))))
             }
-            ticks.append(Tick(symbol: symbols[index], kind: kind, side: side, price: Price(units: rows.loadLE(Int64.self, at: o + 24)),
-                              quantity: rows.loadLE(Int64.self, at: o + 32), bid: Price(units: rows.loadLE(Int64.self, at: o + 40)),
-                              ask: Price(units: rows.loadLE(Int64.self, at: o + 48)), exchangeTime: rows.loadLE(Int64.self, at: o + 8),
-                              receiveTime: rows.loadLE(Int64.self, at: o + 16), sequence: rows.loadLE(UInt64.self, at: o),
-                              feed: rows.loadLE(UInt16.self, at: o + 60)))
+            return nil
         }
+        if let bad { return .failure(.corrupt("row \(bad) has an invalid symbol, kind or side")) }
         return .success(ticks)
     }
 }

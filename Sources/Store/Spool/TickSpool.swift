@@ -118,6 +118,21 @@ public final class TickSpool: Sendable {
     public var lowestNumber: Int64? { state.withLock { $0.entries.first?.number } }
     public var highestNumber: Int64? { state.withLock { $0.entries.last?.number } }
 
+    /// The lowest-numbered batches, in order, below `limit`: as many as fit in `maximumTicks`
+    /// together (always at least one when any is below `limit`).
+    public func lowestNumbers(below limit: Int64, maximumTicks: Int) -> [Int64] {
+        state.withLock { s in
+            var out: [Int64] = []
+            var ticks = 0
+            for e in s.entries {
+                guard e.number < limit, out.isEmpty || ticks + e.header.tickCount <= maximumTicks else { break }
+                out.append(e.number)
+                ticks += e.header.tickCount
+            }
+            return out
+        }
+    }
+
     /// Compresses and durably appends one batch; returns the bytes it took.
     @discardableResult
     public func append(number: Int64, ticks: [Tick]) throws(AppendError) -> Int {

@@ -32,6 +32,12 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
         public var retryMaximumNanos: Int64 = 5_000_000_000
         /// Batches that may wait in memory for the committer before new ones go to the spool.
         public var memoryBatches = 2
+        /// Spooled batches are drained several to a transaction, up to this many ticks: each
+        /// commit waits for a WAL flush, so fewer, larger commits drain a backlog faster.
+        public var drainTransactionTicks = 500_000
+        /// On `finish()`, how long the writer keeps retrying a failing database before it leaves
+        /// what is left in the spool for the next start.
+        public var finishRetryNanos: Int64 = 10_000_000_000
         public var spool: TickSpool.Options
         public init(spool: TickSpool.Options) { self.spool = spool }
     }
@@ -179,26 +185,38 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
 
     private enum Source {
         case memory(StoreBatch)
-        case spool(Int64)
+        /// Consecutive spooled batches, lowest first, committed as one.
+        case spool([Int64])
     }
 
     private func commitLoop() {
         var backoff = ReconnectBackoff(initialNanos: options.retryInitialNanos, maximumNanos: options.retryMaximumNanos)
         var failedNumber: Int64?
+        var givingUpSince: Int64?  // the first failure after finish() was called
         while let source = next() {
             let batch: StoreBatch
             switch source {
             case .memory(let b):
                 batch = b
-            case .spool(let number):
-                do {
-                    batch = StoreBatch(number: number, ticks: try spool.read(number), copyData: nil)
-                } catch {
-                    unreadableBatches.wrappingIncrement(ordering: .relaxed)
-                    log("store: cannot read \(error); skipping it")
-                    spool.remove(number, damaged: true)
+            case .spool(let numbers):
+                // One transaction for all of them, numbered as the highest: it stores all or none.
+                var ticks: [Tick] = []
+                var highest: Int64?
+                for number in numbers where number > lastCommitted {
+                    do {
+                        ticks += try spool.read(number)
+                        highest = number
+                    } catch {
+                        unreadableBatches.wrappingIncrement(ordering: .relaxed)
+                        log("store: cannot read \(error); skipping it")
+                        spool.remove(number, damaged: true)
+                    }
+                }
+                guard let highest else {
+                    done(source)
                     continue
                 }
+                batch = StoreBatch(number: highest, ticks: ticks, copyData: nil)
             }
             do {
                 if batch.number <= lastCommitted {
@@ -216,10 +234,12 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
                         log("store: rejected row: feed \(r.tick.feed), sequence \(r.tick.sequence), symbol \(committer.template.symbolName(r.tick.symbol)): \(r.reason)")
                     }
                 }
-                committedBatches.wrappingIncrement(ordering: .relaxed)
+                // Every number up to this one is now stored (or was unreadable and reported).
+                committedBatches.wrappingIncrement(by: UInt64(batch.number - lastCommitted), ordering: .relaxed)
                 lastCommitted = batch.number
                 failedNumber = nil
                 backoff.reset()
+                givingUpSince = nil
                 done(source)
             } catch {
                 failedAttempts.wrappingIncrement(ordering: .relaxed)
@@ -227,8 +247,12 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
                 committer.disconnect()
                 let kept = spillMemory()
                 if lock.withLock({ finishing }) && kept == 0 {
-                    log("store: batch \(batch.number) not stored: \(error); stopping with \(spool.count) batches in the spool for the next start")
-                    return
+                    let now = Clock.monotonicNanos()
+                    if now - (givingUpSince ?? now) >= options.finishRetryNanos {
+                        log("store: batch \(batch.number) not stored: \(error); stopping with \(spool.count) batches in the spool for the next start")
+                        return
+                    }
+                    givingUpSince = givingUpSince ?? now
                 }
                 let delay = backoff.nextDelay(unit: Double.random(in: 0..<1))
                 log("store: batch \(batch.number) of \(batch.ticks.count) ticks not stored: \(error); retrying in \(delay / 1_000_000) ms")
@@ -243,7 +267,9 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
             while true {
                 let spooled = spool.lowestNumber
                 if let first = memory.first, spooled.map({ first.number < $0 }) ?? true { return .memory(first) }
-                if let spooled { return .spool(spooled) }
+                if spooled != nil {
+                    return .spool(spool.lowestNumbers(below: memory.first?.number ?? .max, maximumTicks: options.drainTransactionTicks))
+                }
                 if finishing { return nil }
                 lock.wait(timeoutNanos: 1_000_000_000)
             }
@@ -258,8 +284,8 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
                 lock.broadcast()
             }
             spool.remove(batch.number)  // when it was also moved there meanwhile
-        case .spool(let number):
-            spool.remove(number)
+        case .spool(let numbers):
+            for number in numbers { spool.remove(number) }
             lock.withLock { lock.broadcast() }
         }
     }
