@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "RingBuffer", targets: ["RingBuffer"]),
         .library(name: "Ingest", targets: ["Ingest"]),
         .library(name: "Store", targets: ["Store"]),
+        .library(name: "Aggregator", targets: ["Aggregator"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-atomics", from: "1.3.0"),
@@ -61,6 +62,7 @@ let package = Package(
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "RingBuffer"], swiftSettings: strict),
         .testTarget(name: "AkisConfigTests", dependencies: ["AkisConfig", "Ingest"], swiftSettings: strict),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Ingest"], swiftSettings: strict),
+        .testTarget(name: "AggregatorTests", dependencies: ["Aggregator", "Ingest"], swiftSettings: strict),
         .testTarget(name: "AkisCLITests", dependencies: ["Ingest", "Store"], swiftSettings: strict),
     ]
 )

@@ -17,6 +17,8 @@ let package = Package(
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "RingBuffer", package: "akis"),
                 .product(name: "Ingest", package: "akis"),
+                .product(name: "Aggregator", package: "akis"),
+                .product(name: "Store", package: "akis"),
             ],
             path: "Benchmarks/AkisBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]

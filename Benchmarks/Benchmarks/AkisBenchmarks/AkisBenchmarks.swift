@@ -1,7 +1,42 @@
+import Aggregator
 import Benchmark
 import Foundation
 import Ingest
 import RingBuffer
+import Store
+
+/// 1,000 ticks over 30 symbols, 4 in 5 trades, 1 ms apart.
+struct MarketMinute {
+    var ticks: [Tick]
+    init() {
+        var r = SystemRandomNumberGenerator()
+        ticks = []
+        for i in 0..<1_000 {
+            let symbol = SymbolID(UInt32.random(in: 0..<30, using: &r))
+            let kind: TickKind = i % 5 == 0 ? .quote : .trade
+            let price = Price(units: Int64.random(in: 10_000_000...20_000_000, using: &r))
+            let quantity = Int64.random(in: 1...5_000, using: &r)
+            let time: Int64 = 1_727_172_000_000_000_000 + Int64(i) * 1_000_000
+            ticks.append(Tick(symbol: symbol, kind: kind, price: price, quantity: quantity, bid: Price(units: 9_990_000),
+                              ask: Price(units: 10_010_000), exchangeTime: time, receiveTime: 0, sequence: UInt64(i + 1), feed: 1))
+        }
+    }
+}
+
+/// The aggregator's state carried from one benchmark iteration to the next, time moving on.
+final class AggregatorRun: @unchecked Sendable {
+    var aggregator = CandleAggregator()
+    var ticks = MarketMinute().ticks
+    var events = 0
+
+    func once() {
+        for i in ticks.indices {
+            aggregator.add(ticks[i], now: ticks[i].exchangeTime) { _ in events += 1 }
+            ticks[i].exchangeTime += 1_000_000_000  // the next iteration is 1 s later
+            ticks[i].sequence += 1_000
+        }
+    }
+}
 
 /// Moves `count` ticks from a producer thread to this thread through a ring.
 func transfer(_ count: Int, batch: Int) {
@@ -103,5 +138,21 @@ let benchmarks: @Sendable () -> Void = {
     Benchmark("Decode JSON lines (ticks)", configuration: perTick) { benchmark in
         precondition(benchmark.scaledIterations.count == ticksPerBuffer)
         blackHole(decodeAll(JSONLineCodec.self, json.bytes, context: json.context))
+    }
+
+    // One iteration: 1,000 ticks into the candle aggregator (30 symbols; candles close every minute).
+    let run = AggregatorRun()
+    Benchmark("CandleAggregator updates (ticks)", configuration: perTick) { _ in
+        run.once()
+        blackHole(run.events)
+    }
+
+    // One iteration: 1,000 ticks encoded as binary COPY rows.
+    let minute = MarketMinute()
+    let symbols = try! SymbolTable(BISTMarket.bist30)
+    Benchmark("TickCopyEncoder rows (ticks)", configuration: perTick) { _ in
+        var encoder = TickCopyEncoder(symbols: symbols)
+        for t in minute.ticks { encoder.append(t) }
+        blackHole(encoder.finished())
     }
 }
