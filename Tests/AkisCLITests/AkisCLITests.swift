@@ -248,52 +248,46 @@ func scratchFile(_ name: String) -> String {
     /// With a database: `serve` migrates the schema, and the replayed sample ends up in
     /// `market_ticks` row for row.
     @Test func serveStoresTheBundledSampleRowForRow() throws {
-        guard let base = ProcessInfo.processInfo.environment["AKIS_TEST_DATABASE_URL"], !base.isEmpty else {
-            throw CLIFailure("AKIS_TEST_DATABASE_URL is not set: run the suite with scripts/test, which starts a private PostgreSQL")
+        try withScratchDatabase { url in
+            let migrate = try akis("migrate", "--database", url)
+            #expect(migrate.status == 0, "\(migrate.stderr)")
+            #expect(migrate.stdout.contains("layout: plain") && migrate.stdout.contains("applying migration 1"))
+            #expect(try akis("migrate", "--database", url).stdout.contains("schema is up to date at version \(Migration.all.last!.version)"))
+
+            // The sample is from 2024: a retention of a year (counted from today) would drop it at the restart.
+            let storeConfig = "[database]\nurl = \"\(url)\"\n[store]\nspool_directory = \"\(scratchFile("spool"))\"\nretention_days = 36500"
+            let (serve, address, http) = try startServe("address = \"tcp://127.0.0.1:0\"", extra: storeConfig)
+            let sample = packageRoot.appendingPathComponent("Samples/bist-sample.akrec").path
+            #expect(try akis("replay", sample, "--to", address, "--speed", "max").status == 0)
+            waitForLog(serve, "stored 59,705")
+            try historyIsServed(http, url)
+            let (stopped, result) = stopServe(serve, after: "stored 59,705")
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(stopped.contains("stored 59,705 in"), "\(stopped)")
+            #expect(stopped.contains("(0 failed attempts, 0 rows rejected)"))
+
+            // What the recording holds, decoded independently of the daemon.
+            var ticks: [Tick] = []
+            let symbols = try SymbolTable(BISTMarket.bist30)
+            var decoder = FeedDecoder<BinaryFrameCodec>(context: DecodeContext(symbols: symbols, feed: 1))
+            try RecordingReader(path: sample).forEachRecord { _, payload in payload.withUnsafeBytes { decoder.decode($0, receiveTime: 0) { ticks.append($0) } } }
+            let db = try PostgresConnection(conninfo: url)
+            let totals = try db.execute("SELECT count(*), sum(price), sum(volume) FROM market_ticks").rows[0]
+            #expect(totals == ["59705", String(ticks.reduce(0) { $0 + $1.price.units }), String(ticks.reduce(0) { $0 + $1.quantity })])
+            let stored = try db.execute("SELECT symbol, min(seq), max(seq) FROM market_ticks GROUP BY 1 ORDER BY 1").rows
+            let expected = Dictionary(grouping: ticks, by: { symbols.name(of: $0.symbol) }).sorted { $0.key < $1.key }
+                .map { [$0.key, String($0.value.map(\.sequence).min()!), String($0.value.map(\.sequence).max()!)] as [String?] }
+            #expect(stored == expected)
+            #expect(try db.execute("SELECT feed, highest_seq FROM ingest_checkpoints").rows == [["1", String(ticks.map(\.sequence).max()!)]])
+
+            // A restart resumes sequence tracking from the checkpoint: the same replay again is all duplicates.
+            let (again, address2, _) = try startServe("address = \"tcp://127.0.0.1:0\"", extra: storeConfig)
+            #expect(try akis("replay", sample, "--to", address2, "--speed", "max").status == 0)
+            let (stopped2, result2) = stopServe(again, after: "duplicates 59,705")
+            #expect(result2.stderr.contains("resuming sequence tracking after feed 1 at"))
+            #expect(stopped2.contains("duplicates 59,705;"), "\(stopped2)")
+            #expect(try db.execute("SELECT count(*) FROM market_ticks").rows == [["59705"]], "nothing stored twice")
         }
-        let admin = try PostgresConnection(conninfo: base)
-        let name = "t_cli_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
-        try admin.execute("CREATE DATABASE \(name)")
-        defer { _ = try? admin.execute("DROP DATABASE \(name) WITH (FORCE)") }
-        let url = "\(base) dbname=\(name)"
-        let migrate = try akis("migrate", "--database", url)
-        #expect(migrate.status == 0, "\(migrate.stderr)")
-        #expect(migrate.stdout.contains("layout: plain") && migrate.stdout.contains("applying migration 1"))
-        #expect(try akis("migrate", "--database", url).stdout.contains("schema is up to date at version \(Migration.all.last!.version)"))
-
-        // The sample is from 2024: a retention of a year (counted from today) would drop it at the restart.
-        let storeConfig = "[database]\nurl = \"\(url)\"\n[store]\nspool_directory = \"\(scratchFile("spool"))\"\nretention_days = 36500"
-        let (serve, address, http) = try startServe("address = \"tcp://127.0.0.1:0\"", extra: storeConfig)
-        let sample = packageRoot.appendingPathComponent("Samples/bist-sample.akrec").path
-        #expect(try akis("replay", sample, "--to", address, "--speed", "max").status == 0)
-        waitForLog(serve, "stored 59,705")
-        try historyIsServed(http, url)
-        let (stopped, result) = stopServe(serve, after: "stored 59,705")
-        #expect(result.status == 0, "\(result.stderr)")
-        #expect(stopped.contains("stored 59,705 in"), "\(stopped)")
-        #expect(stopped.contains("(0 failed attempts, 0 rows rejected)"))
-
-        // What the recording holds, decoded independently of the daemon.
-        var ticks: [Tick] = []
-        let symbols = try SymbolTable(BISTMarket.bist30)
-        var decoder = FeedDecoder<BinaryFrameCodec>(context: DecodeContext(symbols: symbols, feed: 1))
-        try RecordingReader(path: sample).forEachRecord { _, payload in payload.withUnsafeBytes { decoder.decode($0, receiveTime: 0) { ticks.append($0) } } }
-        let db = try PostgresConnection(conninfo: url)
-        let totals = try db.execute("SELECT count(*), sum(price), sum(volume) FROM market_ticks").rows[0]
-        #expect(totals == ["59705", String(ticks.reduce(0) { $0 + $1.price.units }), String(ticks.reduce(0) { $0 + $1.quantity })])
-        let stored = try db.execute("SELECT symbol, min(seq), max(seq) FROM market_ticks GROUP BY 1 ORDER BY 1").rows
-        let expected = Dictionary(grouping: ticks, by: { symbols.name(of: $0.symbol) }).sorted { $0.key < $1.key }
-            .map { [$0.key, String($0.value.map(\.sequence).min()!), String($0.value.map(\.sequence).max()!)] as [String?] }
-        #expect(stored == expected)
-        #expect(try db.execute("SELECT feed, highest_seq FROM ingest_checkpoints").rows == [["1", String(ticks.map(\.sequence).max()!)]])
-
-        // A restart resumes sequence tracking from the checkpoint: the same replay again is all duplicates.
-        let (again, address2, _) = try startServe("address = \"tcp://127.0.0.1:0\"", extra: storeConfig)
-        #expect(try akis("replay", sample, "--to", address2, "--speed", "max").status == 0)
-        let (stopped2, result2) = stopServe(again, after: "duplicates 59,705")
-        #expect(result2.stderr.contains("resuming sequence tracking after feed 1 at"))
-        #expect(stopped2.contains("duplicates 59,705;"), "\(stopped2)")
-        #expect(try db.execute("SELECT count(*) FROM market_ticks").rows == [["59705"]], "nothing stored twice")
     }
 
     /// The HTTP history API over what `serve` stored: the same rows as SQL, exact prices, and
@@ -345,45 +339,39 @@ func scratchFile(_ name: String) -> String {
     /// feed's sequence numbers 1...checkpoint, no hole, nothing twice); a restart drains whatever
     /// the spool holds, and the same replay then stores the rest exactly once.
     @Test func aKilledDaemonLeavesNoPartialBatchAndResumes() throws {
-        guard let base = ProcessInfo.processInfo.environment["AKIS_TEST_DATABASE_URL"], !base.isEmpty else {
-            throw CLIFailure("AKIS_TEST_DATABASE_URL is not set: run the suite with scripts/test, which starts a private PostgreSQL")
-        }
-        let admin = try PostgresConnection(conninfo: base)
-        let name = "t_cli_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
-        try admin.execute("CREATE DATABASE \(name)")
-        defer { _ = try? admin.execute("DROP DATABASE \(name) WITH (FORCE)") }
-        let url = "\(base) dbname=\(name)"
-        let recording = scratchFile("crash.akrec")
-        #expect(try akis("synth", "--symbols", "30", "--rate", "20000", "--duration", "20", "--out", recording).status == 0)
-        let total = try expectedChecksum(recording, feed: 1).count
-        let storeConfig = "[database]\nurl = \"\(url)\"\n[store]\nspool_directory = \"\(scratchFile("spool"))\"\nflush_interval = \"20ms\"\nretention_days = 36500"
+        try withScratchDatabase { url in
+            let recording = scratchFile("crash.akrec")
+            #expect(try akis("synth", "--symbols", "30", "--rate", "20000", "--duration", "20", "--out", recording).status == 0)
+            let total = try expectedChecksum(recording, feed: 1).count
+            let storeConfig = "[database]\nurl = \"\(url)\"\n[store]\nspool_directory = \"\(scratchFile("spool"))\"\nflush_interval = \"20ms\"\nretention_days = 36500"
 
-        let (serve, address, _) = try startServe("address = \"tcp://127.0.0.1:0\"", extra: storeConfig)
-        let replay = try AkisProcess(["replay", recording, "--to", address, "--speed", "max"])
-        let db = try PostgresConnection(conninfo: url)
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline, (try? db.execute("SELECT count(*) FROM market_ticks").rows[0][0].flatMap { Int($0) }) ?? 0 < 40_000 {
-            usleep(5_000)
-        }
-        kill(serve.process.processIdentifier, SIGKILL)
-        _ = serve.wait()
-        _ = replay.wait()
-        let afterCrash = try db.execute("SELECT count(*), count(DISTINCT seq), min(seq), max(seq) FROM market_ticks").rows[0]
-        let checkpoint = try db.execute("SELECT highest_seq FROM ingest_checkpoints WHERE feed = 1").rows.first?[0]
-        #expect(afterCrash[0].flatMap { Int($0) } ?? 0 >= 40_000)
-        #expect(afterCrash[0] == afterCrash[1] && afterCrash[2] == "1" && afterCrash[3] == afterCrash[0] && checkpoint == afterCrash[3],
-                "stored \(afterCrash), checkpoint \(String(describing: checkpoint))")
+            let (serve, address, _) = try startServe("address = \"tcp://127.0.0.1:0\"", extra: storeConfig)
+            let replay = try AkisProcess(["replay", recording, "--to", address, "--speed", "max"])
+            let db = try PostgresConnection(conninfo: url)
+            let deadline = Date().addingTimeInterval(60)
+            while Date() < deadline, (try? db.execute("SELECT count(*) FROM market_ticks").rows[0][0].flatMap { Int($0) }) ?? 0 < 40_000 {
+                usleep(5_000)
+            }
+            kill(serve.process.processIdentifier, SIGKILL)
+            _ = serve.wait()
+            _ = replay.wait()
+            let afterCrash = try db.execute("SELECT count(*), count(DISTINCT seq), min(seq), max(seq) FROM market_ticks").rows[0]
+            let checkpoint = try db.execute("SELECT highest_seq FROM ingest_checkpoints WHERE feed = 1").rows.first?[0]
+            #expect(afterCrash[0].flatMap { Int($0) } ?? 0 >= 40_000)
+            #expect(afterCrash[0] == afterCrash[1] && afterCrash[2] == "1" && afterCrash[3] == afterCrash[0] && checkpoint == afterCrash[3],
+                    "stored \(afterCrash), checkpoint \(String(describing: checkpoint))")
 
-        let (again, address2, _) = try startServe("address = \"tcp://127.0.0.1:0\"", extra: storeConfig)
-        #expect(try akis("replay", recording, "--to", address2, "--speed", "max").status == 0)
-        let drained = Date().addingTimeInterval(60)
-        while Date() < drained, (try? db.execute("SELECT count(*) FROM market_ticks").rows[0][0].flatMap { Int($0) }) ?? 0 < total {
-            usleep(20_000)
+            let (again, address2, _) = try startServe("address = \"tcp://127.0.0.1:0\"", extra: storeConfig)
+            #expect(try akis("replay", recording, "--to", address2, "--speed", "max").status == 0)
+            let drained = Date().addingTimeInterval(60)
+            while Date() < drained, (try? db.execute("SELECT count(*) FROM market_ticks").rows[0][0].flatMap { Int($0) }) ?? 0 < total {
+                usleep(20_000)
+            }
+            let (stopped, result) = stopServe(again, after: "stored ")
+            #expect(result.stderr.contains("resuming sequence tracking after feed 1 at"), "\(result.stderr)")
+            let final = try db.execute("SELECT count(*), count(DISTINCT seq), min(seq), max(seq) FROM market_ticks").rows[0]
+            #expect(final == [String(total), String(total), "1", String(total)], "\(stopped)")
         }
-        let (stopped, result) = stopServe(again, after: "stored ")
-        #expect(result.stderr.contains("resuming sequence tracking after feed 1 at"), "\(result.stderr)")
-        let final = try db.execute("SELECT count(*), count(DISTINCT seq), min(seq), max(seq) FROM market_ticks").rows[0]
-        #expect(final == [String(total), String(total), "1", String(total)], "\(stopped)")
     }
 
     /// UDP at a rate the test sets (the sample's 1,000 ticks/s, replayed at 5x).
@@ -465,6 +453,19 @@ func dechunked(_ body: String) -> String {
         rest = rest[end...].dropFirst(2)
     }
     return out
+}
+
+/// A database of one test's own on the suite's PostgreSQL, dropped afterwards; `body` gets its
+/// connection string.
+func withScratchDatabase(_ body: (String) throws -> Void) throws {
+    guard let base = ProcessInfo.processInfo.environment["AKIS_TEST_DATABASE_URL"], !base.isEmpty else {
+        throw CLIFailure("AKIS_TEST_DATABASE_URL is not set: run the suite with scripts/test, which starts a private PostgreSQL")
+    }
+    let admin = try PostgresConnection(conninfo: base)
+    let name = "t_cli_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+    try admin.execute("CREATE DATABASE \(name)")
+    defer { _ = try? admin.execute("DROP DATABASE \(name) WITH (FORCE)") }
+    try body("\(base) dbname=\(name)")
 }
 
 struct CLIFailure: Error, CustomStringConvertible {

@@ -22,10 +22,7 @@ func migrated(_ url: String) throws -> PostgresConnection {
         try withScratchDatabase { url in
             let db = try migrated(url)
             let ticks = storeTicks(2000)
-            var encoder = TickCopyEncoder(symbols: storeSymbols)
-            for t in ticks { encoder.append(t) }
-            try db.execute("SELECT akis_ensure_tick_partition('2024-09-24')")
-            #expect(try db.copyIn("COPY market_ticks (\(TickCopyEncoder.columns)) FROM STDIN (FORMAT binary)", data: encoder.finished()) == 2000)
+            #expect(try copyTicks(ticks, into: db) == 2000)
             let rows = try db.execute("""
                 SELECT (extract(epoch FROM time) * 1000000)::bigint, symbol, price, volume, bid, ask, feed, seq, kind, side,
                        (extract(epoch FROM receive_time) * 1000000)::bigint

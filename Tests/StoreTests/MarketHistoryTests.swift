@@ -10,10 +10,7 @@ import Testing
         try withScratchDatabase { url in
             let db = try migrated(url)
             let ticks = storeTicks(3_000)
-            var encoder = TickCopyEncoder(symbols: storeSymbols)
-            for t in ticks { encoder.append(t) }
-            try db.execute("SELECT akis_ensure_tick_partition('2024-09-24')")
-            _ = try db.copyIn("COPY market_ticks (\(TickCopyEncoder.columns)) FROM STDIN (FORMAT binary)", data: encoder.finished())
+            #expect(try copyTicks(ticks, into: db) == 3_000)
 
             let history = MarketHistory(conninfo: url, connections: 2)
             let garan = storeSymbols.id(for: "GARAN")!

@@ -31,6 +31,16 @@ func storeTicks(_ n: Int, from: UInt64 = 1, feed: UInt16 = 1, seed: UInt64 = 1, 
     }
 }
 
+/// Stores `ticks` (all on 2024-09-24, as `storeTicks` makes them) with one binary COPY, outside
+/// the writer; returns the rows copied.
+@discardableResult
+func copyTicks(_ ticks: [Tick], into db: PostgresConnection) throws -> Int {
+    var encoder = TickCopyEncoder(symbols: storeSymbols)
+    for t in ticks { encoder.append(t) }
+    try db.execute("SELECT akis_ensure_tick_partition('2024-09-24')")
+    return try db.copyIn("COPY market_ticks (\(TickCopyEncoder.columns)) FROM STDIN (FORMAT binary)", data: encoder.finished())
+}
+
 /// A fresh empty directory under the temporary directory, named after what it is for.
 func scratchDirectory(_ label: String) -> String {
     let path = NSTemporaryDirectory() + "akis-\(label)-" + UUID().uuidString.prefix(8)

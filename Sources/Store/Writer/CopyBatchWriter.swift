@@ -59,7 +59,7 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
     private let options: Options
     private let log: @Sendable (String) -> Void
     private let committer: BatchCommitter
-    private let lock = WriterLock()
+    private let lock = ConditionLock()
     private let stopped = DispatchSemaphore(value: 0)
 
     // Consumer thread.

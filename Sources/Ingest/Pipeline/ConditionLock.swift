@@ -1,12 +1,12 @@
 import Glibc
 
-/// A mutex with one condition, for the store writer's hand-off between its consumer thread and its
-/// committer: each side waits for the other to make progress.
-final class WriterLock: @unchecked Sendable {
+/// A mutex with one condition on the monotonic clock: the doorbell's sleep, and the store
+/// writer's hand-off between its consumer thread and its committer.
+package final class ConditionLock: @unchecked Sendable {
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private let condition: UnsafeMutablePointer<pthread_cond_t>
 
-    init() {
+    package init() {
         mutex = .allocate(capacity: 1)
         condition = .allocate(capacity: 1)
         pthread_mutex_init(mutex, nil)
@@ -24,17 +24,20 @@ final class WriterLock: @unchecked Sendable {
         condition.deallocate()
     }
 
-    func withLock<T>(_ body: () throws -> T) rethrows -> T {
+    package func withLock<T>(_ body: () throws -> T) rethrows -> T {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         return try body()
     }
 
+    /// Wakes one waiter (call with the lock held).
+    package func signal() { pthread_cond_signal(condition) }
+
     /// Wakes every waiter (call with the lock held).
-    func broadcast() { pthread_cond_broadcast(condition) }
+    package func broadcast() { pthread_cond_broadcast(condition) }
 
     /// Waits for a broadcast or `timeoutNanos` (call with the lock held, inside `withLock`).
-    func wait(timeoutNanos: Int64) {
+    package func wait(timeoutNanos: Int64) {
         var deadline = timespec()
         clock_gettime(CLOCK_MONOTONIC, &deadline)
         let total = Int64(deadline.tv_nsec) + timeoutNanos
