@@ -39,14 +39,18 @@ let package = Package(
             dependencies: ["CZstd", "CLibUring", "RingBuffer", .product(name: "Atomics", package: "swift-atomics")],
             swiftSettings: strict
         ),
-        .target(name: "Aggregator", dependencies: ["Ingest"], swiftSettings: strict),
-        .target(name: "Fanout", dependencies: ["Ingest"], swiftSettings: strict),
-        .target(name: "Store", dependencies: ["CLibPQ", "Ingest"], swiftSettings: strict),
-        .target(name: "AkisConfig", dependencies: ["Ingest"], swiftSettings: strict),
+        .target(
+            name: "Aggregator",
+            dependencies: ["Ingest", "RingBuffer", .product(name: "Atomics", package: "swift-atomics")],
+            swiftSettings: strict
+        ),
+        .target(name: "Fanout", dependencies: ["Ingest", "Aggregator"], swiftSettings: strict),
+        .target(name: "Store", dependencies: ["CLibPQ", "Ingest", "Aggregator", "RingBuffer"], swiftSettings: strict),
+        .target(name: "AkisConfig", dependencies: ["Ingest", "Aggregator"], swiftSettings: strict),
         .executableTarget(
             name: "akis",
             dependencies: [
-                "RingBuffer", "Ingest", "Store", "AkisConfig",
+                "RingBuffer", "Ingest", "Aggregator", "Store", "AkisConfig",
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -58,11 +62,14 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        // Checks shared by the test targets (not shipped).
+        .target(name: "TestSupport", dependencies: ["Store"], path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "RingBufferTests", dependencies: ["RingBuffer"], swiftSettings: strict),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "RingBuffer"], swiftSettings: strict),
-        .testTarget(name: "AkisConfigTests", dependencies: ["AkisConfig", "Ingest"], swiftSettings: strict),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "Ingest"], swiftSettings: strict),
-        .testTarget(name: "AggregatorTests", dependencies: ["Aggregator", "Ingest"], swiftSettings: strict),
-        .testTarget(name: "AkisCLITests", dependencies: ["Ingest", "Store"], swiftSettings: strict),
+        .testTarget(name: "AkisConfigTests", dependencies: ["AkisConfig", "Ingest", "Aggregator"], swiftSettings: strict),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "Ingest", "Aggregator", "RingBuffer", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "AggregatorTests", dependencies: ["Aggregator", "Ingest", "RingBuffer"], swiftSettings: strict),
+        .testTarget(name: "FanoutTests", dependencies: ["Fanout", "Aggregator", "Ingest"], swiftSettings: strict),
+        .testTarget(name: "AkisCLITests", dependencies: ["Ingest", "Store", "Aggregator", "TestSupport"], swiftSettings: strict),
     ]
 )

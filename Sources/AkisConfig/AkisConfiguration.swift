@@ -1,3 +1,4 @@
+import Aggregator
 import Ingest
 
 /// Everything `akis serve` can be told, loaded once from a TOML file (see docs/configuration.md).
@@ -14,6 +15,11 @@ public struct AkisConfiguration: Sendable {
     public var databaseURL: String?
     /// [store]: the batch writer and its spool (used when a database is configured).
     public var store = StoreSettings()
+    /// [aggregator] grace, allowed_lateness: when 1-minute candles close, and how late a trade may
+    /// still correct one.
+    public var candles = CandleAggregator.Options()
+    /// [calendar]: BIST's session phases, half days and holidays (Europe/Istanbul).
+    public var calendar = SessionCalendar()
     /// [reader] threads: reader threads; feeds are spread over them in order.
     public var readerThreads = 1
     /// [reader] ring_capacity: ticks each reader's ring to the pipeline holds.
@@ -100,6 +106,19 @@ public struct AkisConfiguration: Sendable {
             config.store = try storeSettings(&store)
             try store.finish()
         }
+        if var aggregator = try root.section("aggregator") {
+            config.candles.graceNanos = try aggregator.duration("grace", default: config.candles.graceNanos, in: 0...3_600_000_000_000)
+            config.candles.allowedLatenessNanos = try aggregator.duration("allowed_lateness", default: config.candles.allowedLatenessNanos,
+                                                                          in: 0...86_400_000_000_000)
+            guard config.candles.allowedLatenessNanos >= config.candles.graceNanos else {
+                throw aggregator.fail("allowed_lateness", "must not be shorter than grace (a candle is still open during its grace)")
+            }
+            try aggregator.finish()
+        }
+        if var calendar = try root.section("calendar") {
+            config.calendar = try calendarSettings(&calendar)
+            try calendar.finish()
+        }
         if var reader = try root.section("reader") {
             config.readerThreads = try reader.integer("threads", default: config.readerThreads, in: 1...64)
             config.readerRingCapacity = try reader.integer("ring_capacity", default: config.readerRingCapacity, in: 1024...(1 << 24))
@@ -178,6 +197,49 @@ public struct AkisConfiguration: Sendable {
         guard out.compressAfterDays <= out.retentionDays else {
             throw s.fail("compress_after_days", "\(out.compressAfterDays) is after retention_days (\(out.retentionDays)): the data would be gone before it is compressed")
         }
+        return out
+    }
+
+    private static func calendarSettings(_ s: inout ConfigSection) throws(ConfigError) -> SessionCalendar {
+        var out = SessionCalendar()
+        func schedule(_ key: String) throws(ConfigError) -> [SessionCalendar.PhaseStart]? {
+            guard let entries = try s.stringArray(key) else { return nil }
+            var phases: [SessionCalendar.PhaseStart] = []
+            for entry in entries {
+                let parts = entry.split(separator: " ", omittingEmptySubsequences: true)
+                let clock = parts.first.map { $0.split(separator: ":") } ?? []
+                guard parts.count == 2, clock.count == 2, clock[0].count == 2, clock[1].count == 2,
+                      let h = Int(clock[0]), let m = Int(clock[1]), (0..<24).contains(h), (0..<60).contains(m) else {
+                    throw s.fail(key, "\(Sanitized(entry)) is not \"HH:MM phase\" (e.g. \"10:00 continuous\")")
+                }
+                guard let phase = SessionPhase(rawValue: String(parts[1])) else {
+                    throw s.fail(key, "\(Sanitized(String(parts[1]))) is not one of " + SessionPhase.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", "))
+                }
+                if let last = phases.last, last.minute >= h * 60 + m { throw s.fail(key, "\(entry) is not later than the entry before it") }
+                phases.append(.init(minute: h * 60 + m, phase: phase))
+            }
+            guard phases.contains(where: { $0.phase != .closed }) else { throw s.fail(key, "has no trading phase") }
+            guard phases.last?.phase == .closed else { throw s.fail(key, "must end with a \"closed\" entry") }
+            return phases
+        }
+        func dates(_ key: String) throws(ConfigError) -> Set<Int>? {
+            guard let entries = try s.stringArray(key) else { return nil }
+            var days: Set<Int> = []
+            for entry in entries {
+                let parts = entry.split(separator: "-")
+                guard entry.count == 10, parts.count == 3, let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]),
+                      (1970...9999).contains(y), (1...12).contains(m), (1...31).contains(d),
+                      UTCTime.civilFromDays(UTCTime.daysFromCivil(year: y, month: m, day: d)) == (y, m, d) else {
+                    throw s.fail(key, "\(Sanitized(entry)) is not a date YYYY-MM-DD")
+                }
+                days.insert(UTCTime.daysFromCivil(year: y, month: m, day: d))
+            }
+            return days
+        }
+        if let v = try schedule("sessions") { out.regularDay = v }
+        if let v = try schedule("half_day_sessions") { out.halfDay = v }
+        if let v = try dates("holidays") { out.holidays = v }
+        if let v = try dates("half_days") { out.halfDays = v }
         return out
     }
 

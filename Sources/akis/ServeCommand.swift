@@ -1,3 +1,4 @@
+import Aggregator
 import AkisConfig
 import ArgumentParser
 import Atomics
@@ -32,6 +33,9 @@ struct Serve: ParsableCommand {
         let logger = { var l = Logger(label: "akis"); l.logLevel = .info; return l }()
         let log: @Sendable (String) -> Void = { logger.info("\($0)") }
 
+        let storeLane = ConsumerLane(name: "store", capacity: settings.storeLane.capacity, policy: settings.storeLane.policy)
+        let fanoutLane = ConsumerLane(name: "fanout", capacity: settings.fanoutLane.capacity, policy: settings.fanoutLane.policy)
+        let storeCandles = CandleOutlet(lane: storeLane)
         var checkpoints: [UInt16: UInt64] = [:]
         var storeWriter: CopyBatchWriter?
         var maintenanceTimer: MaintenanceTimer?
@@ -48,7 +52,8 @@ struct Serve: ParsableCommand {
             }
             maintenanceTimer = MaintenanceTimer(conninfo: url, layout: layout, maintenance: maintenance, log: log)
             checkpoints = try CopyBatchWriter.checkpoints(db)
-            let w = try CopyBatchWriter(conninfo: url, symbols: settings.symbols, layout: layout, options: writerOptions(settings.store), log: log)
+            let w = try CopyBatchWriter(conninfo: url, symbols: settings.symbols, layout: layout, options: writerOptions(settings),
+                                        candles: storeCandles, log: log)
             // Batches an earlier run left in the spool are stored before anything new.
             checkpoints.merge(w.spool.recoveredHighest, uniquingKeysWith: max)
             storeWriter = w
@@ -81,14 +86,18 @@ struct Serve: ParsableCommand {
             }
         }
 
-        let storeLane = ConsumerLane(name: "store", capacity: settings.storeLane.capacity, policy: settings.storeLane.policy)
-        let fanoutLane = ConsumerLane(name: "fanout", capacity: settings.fanoutLane.capacity, policy: settings.fanoutLane.policy)
         // Without a database the store lane ends in a counting consumer (it checksums what it
         // receives); the fan-out lane does until the WebSocket fan-out exists.
         let store = CountingConsumer(symbolCount: settings.symbols.count)
         let fanout = CountingConsumer(symbolCount: settings.symbols.count)
         let writer = storeWriter
-        let pipeline = Pipeline(readers: readers, lanes: [storeLane, fanoutLane], checkpoints: checkpoints, log: log)
+        var aggregation = AggregationStage.Options()
+        aggregation.candles = settings.candles
+        aggregation.calendar = settings.calendar
+        // Candle updates go to the store writer when there is one (the fan-out takes them once it exists).
+        let aggregator = AggregationStage(symbolCount: settings.symbols.count, outlets: writer == nil ? [] : [storeCandles],
+                                          options: aggregation, log: log)
+        let pipeline = Pipeline(readers: readers, lanes: [storeLane, fanoutLane], stages: [aggregator], checkpoints: checkpoints, log: log)
 
         let workers = [
             WorkerThread(name: "akis-store") { if let writer { storeLane.run(writer) } else { storeLane.run(store) } },
@@ -97,19 +106,20 @@ struct Serve: ParsableCommand {
         ] + readers.enumerated().map { r, reader in
             WorkerThread(name: "akis-reader-\(r + 1)") { try reader.run(stop: StopSignal.requested) }
         }
-        let metrics = ServeMetrics(readers: readers, pipeline: pipeline, writer: writer)
+        let metrics = ServeMetrics(readers: readers, pipeline: pipeline, aggregator: aggregator, writer: writer)
         let ready = ManagedAtomic<Bool>(false)
-        let market = MarketRoutes(parser: MarketQueryParser(symbols: settings.symbols), history: settings.databaseURL.map { MarketHistory(conninfo: $0) })
+        let market = MarketRoutes(parser: MarketQueryParser(symbols: settings.symbols), history: settings.databaseURL.map { MarketHistory(conninfo: $0) },
+                                  latest: aggregator.latest, calendar: settings.calendar)
         let http = try StatusServer(host: settings.httpHost, port: settings.httpPort, metrics: metrics, ready: ready, market: market, logger: logger)
         defer { http.stop() }
         let httpAddress = settings.httpHost.contains(":") ? "[\(settings.httpHost)]:\(http.boundPort)" : "\(settings.httpHost):\(http.boundPort)"
-        log("http: metrics at http://\(httpAddress)/metrics, health at /healthz and /readyz, history at /api/market/ticks and /api/market/candles")
+        log("http: metrics at http://\(httpAddress)/metrics, health at /healthz and /readyz, latest prices at /api/market/latest, history at /api/market/ticks and /api/market/candles")
         ready.store(true, ordering: .releasing)
         if let readyFile {
             let lines = readers.flatMap { r in zip(r.feeds, r.boundAddresses).compactMap { f, a in a.map { "feed \(f.name) \($0)\n" } } }
             try (lines.joined() + "http \(httpAddress)\n").write(toFile: readyFile, atomically: true, encoding: .utf8)
         }
-        var report = ServeReport(readers: readers, pipeline: pipeline, writer: writer)
+        var report = ServeReport(readers: readers, pipeline: pipeline, aggregator: aggregator, writer: writer)
         let notifier = SystemdNotifier()
         notifier.send("READY=1\nSTATUS=serving \(settings.feeds.count) feeds")
 
@@ -147,7 +157,8 @@ struct Serve: ParsableCommand {
         if let failure = workers.compactMap(\.error).first { throw CLIError("\(failure)") }
     }
 
-    private func writerOptions(_ s: AkisConfiguration.StoreSettings) -> CopyBatchWriter.Options {
+    private func writerOptions(_ settings: AkisConfiguration) -> CopyBatchWriter.Options {
+        let s = settings.store
         var spool = TickSpool.Options(directory: s.spoolDirectory)
         spool.maximumBytes = s.spoolMaximumBytes
         spool.segmentBytes = s.spoolSegmentBytes
@@ -155,6 +166,8 @@ struct Serve: ParsableCommand {
         options.flushIntervalNanos = s.flushIntervalNanos
         options.maximumBatchTicks = s.batchTicks
         options.writerID = s.writerID
+        options.calendar = settings.calendar
+        options.candleRebuildWindowNanos = max(options.candleRebuildWindowNanos, Candle.minuteNanos * 6 + settings.candles.allowedLatenessNanos)
         return options
     }
 
@@ -171,6 +184,8 @@ struct Serve: ParsableCommand {
         var lines = ["configuration is valid", "symbols: \(c.symbols.count)", "database: \(c.databaseURL == nil ? "none" : "configured")",
                      "http: \(c.httpHost):\(c.httpPort)",
                      "store: flush every \(c.store.flushIntervalNanos / 1_000_000) ms or \(c.store.batchTicks) ticks, writer \(c.store.writerID), spool \(c.store.spoolDirectory) (at most \(c.store.spoolMaximumBytes >> 20) MiB)",
+                     "candles: grace \(c.candles.graceNanos / 1_000_000) ms, allowed lateness \(c.candles.allowedLatenessNanos / 1_000_000) ms",
+                     "calendar: \(c.calendar.holidays.count) holidays, \(c.calendar.halfDays.count) half days, sessions " + c.calendar.regularDay.map { "\($0.minute / 60):\($0.minute % 60 < 10 ? "0" : "")\($0.minute % 60) \($0.phase.rawValue)" }.joined(separator: ", "),
                      "reader threads: \(min(c.readerThreads, c.feeds.count)), receive path: \(c.reader.receivePath?.rawValue ?? "auto")",
                      "lanes: store \(c.storeLane.policy.rawValue) (\(c.storeLane.capacity)), fanout \(c.fanoutLane.policy.rawValue) (\(c.fanoutLane.capacity))"]
         for f in c.feeds { lines.append("feed \(f.name): id \(f.id), \(f.role.rawValue) \(f.address), \(f.format.rawValue)") }

@@ -1,3 +1,4 @@
+import Aggregator
 import Ingest
 import Store
 
@@ -5,12 +6,14 @@ import Store
 struct ServeReport {
     let readers: [FeedReader]
     let pipeline: Pipeline
+    let aggregator: AggregationStage
     let writer: CopyBatchWriter?
     private var last: (decoded: UInt64, time: Int64)?
 
-    init(readers: [FeedReader], pipeline: Pipeline, writer: CopyBatchWriter?) {
+    init(readers: [FeedReader], pipeline: Pipeline, aggregator: AggregationStage, writer: CopyBatchWriter?) {
         self.readers = readers
         self.pipeline = pipeline
+        self.aggregator = aggregator
         self.writer = writer
     }
 
@@ -55,9 +58,12 @@ struct ServeReport {
         parts.append("duplicates \(grouped(duplicates))")
         parts.append("gaps \(grouped(gaps)) (\(grouped(missing)) missing, \(grouped(filled)) filled late)")
         parts.append("delivered \(delivered)")
+        parts.append("candles \(grouped(aggregator.candlesClosed.load(ordering: .relaxed))) closed, \(grouped(aggregator.candlesCorrected.load(ordering: .relaxed))) corrected, "
+            + "\(grouped(aggregator.lateTrades.load(ordering: .relaxed))) late trades")
         if let writer {
             parts.append("stored \(grouped(writer.storedTicks.load(ordering: .relaxed))) in \(grouped(writer.committedBatches.load(ordering: .relaxed))) batches"
                 + " (\(grouped(writer.failedAttempts.load(ordering: .relaxed))) failed attempts, \(grouped(writer.rejectedRows.load(ordering: .relaxed))) rows rejected)")
+            parts.append("candles stored \(grouped(writer.candlesUpserted.load(ordering: .relaxed))), rebuilt \(grouped(writer.candlesRebuilt.load(ordering: .relaxed)))")
             let spooled = writer.spool.count
             if spooled > 0 || writer.spooledBatches.load(ordering: .relaxed) > 0 {
                 parts.append("spool \(grouped(UInt64(spooled))) batches (\(grouped(UInt64(writer.spool.bytes))) bytes)\(writer.spoolAlarm.load(ordering: .relaxed) ? " FULL" : "")")

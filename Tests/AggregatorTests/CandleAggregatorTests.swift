@@ -105,6 +105,7 @@ struct Run {
         r.add(trade(at: ten + 3 * minute, price: 11_000_000, seq: 4), trade(at: ten + 40 * second, price: 99_000_000, seq: 5))
         #expect(r.closed.map(\.start) == [ten, ten + minute])
         #expect(r.aggregator.lateTrades == 1)
+        #expect(r.events.last == .late(CandleKey(symbol: garan, start: ten)), "the store is told to rebuild that candle")
         #expect(r.corrected.count == 2)
     }
 

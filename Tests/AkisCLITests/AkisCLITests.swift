@@ -1,6 +1,7 @@
 import Foundation
 import Ingest
 import Store
+import TestSupport
 import Testing
 
 /// The `akis` executable built next to this test bundle.
@@ -261,17 +262,22 @@ func scratchFile(_ name: String) -> String {
             #expect(try akis("replay", sample, "--to", address, "--speed", "max").status == 0)
             waitForLog(serve, "stored 59,705")
             try historyIsServed(http, url)
+            try latestIsServed(http, url)
             let (stopped, result) = stopServe(serve, after: "stored 59,705")
             #expect(result.status == 0, "\(result.stderr)")
             #expect(stopped.contains("stored 59,705 in"), "\(stopped)")
             #expect(stopped.contains("(0 failed attempts, 0 rows rejected)"))
+            let db = try PostgresConnection(conninfo: url)
+            let (candles, mismatches) = try candlesAgainstTrades(db)
+            // The sample is one minute of 30 symbols: every candle is its symbol's first (rebuilt).
+            #expect(candles == 30 && mismatches.isEmpty, "\(candles) candles; mismatches: \(mismatches)")
+            #expect(try db.execute("SELECT count(*) FROM market_candles WHERE session_phase IS NULL").rows == [["0"]])
 
             // What the recording holds, decoded independently of the daemon.
             var ticks: [Tick] = []
             let symbols = try SymbolTable(BISTMarket.bist30)
             var decoder = FeedDecoder<BinaryFrameCodec>(context: DecodeContext(symbols: symbols, feed: 1))
             try RecordingReader(path: sample).forEachRecord { _, payload in payload.withUnsafeBytes { decoder.decode($0, receiveTime: 0) { ticks.append($0) } } }
-            let db = try PostgresConnection(conninfo: url)
             let totals = try db.execute("SELECT count(*), sum(price), sum(volume) FROM market_ticks").rows[0]
             #expect(totals == ["59705", String(ticks.reduce(0) { $0 + $1.price.units }), String(ticks.reduce(0) { $0 + $1.quantity })])
             let stored = try db.execute("SELECT symbol, min(seq), max(seq) FROM market_ticks GROUP BY 1 ORDER BY 1").rows
@@ -287,6 +293,38 @@ func scratchFile(_ name: String) -> String {
             #expect(result2.stderr.contains("resuming sequence tracking after feed 1 at"))
             #expect(stopped2.contains("duplicates 59,705;"), "\(stopped2)")
             #expect(try db.execute("SELECT count(*) FROM market_ticks").rows == [["59705"]], "nothing stored twice")
+            #expect(result2.stderr.contains("store: rebuilt "), "the start rebuilds the latest candles")
+            let again2 = try candlesAgainstTrades(db)
+            #expect(again2.candles == candles && again2.mismatches.isEmpty, "\(again2)")
+        }
+    }
+
+    /// `GET /api/market/latest` answers from memory what SQL says about the stored trades.
+    func latestIsServed(_ http: String, _ url: String) throws {
+        let db = try PostgresConnection(conninfo: url)
+        // The sample is one trading day: the daily figures are the sums over the day's trades.
+        let expected = try db.execute("""
+            SELECT (array_agg(price ORDER BY time DESC, seq DESC))[1], sum(volume), count(*), max(price), min(price)
+            FROM market_ticks WHERE symbol = 'GARAN' AND kind = 1
+            """).rows[0]
+        let latest = try httpGet(http, "/api/market/latest?symbols=GARAN,AKBNK")
+        #expect(latest.status == 200, "\(latest)")
+        #expect(latest.body.hasPrefix("{\"marketTime\":\"2024-"), "\(latest.body.prefix(200))")
+        let garan = Price(units: Int64(expected[0]!)!)
+        #expect(latest.body.contains("{\"symbol\":\"GARAN\",\"price\":\(garan),"), "\(latest.body.prefix(400))")
+        #expect(latest.body.contains("\"high\":\(Price(units: Int64(expected[3]!)!)),\"low\":\(Price(units: Int64(expected[4]!)!)),\"volume\":\(expected[1]!),\"tradeCount\":\(expected[2]!),"),
+                "\(latest.body.prefix(600))")
+        #expect(latest.body.contains("{\"symbol\":\"AKBNK\""))
+        let all = try httpGet(http, "/api/market/latest")
+        #expect(all.status == 200 && all.body.components(separatedBy: "{\"symbol\":").count - 1 == 30, "every symbol without ?symbols=")
+        for (path, status, message) in [
+            ("/api/market/latest?symbols=GARAN,ZZZZ", 404, "unknown symbol ZZZZ"),
+            ("/api/market/latest?symbols=GARAN,,AKBNK", 400, "empty entry"),
+            ("/api/market/latest?symbols=%3Cscript%3E", 400, "is not a symbol"),
+            ("/api/market/latest?symbol=GARAN", 400, "unknown parameter"),
+        ] {
+            let r = try httpGet(http, path)
+            #expect(r.status == status && r.body.contains(message), "\(path): \(r)")
         }
     }
 
@@ -341,7 +379,8 @@ func scratchFile(_ name: String) -> String {
     @Test func aKilledDaemonLeavesNoPartialBatchAndResumes() throws {
         try withScratchDatabase { url in
             let recording = scratchFile("crash.akrec")
-            #expect(try akis("synth", "--symbols", "30", "--rate", "20000", "--duration", "20", "--out", recording).status == 0)
+            // Four minutes of exchange time, so that candles close while the daemon runs.
+            #expect(try akis("synth", "--symbols", "30", "--rate", "2000", "--duration", "200", "--out", recording).status == 0)
             let total = try expectedChecksum(recording, feed: 1).count
             let storeConfig = "[database]\nurl = \"\(url)\"\n[store]\nspool_directory = \"\(scratchFile("spool"))\"\nflush_interval = \"20ms\"\nretention_days = 36500"
 
@@ -349,7 +388,7 @@ func scratchFile(_ name: String) -> String {
             let replay = try AkisProcess(["replay", recording, "--to", address, "--speed", "max"])
             let db = try PostgresConnection(conninfo: url)
             let deadline = Date().addingTimeInterval(60)
-            while Date() < deadline, (try? db.execute("SELECT count(*) FROM market_ticks").rows[0][0].flatMap { Int($0) }) ?? 0 < 40_000 {
+            while Date() < deadline, (try? db.execute("SELECT count(*) FROM market_ticks").rows[0][0].flatMap { Int($0) }) ?? 0 < 150_000 {
                 usleep(5_000)
             }
             kill(serve.process.processIdentifier, SIGKILL)
@@ -357,7 +396,7 @@ func scratchFile(_ name: String) -> String {
             _ = replay.wait()
             let afterCrash = try db.execute("SELECT count(*), count(DISTINCT seq), min(seq), max(seq) FROM market_ticks").rows[0]
             let checkpoint = try db.execute("SELECT highest_seq FROM ingest_checkpoints WHERE feed = 1").rows.first?[0]
-            #expect(afterCrash[0].flatMap { Int($0) } ?? 0 >= 40_000)
+            #expect(afterCrash[0].flatMap { Int($0) } ?? 0 >= 150_000)
             #expect(afterCrash[0] == afterCrash[1] && afterCrash[2] == "1" && afterCrash[3] == afterCrash[0] && checkpoint == afterCrash[3],
                     "stored \(afterCrash), checkpoint \(String(describing: checkpoint))")
 
@@ -371,6 +410,9 @@ func scratchFile(_ name: String) -> String {
             #expect(result.stderr.contains("resuming sequence tracking after feed 1 at"), "\(result.stderr)")
             let final = try db.execute("SELECT count(*), count(DISTINCT seq), min(seq), max(seq) FROM market_ticks").rows[0]
             #expect(final == [String(total), String(total), "1", String(total)], "\(stopped)")
+            // Candles lost with the batches in memory, and minutes cut in two by the crash, are whole again.
+            let (candles, mismatches) = try candlesAgainstTrades(db)
+            #expect(candles > 90 && mismatches.isEmpty, "\(candles) candles; mismatches: \(mismatches)")
         }
     }
 

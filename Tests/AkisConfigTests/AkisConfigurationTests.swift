@@ -1,3 +1,4 @@
+import Aggregator
 import AkisConfig
 import Ingest
 import Testing
@@ -42,6 +43,14 @@ import Testing
             spool_segment_mb = 16
             retention_days = 90
             compress_after_days = 2
+            [aggregator]
+            grace = "1s"
+            allowed_lateness = "5m"
+            [calendar]
+            sessions = ["09:30 opening_auction", "10:00 continuous", "18:00 closing_auction", "18:10 closed"]
+            half_day_sessions = ["09:30 opening_auction", "10:00 continuous", "12:00 closed"]
+            holidays = ["2027-01-01", "2027-04-23"]
+            half_days = ["2027-10-28"]
             [lanes.store]
             capacity = 2048
             on_full = "block"
@@ -71,6 +80,11 @@ import Testing
         #expect(c.store.flushIntervalNanos == 20_000_000 && c.store.batchTicks == 5_000 && c.store.writerID == "colo-1")
         #expect(c.store.spoolDirectory == "/data/akis/spool" && c.store.spoolMaximumBytes == 1 << 30 && c.store.spoolSegmentBytes == 16 << 20)
         #expect(c.store.retentionDays == 90 && c.store.compressAfterDays == 2)
+        #expect(c.candles.graceNanos == 1_000_000_000 && c.candles.allowedLatenessNanos == 300_000_000_000)
+        #expect(c.calendar.regularDay.first == .init(minute: 9 * 60 + 30, phase: .openingAuction) && c.calendar.halfDay.count == 3)
+        #expect(c.calendar.holidays == [UTCTime.daysFromCivil(year: 2027, month: 1, day: 1), UTCTime.daysFromCivil(year: 2027, month: 4, day: 23)])
+        #expect(c.calendar.halfDays == [UTCTime.daysFromCivil(year: 2027, month: 10, day: 28)])
+        #expect(c.calendar.phase(at: Int64(UTCTime.daysFromCivil(year: 2027, month: 1, day: 1)) * 86_400_000_000_000 + 8 * 3_600_000_000_000) == .closed)
         #expect(c.storeLane == .init(capacity: 2048, policy: .block))
         #expect(c.fanoutLane == .init(capacity: 8192, policy: .block))
         #expect(c.feeds.count == 2)
@@ -111,6 +125,12 @@ import Testing
         ("[store]\nspool_max_mb = 64\nspool_segment_mb = 64", "store.spool_segment_mb (line 3): 64 MiB is more than half of spool_max_mb"),
         ("[store]\nretention_days = 7\ncompress_after_days = 10", "store.compress_after_days (line 3): 10 is after retention_days (7)"),
         ("[store]\nflush_interval = \"0s\"", "store.flush_interval (line 2):"),
+        ("[aggregator]\ngrace = \"10s\"\nallowed_lateness = \"5s\"", "aggregator.allowed_lateness (line 3): must not be shorter than grace"),
+        ("[calendar]\nsessions = [\"10:00 continuous\"]", "calendar.sessions (line 2): must end with a \"closed\" entry"),
+        ("[calendar]\nsessions = [\"10:00 continuous\", \"9:00 closed\"]", "calendar.sessions (line 2): \"9:00 closed\" is not \"HH:MM phase\""),
+        ("[calendar]\nsessions = [\"10:00 continuous\", \"09:00 closed\"]", "calendar.sessions (line 2): 09:00 closed is not later"),
+        ("[calendar]\nsessions = [\"10:00 lunch\", \"18:00 closed\"]", "calendar.sessions (line 2): \"lunch\" is not one of"),
+        ("[calendar]\nholidays = [\"2025-02-30\"]", "calendar.holidays (line 2): \"2025-02-30\" is not a date"),
         ("serve = 1", "serve (line 1): expected a table"),
         ("a = [", "TOML syntax error at line 1"),
     ])

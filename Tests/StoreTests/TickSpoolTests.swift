@@ -1,4 +1,5 @@
 import Foundation
+import Aggregator
 import Ingest
 import Store
 import Testing
@@ -16,12 +17,30 @@ import Testing
         try spool.append(number: 9, ticks: c)
         try spool.append(number: 5, ticks: b)  // moved from memory later, but older
         #expect(spool.count == 3 && spool.lowestNumber == 5 && spool.highestNumber == 9)
-        #expect(try spool.read(5) == b && spool.read(7) == a && spool.read(9) == c)
+        #expect(try spool.read(5).ticks == b && spool.read(7).ticks == a && spool.read(9).ticks == c)
         #expect(spool.bytes > 0 && spool.bytes < Int64(3_710 * 64), "compressed")
         for n: Int64 in [5, 7, 9] { spool.remove(n) }
         #expect(spool.isEmpty && spool.bytes == 0)
         #expect(segmentFiles(dir).isEmpty, "an empty spool leaves no files")
-        #expect(throws: TickSpool.ReadError.self) { try spool.read(7) }
+        #expect(throws: TickSpool.ReadError.self) { try spool.read(7).ticks }
+    }
+
+    @Test func candleKeysTravelWithTheirBatchAndSurviveAReopen() throws {
+        let dir = scratchDirectory("spool")
+        let keys = [CandleKey(symbol: SymbolID(3), start: 1_727_172_000_000_000_000), CandleKey(symbol: SymbolID(29), start: -60_000_000_000)]
+        do {
+            let spool = try TickSpool(options: .init(directory: dir), symbols: storeSymbols) { _ in }
+            try spool.append(number: 1, ticks: storeTicks(20), candles: keys)
+            try spool.append(number: 2, ticks: [], candles: [keys[0]])  // candles closed while no tick came
+        }
+        // Reopened under a table that orders the symbols differently: keys map by name, like ticks.
+        let reordered = try SymbolTable(storeSymbols.allNames.reversed())
+        let spool = try TickSpool(options: .init(directory: dir), symbols: reordered) { _ in }
+        let first = try spool.read(1), second = try spool.read(2)
+        let byName = { (k: CandleKey) in reordered.name(of: k.symbol) }
+        #expect(first.ticks.count == 20 && first.candles.map(byName) == keys.map { storeSymbols.name(of: $0.symbol) })
+        #expect(first.candles.map(\.start) == keys.map(\.start))
+        #expect(second.ticks.isEmpty && second.candles.map(byName) == [storeSymbols.name(of: keys[0].symbol)])
     }
 
     @Test func aReopenedSpoolHasEverythingEvenUnderAnotherSymbolTable() throws {
@@ -39,7 +58,7 @@ import Testing
         #expect(spool.count == 2)
         #expect(spool.recoveredHighest == [3: 2_000])
         #expect(log.all.contains { $0.contains("2 batches") && $0.contains("earlier run") })
-        let back = try spool.read(1) + spool.read(2)
+        let back = try spool.read(1).ticks + spool.read(2).ticks
         #expect(back.count == ticks.count)
         #expect(zip(back, ticks).allSatisfy { spool.symbols.name(of: $0.symbol) == storeSymbols.name(of: $1.symbol) && $0.sequence == $1.sequence && $0.price == $1.price })
     }
@@ -63,7 +82,7 @@ import Testing
         #expect(spool.count == 2)
         #expect(log.all.contains { $0.contains("partial record at byte \(whole.count)") })
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == whole)
-        #expect(try spool.read(2).map(\.sequence) == Array(101...200))
+        #expect(try spool.read(2).ticks.map(\.sequence) == Array(101...200))
     }
 
     @Test func aDamagedRecordIsReportedAndItsSegmentKept() throws {
@@ -82,7 +101,7 @@ import Testing
         let spool = try TickSpool(options: .init(directory: dir), symbols: storeSymbols) { log.append($0) }
         #expect(log.all.contains { $0.contains("batch 2") && $0.contains("checksum") })
         #expect(spool.count == 2 && spool.lowestNumber == 1 && spool.highestNumber == 3)
-        #expect(try spool.read(3).count == 500)
+        #expect(try spool.read(3).ticks.count == 500)
         spool.remove(1)
         spool.remove(3)
         #expect(segmentFiles(dir).isEmpty)

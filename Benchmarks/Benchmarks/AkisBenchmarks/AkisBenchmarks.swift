@@ -38,6 +38,31 @@ final class AggregatorRun: @unchecked Sendable {
     }
 }
 
+/// The whole aggregation stage as the pipeline thread runs it: candles, daily statistics, latest
+/// state published every 50 ms, candle updates into an outlet ring (drained here).
+final class StageRun: @unchecked Sendable {
+    let lane = ConsumerLane(name: "store", capacity: 1024, policy: .block)
+    let outlet: CandleOutlet
+    let stage: AggregationStage
+    var ticks = MarketMinute().ticks
+    var now: Int64 = 0
+
+    init() {
+        outlet = CandleOutlet(lane: lane)
+        stage = AggregationStage(symbolCount: 30, outlets: [outlet]) { _ in }
+    }
+
+    func once() {
+        for i in ticks.indices {
+            ticks[i].exchangeTime += 1_000_000_000
+            ticks[i].sequence += 1_000
+        }
+        now += 1_000_000_000
+        ticks.withUnsafeBufferPointer { stage.process($0, now: now) }
+        _ = outlet.ring.drain(maximum: .max) { blackHole($0.count) }
+    }
+}
+
 /// Moves `count` ticks from a producer thread to this thread through a ring.
 func transfer(_ count: Int, batch: Int) {
     let ring = SPSCRing<Tick>(minimumCapacity: 8192)
@@ -145,6 +170,12 @@ let benchmarks: @Sendable () -> Void = {
     Benchmark("CandleAggregator updates (ticks)", configuration: perTick) { _ in
         run.once()
         blackHole(run.events)
+    }
+
+    // One iteration: 1,000 ticks through the whole stage (candles, statistics, publication).
+    let stage = StageRun()
+    Benchmark("AggregationStage ticks (ticks)", configuration: perTick) { _ in
+        stage.once()
     }
 
     // One iteration: 1,000 ticks encoded as binary COPY rows.

@@ -6,7 +6,7 @@ import Ingest
 /// Open and close are the prices of the first and last trade *by sequence number* (then exchange
 /// time, for feeds that do not number their messages), so a trade that arrives out of order still
 /// lands where it belongs.
-public struct Candle: Hashable, Sendable {
+public struct Candle: Hashable, Sendable, BitwiseCopyable {
     public static let minuteNanos: Int64 = 60 * UTCTime.nanosPerSecond
 
     public var symbol: SymbolID
@@ -79,4 +79,17 @@ public struct Candle: Hashable, Sendable {
 
     /// The minute's end (exclusive).
     public var end: Int64 { start + Self.minuteNanos }
+
+    public var key: CandleKey { CandleKey(symbol: symbol, start: start) }
+}
+
+/// Names one candle: a symbol and a minute.
+public struct CandleKey: Hashable, Sendable, BitwiseCopyable {
+    public var symbol: SymbolID
+    /// The minute's start, nanoseconds since the Unix epoch (UTC).
+    public var start: Int64
+    public init(symbol: SymbolID, start: Int64) {
+        self.symbol = symbol
+        self.start = start
+    }
 }

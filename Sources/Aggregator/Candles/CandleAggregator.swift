@@ -11,8 +11,9 @@ import Ingest
 ///
 /// **Late trades.** A trade for a minute that has closed, but not more than `allowedLatenessNanos`
 /// past the minute's end, updates the candle and emits it again as a correction (also when the
-/// minute had no candle yet). A later trade is only counted in `lateTrades`: it is still stored as a
-/// tick, and the store's reconciliation repairs the candle. Quotes never move a candle, but their
+/// minute had no candle yet). A later trade is counted in `lateTrades` and reported as `.late`: it
+/// is still stored as a tick, and the store's reconciliation rebuilds that candle from the stored
+/// trades. Quotes never move a candle, but their
 /// exchange time counts as the market moving on. Minutes without a trade have no candle.
 public struct CandleAggregator {
     public struct Options: Sendable, Equatable {
@@ -29,6 +30,8 @@ public struct CandleAggregator {
         case closed(Candle)
         /// A closed candle changed (a late trade within the allowed lateness).
         case corrected(Candle)
+        /// A trade too late to correct its candle here: the candle must be rebuilt from storage.
+        case late(CandleKey)
     }
 
     public let options: Options
@@ -39,7 +42,8 @@ public struct CandleAggregator {
     /// The latest exchange time seen on any symbol, and the wall-clock time it was first seen.
     private var latestEventTime = Int64.min
     private var latestEventSeenAt = Int64.min
-    private var watermark = Int64.min
+    /// The market's time: the latest exchange time seen, moved on by the clock since (see above).
+    public private(set) var watermark = Int64.min
     /// No open candle on any symbol closes before the watermark reaches this.
     private var earliestClose = Int64.max
 
@@ -125,6 +129,7 @@ public struct CandleAggregator {
             emit(.corrected(candle))
         } else {
             lateTrades += 1
+            emit(.late(CandleKey(symbol: trade.symbol, start: start)))
         }
     }
 

@@ -30,6 +30,7 @@ public final class Pipeline: @unchecked Sendable {
     /// Per feed, in the order of `feeds`.
     public let sequenceCounters: [SequenceCounters]
     public let lanes: [ConsumerLane]
+    public let stages: [PipelineStage]
     /// Ticks taken from the readers' rings, and ticks passed on to the lanes (not duplicates).
     public let received = ManagedAtomic<UInt64>(0)
     public let accepted = ManagedAtomic<UInt64>(0)
@@ -51,9 +52,11 @@ public final class Pipeline: @unchecked Sendable {
     private static let drainBatch = 4096
 
     /// - Parameter checkpoints: the highest stored sequence per feed id, when known.
-    public init(readers: [FeedReader], lanes: [ConsumerLane], checkpoints: [UInt16: UInt64] = [:], log: @escaping (String) -> Void) {
+    public init(readers: [FeedReader], lanes: [ConsumerLane], stages: [PipelineStage] = [], checkpoints: [UInt16: UInt64] = [:],
+                log: @escaping (String) -> Void) {
         self.readers = readers
         self.lanes = lanes
+        self.stages = stages
         let shared = readers.first?.doorbell ?? Doorbell()
         precondition(readers.allSatisfy { $0.doorbell === shared }, "all readers of a pipeline share its doorbell")
         doorbell = shared
@@ -90,6 +93,8 @@ public final class Pipeline: @unchecked Sendable {
                 idle.reset()
                 continue
             }
+            let now = Clock.monotonicNanos()
+            for stage in stages { stage.idle(now: now) }
             idle.pause(now: Clock.monotonicNanos(), doorbell: doorbell, wakeAfterNanos: 100_000_000) {
                 open.allSatisfy { readers[$0].ring.isEmpty && !readers[$0].finished.load(ordering: .acquiring) }
             }
@@ -97,6 +102,7 @@ public final class Pipeline: @unchecked Sendable {
         received.store(localReceived, ordering: .relaxed)
         accepted.store(localAccepted, ordering: .relaxed)
         for (i, tracker) in trackers.enumerated() { sequenceCounters[i].publish(tracker.stats) }
+        for stage in stages { stage.finish() }
         for lane in lanes { lane.close() }
     }
 
@@ -133,6 +139,10 @@ public final class Pipeline: @unchecked Sendable {
             if lost > 0 {
                 report(&dropLog[i], "lane \(lane.name) full: dropped \(lost) ticks (\(lane.dropped.load(ordering: .relaxed)) so far)")
             }
+        }
+        if !stages.isEmpty {
+            let now = Clock.monotonicNanos()
+            for stage in stages { stage.process(batch, now: now) }
         }
     }
 

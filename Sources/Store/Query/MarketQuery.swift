@@ -123,6 +123,22 @@ public struct MarketQueryParser: Sendable {
         return CandleQuery(symbol: symbol, interval: interval, fromNanos: from, toNanos: to)
     }
 
+    /// `symbols`: a comma-separated list (at most 1,000), or absent for every symbol. Returns the
+    /// ids in the order asked, without repeats.
+    public func latest(_ parameters: [(String, String)]) throws(QueryError) -> [SymbolID] {
+        var p = try Parameters(parameters, allowed: ["symbols"])
+        guard let text = p.take("symbols") else { return (0..<symbols.count).map { SymbolID(UInt32($0)) } }
+        let names = text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        guard names.count <= 1_000 else { throw QueryError("symbols lists \(names.count) symbols; at most 1000 per request") }
+        var ids: [SymbolID] = []
+        for name in names {
+            guard !name.isEmpty else { throw QueryError("symbols has an empty entry; write them like symbols=GARAN,AKBNK") }
+            let id = symbols.id(for: try symbol(name))!
+            if !ids.contains(id) { ids.append(id) }
+        }
+        return ids
+    }
+
     private func symbol(_ text: String?) throws(QueryError) -> String {
         guard let text, !text.isEmpty else { throw QueryError("symbol is required") }
         guard symbols.id(for: text) != nil else {

@@ -174,5 +174,51 @@ extension Migration {
                 }.joined()
             }
         }),
+        Migration(version: 3, name: "candle session phases, candle rebuild from stored trades", sql: { _ in
+            """
+            ALTER TABLE market_candles ADD COLUMN session_phase text CONSTRAINT market_candles_session_phase
+                CHECK (session_phase IN ('opening_auction', 'continuous', 'closing_auction', 'closed'));
+            COMMENT ON COLUMN market_candles.session_phase IS 'BIST session phase at the minute''s start (Europe/Istanbul calendar)';
+
+            -- The latest exchange time among the ticks a writer stored: after a crash, candles from
+            -- a little before it are rebuilt from the stored trades.
+            ALTER TABLE ingest_writers ADD COLUMN max_exchange_time timestamptz;
+
+            -- Rebuilds the given 1-minute candles from the stored trades of their minute: open and
+            -- close are the first and last trade by sequence (then time), the rest are sums and
+            -- extremes, VWAP rounded half away from zero. A minute without stored trades loses its
+            -- candle. This is the definition every stored candle must match. Returns the candles written.
+            CREATE FUNCTION akis_rebuild_candles(symbols text[], buckets timestamptz[], phases text[]) RETURNS integer
+            LANGUAGE plpgsql AS $$
+            DECLARE
+                written integer;
+            BEGIN
+                DELETE FROM market_candles c USING unnest(symbols, buckets) AS k(symbol, bucket)
+                WHERE c.symbol = k.symbol AND c.bucket = k.bucket
+                  AND NOT EXISTS (SELECT 1 FROM market_ticks t WHERE t.symbol = k.symbol AND t.kind = 1
+                                  AND t.time >= k.bucket AND t.time < k.bucket + INTERVAL '1 minute');
+                INSERT INTO market_candles AS c (symbol, bucket, open, high, low, close, volume, trade_count, turnover, vwap,
+                                                 first_seq, last_seq, session_phase)
+                SELECT k.symbol, k.bucket,
+                       (array_agg(t.price ORDER BY t.seq, t.time))[1], max(t.price), min(t.price),
+                       (array_agg(t.price ORDER BY t.seq DESC, t.time DESC))[1],
+                       sum(t.volume), count(*), sum(t.price::numeric * t.volume),
+                       coalesce(round(sum(t.price::numeric * t.volume) / nullif(sum(t.volume), 0)),
+                                (array_agg(t.price ORDER BY t.seq DESC, t.time DESC))[1]),
+                       min(t.seq), max(t.seq), k.phase
+                FROM (SELECT DISTINCT ON (symbol, bucket) * FROM unnest(symbols, buckets, phases) AS u(symbol, bucket, phase)) k
+                JOIN market_ticks t ON t.symbol = k.symbol AND t.kind = 1
+                                   AND t.time >= k.bucket AND t.time < k.bucket + INTERVAL '1 minute'
+                GROUP BY k.symbol, k.bucket, k.phase
+                ON CONFLICT (symbol, bucket) DO UPDATE SET
+                    open = excluded.open, high = excluded.high, low = excluded.low, close = excluded.close,
+                    volume = excluded.volume, trade_count = excluded.trade_count, turnover = excluded.turnover,
+                    vwap = excluded.vwap, first_seq = excluded.first_seq, last_seq = excluded.last_seq,
+                    session_phase = excluded.session_phase, updated_at = now();
+                GET DIAGNOSTICS written = ROW_COUNT;
+                RETURN written;
+            END $$;
+            """
+        }),
     ]
 }

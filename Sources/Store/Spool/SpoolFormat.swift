@@ -1,3 +1,4 @@
+import Aggregator
 import Ingest
 
 /// The spool's file format (see docs/storage.md). Segment files are append-only:
@@ -5,22 +6,26 @@ import Ingest
 /// ```
 /// segment header: "AKSPOOL\0" | version u16 | symbol count u32 | (length u8, name)… | crc32c u32
 /// record:         "AKSB" | batch number i64 | tick count u32 | payload length u32 | feed count u16 |
-///                 (feed u16, highest sequence u64)… | crc32c u32 | payload
+///                 candle count u32 | (feed u16, highest sequence u64)… | crc32c u32 | payload
 /// payload:        one zstd frame (content checksum on) of `tick count` rows of 64 bytes:
 ///                 sequence u64 | exchange time i64 | receive time i64 | price i64 | quantity i64 |
 ///                 bid i64 | ask i64 | symbol index u32 | feed u16 | kind u8 | side u8
+///                 then `candle count` candle keys of 12 bytes: symbol index u32 | minute start i64
 /// ```
+/// The candle keys name the candles to rebuild from the stored trades once the batch is stored.
+/// Version 1 segments (no candle count, no keys) are still read.
 /// All integers little-endian. A record's CRC-32C covers the header bytes before it and the payload;
 /// the per-feed highest sequence lets a restart know what the spool holds without decompressing it;
 /// a row's symbol index points into its segment's symbol list, so a segment reads back correctly
 /// even after the configured symbol universe changed.
 enum SpoolFormat {
     static let segmentMagic: [UInt8] = Array("AKSPOOL\0".utf8)
-    static let version: UInt16 = 1
+    static let version: UInt16 = 2
     static let recordMagic: [UInt8] = Array("AKSB".utf8)
     /// The fixed part of a record header; the feed list and the CRC follow.
-    static let recordFixedSize = 22
+    static func recordFixedSize(_ version: UInt16) -> Int { version == 1 ? 22 : 26 }
     static let rowSize = 64
+    static let keySize = 12
     static let maximumTicksPerRecord = 16 << 20
     static let maximumPayloadSize = 1 << 30
 
@@ -38,11 +43,11 @@ enum SpoolFormat {
 
     /// Parses a segment header at the start of `bytes`: the symbol names and the header's length,
     /// or why it is not one.
-    static func parseSegmentHeader(_ bytes: [UInt8]) -> Result<(symbols: [String], length: Int), SpoolFormatError> {
+    static func parseSegmentHeader(_ bytes: [UInt8]) -> Result<(symbols: [String], length: Int, version: UInt16), SpoolFormatError> {
         guard bytes.count >= 18 else { return .failure(.truncated("segment header")) }
         guard Array(bytes[0..<8]) == segmentMagic else { return .failure(.corrupt("not a spool segment")) }
         let version = bytes.loadLE(UInt16.self, at: 8)
-        guard version == Self.version else { return .failure(.corrupt("unsupported spool version \(version)")) }
+        guard version == 1 || version == Self.version else { return .failure(.corrupt("unsupported spool version \(version)")) }
         let count = Int(bytes.loadLE(UInt32.self, at: 10))
         var offset = 14
         var symbols: [String] = []
@@ -59,14 +64,14 @@ enum SpoolFormat {
         guard stored == bytes.withUnsafeBytes({ CRC32C.update(0, UnsafeRawBufferPointer(rebasing: $0[0..<offset])) }) else {
             return .failure(.corrupt("segment header checksum mismatch"))
         }
-        return .success((symbols, offset + 4))
+        return .success((symbols, offset + 4, version))
     }
 
     /// One record: header and compressed rows. Symbol ids are written as they are (the segment's
     /// symbol list is the writer's table).
-    static func record(number: Int64, ticks: [Tick], compressor: borrowing ZstdCompressor) -> [UInt8] {
+    static func record(number: Int64, ticks: [Tick], candles: [CandleKey], compressor: borrowing ZstdCompressor) -> [UInt8] {
         var rows = [UInt8]()
-        rows.reserveCapacity(ticks.count * rowSize)
+        rows.reserveCapacity(ticks.count * rowSize + candles.count * keySize)
         for t in ticks {
             rows.appendLE(t.sequence)
             rows.appendLE(t.exchangeTime)
@@ -80,16 +85,21 @@ enum SpoolFormat {
             rows.appendLE(t.kind.rawValue)
             rows.appendLE(t.side.rawValue)
         }
+        for k in candles {
+            rows.appendLE(k.symbol.rawValue)
+            rows.appendLE(k.start)
+        }
         var payload = [UInt8]()
         let n = rows.withUnsafeBytes { compressor.compress($0, into: &payload) }
         var highest: [UInt16: UInt64] = [:]
         for t in ticks where t.sequence > highest[t.feed, default: 0] { highest[t.feed] = t.sequence }
         var r = recordMagic
-        r.reserveCapacity(recordFixedSize + highest.count * 10 + 4 + n)
+        r.reserveCapacity(recordFixedSize(version) + highest.count * 10 + 4 + n)
         r.appendLE(number)
         r.appendLE(UInt32(ticks.count))
         r.appendLE(UInt32(n))
         r.appendLE(UInt16(highest.count))
+        r.appendLE(UInt32(candles.count))
         for (feed, seq) in highest.sorted(by: { $0.key < $1.key }) {
             r.appendLE(feed)
             r.appendLE(seq)
@@ -102,34 +112,40 @@ enum SpoolFormat {
     }
 
     struct RecordHeader: Equatable {
+        var version: UInt16
         var number: Int64
         var tickCount: Int
+        var candleCount: Int
         var payloadLength: Int
         /// Highest sequence number per feed among the record's ticks.
         var highest: [UInt16: UInt64]
         var checksum: UInt32
-        var headerLength: Int { SpoolFormat.recordFixedSize + highest.count * 10 + 4 }
+        var headerLength: Int { SpoolFormat.recordFixedSize(version) + highest.count * 10 + 4 }
         var totalLength: Int { headerLength + payloadLength }
     }
 
-    /// Parses the record header at the start of `h` (which may hold more than the header).
-    static func parseRecordHeader(_ h: ArraySlice<UInt8>) -> Result<RecordHeader, SpoolFormatError> {
-        let fixed = Array(h.prefix(recordFixedSize))
-        guard fixed.count == recordFixedSize else { return .failure(.truncated("record header")) }
+    /// Parses the record header at the start of `h` (which may hold more than the header), in a
+    /// segment of `version`.
+    static func parseRecordHeader(_ h: ArraySlice<UInt8>, version: UInt16 = version) -> Result<RecordHeader, SpoolFormatError> {
+        let fixedSize = recordFixedSize(version)
+        let fixed = Array(h.prefix(fixedSize))
+        guard fixed.count == fixedSize else { return .failure(.truncated("record header")) }
         guard Array(fixed[0..<4]) == recordMagic else { return .failure(.corrupt("no record marker")) }
         let feeds = Int(fixed.loadLE(UInt16.self, at: 20))
-        let h = Array(h.prefix(recordFixedSize + feeds * 10 + 4))
-        guard h.count == recordFixedSize + feeds * 10 + 4 else { return .failure(.truncated("record header")) }
+        let h = Array(h.prefix(fixedSize + feeds * 10 + 4))
+        guard h.count == fixedSize + feeds * 10 + 4 else { return .failure(.truncated("record header")) }
         var highest: [UInt16: UInt64] = [:]
         for i in 0..<feeds {
-            highest[h.loadLE(UInt16.self, at: recordFixedSize + i * 10)] = h.loadLE(UInt64.self, at: recordFixedSize + i * 10 + 2)
+            highest[h.loadLE(UInt16.self, at: fixedSize + i * 10)] = h.loadLE(UInt64.self, at: fixedSize + i * 10 + 2)
         }
-        let header = RecordHeader(number: h.loadLE(Int64.self, at: 4), tickCount: Int(h.loadLE(UInt32.self, at: 12)),
+        let header = RecordHeader(version: version, number: h.loadLE(Int64.self, at: 4), tickCount: Int(h.loadLE(UInt32.self, at: 12)),
+                                  candleCount: version == 1 ? 0 : Int(h.loadLE(UInt32.self, at: 22)),
                                   payloadLength: Int(h.loadLE(UInt32.self, at: 16)), highest: highest,
-                                  checksum: h.loadLE(UInt32.self, at: recordFixedSize + feeds * 10))
-        guard header.tickCount >= 1, header.tickCount <= maximumTicksPerRecord, header.payloadLength >= 1,
+                                  checksum: h.loadLE(UInt32.self, at: fixedSize + feeds * 10))
+        guard header.tickCount + header.candleCount >= 1, header.tickCount <= maximumTicksPerRecord,
+              header.candleCount <= maximumTicksPerRecord, header.payloadLength >= 1,
               header.payloadLength <= maximumPayloadSize, highest.count == feeds else {
-            return .failure(.corrupt("implausible record header (\(header.tickCount) ticks, \(header.payloadLength) bytes, \(feeds) feeds)"))
+            return .failure(.corrupt("implausible record header (\(header.tickCount) ticks, \(header.candleCount) candles, \(header.payloadLength) bytes, \(feeds) feeds)"))
         }
         return .success(header)
     }
@@ -145,16 +161,17 @@ enum SpoolFormat {
     /// Checks a whole record (header and payload) and decodes its ticks, mapping each row's symbol
     /// index through `symbols` (the segment's list, as ids of the spool's table).
     static func decode(record r: [UInt8], header: RecordHeader, symbols: [SymbolID],
-                       decompressor: borrowing ZstdDecompressor) -> Result<[Tick], SpoolFormatError> {
+                       decompressor: borrowing ZstdDecompressor) -> Result<(ticks: [Tick], candles: [CandleKey]), SpoolFormatError> {
         guard r.count == header.totalLength else { return .failure(.truncated("record")) }
         guard r.withUnsafeBytes({ checksumMatches($0, at: 0, header) }) else { return .failure(.corrupt("record checksum mismatch")) }
         var rows = [UInt8]()
         if let problem = r.withUnsafeBytes({ decompressor.decompress(UnsafeRawBufferPointer(rebasing: $0[header.headerLength...]),
-                                                                      expectedSize: header.tickCount * rowSize, into: &rows) }) {
+                                                                      expectedSize: header.tickCount * rowSize + header.candleCount * keySize, into: &rows) }) {
             return .failure(.corrupt(problem))
         }
         var ticks: [Tick] = []
         ticks.reserveCapacity(header.tickCount)
+        var candles: [CandleKey] = []
         let bad: Int? = rows.withUnsafeBytes { raw in
             func i64(_ at: Int) -> Int64 { Int64(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: Int64.self)) }
             for i in 0..<header.tickCount {
@@ -168,10 +185,16 @@ enum SpoolFormat {
                                   exchangeTime: i64(o + 8), receiveTime: i64(o + 16), sequence: UInt64(bitPattern: i64(o)),
                                   feed: UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: o + 60, as: UInt16.self))))
             }
+            for i in 0..<header.candleCount {
+                let o = header.tickCount * rowSize + i * keySize
+                let index = Int(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: o, as: UInt32.self)))
+                guard index < symbols.count else { return header.tickCount + i }
+                candles.append(CandleKey(symbol: symbols[index], start: i64(o + 4)))
+            }
             return nil
         }
         if let bad { return .failure(.corrupt("row \(bad) has an invalid symbol, kind or side")) }
-        return .success(ticks)
+        return .success((ticks, candles))
     }
 }
 

@@ -1,3 +1,4 @@
+import Aggregator
 import Glibc
 import Ingest
 import Synchronization
@@ -133,10 +134,11 @@ public final class TickSpool: Sendable {
         }
     }
 
-    /// Compresses and durably appends one batch; returns the bytes it took.
+    /// Compresses and durably appends one batch: its ticks and the candles to rebuild once they
+    /// are stored. Returns the bytes it took.
     @discardableResult
-    public func append(number: Int64, ticks: [Tick]) throws(AppendError) -> Int {
-        let record = SpoolFormat.record(number: number, ticks: ticks, compressor: ZstdCompressor(level: 1))
+    public func append(number: Int64, ticks: [Tick], candles: [CandleKey] = []) throws(AppendError) -> Int {
+        let record = SpoolFormat.record(number: number, ticks: ticks, candles: candles, compressor: ZstdCompressor(level: 1))
         let header = SpoolFormat.segmentHeader(symbols: writerSymbols)
         let options = options
         return try state.withLock { (s) throws(AppendError) -> Int in
@@ -179,8 +181,8 @@ public final class TickSpool: Sendable {
         }
     }
 
-    /// Reads a spooled batch back.
-    public func read(_ number: Int64) throws(ReadError) -> [Tick] {
+    /// Reads a spooled batch back: its ticks and candle keys.
+    public func read(_ number: Int64) throws(ReadError) -> (ticks: [Tick], candles: [CandleKey]) {
         guard let (entry, fd, ids) = state.withLock({ s -> (Entry, Int32, [SymbolID])? in
             guard let i = Self.index(of: number, in: s.entries) else { return nil }
             let e = s.entries[i]
@@ -193,7 +195,7 @@ public final class TickSpool: Sendable {
             throw ReadError(number: number, message: n < 0 ? SystemError.message(errno) : "short read")
         }
         switch SpoolFormat.decode(record: record, header: entry.header, symbols: ids, decompressor: ZstdDecompressor()) {
-        case .success(let ticks): return ticks
+        case .success(let batch): return batch
         case .failure(let why): throw ReadError(number: number, message: "\(why)")
         }
     }
@@ -251,6 +253,7 @@ public final class TickSpool: Sendable {
         }
         let names: [String]
         var offset: Int
+        let version: UInt16
         switch SpoolFormat.parseSegmentHeader(bytes) {
         case .failure(.truncated):
             // Created but never given a record: nothing was accepted into it.
@@ -262,6 +265,7 @@ public final class TickSpool: Sendable {
         case .success(let header):
             names = header.symbols
             offset = header.length
+            version = header.version
         }
         var ids: [SymbolID] = []
         for name in names {
@@ -272,7 +276,7 @@ public final class TickSpool: Sendable {
         var found: [Entry] = []
         while offset < bytes.count {
             let header: SpoolFormat.RecordHeader
-            switch SpoolFormat.parseRecordHeader(bytes[offset...]) {
+            switch SpoolFormat.parseRecordHeader(bytes[offset...], version: version) {
             case .success(let h) where offset + h.totalLength <= bytes.count:
                 header = h
             case .success, .failure(.truncated):

@@ -1,12 +1,15 @@
+import Aggregator
 import Ingest
 
 /// Stores one batch per transaction: the day partitions it needs (plain layout), one binary COPY
-/// into `market_ticks`, the per-feed checkpoints (highest stored sequence) and the writer's batch
-/// number, all committed together. Used by the store writer's committer thread only.
+/// into `market_ticks`, the batch's candles (upserted, or rebuilt from the stored trades), the
+/// per-feed checkpoints (highest stored sequence) and the writer's batch number, all committed
+/// together. Used by the store writer's committer thread only.
 ///
 /// A row the schema refuses (a data exception or integrity violation) does not poison its batch:
 /// the batch is split under savepoints until each bad row is isolated, and every other row is
-/// stored in the same transaction.
+/// stored in the same transaction. The candles of a refused trade's minute are rebuilt from what
+/// was stored, then and whenever the aggregator sends that candle later.
 final class BatchCommitter {
     struct Rejected {
         var tick: Tick
@@ -20,15 +23,50 @@ final class BatchCommitter {
     let template: TickCopyEncoder
     private var db: PostgresConnection?
     private var partitionDays: Set<Int64> = []
+    let candles: CandleStatements
+    /// Candles whose minute had a refused trade: the aggregator's values include it, so they are
+    /// always rebuilt instead (bounded; refused rows are rare and each is logged).
+    private var tainted: Set<CandleKey> = []
+    /// Why the schema refused candle upserts (rebuilt instead); the writer logs and clears it.
+    var refusedCandles: [String] = []
 
     private static let copySQL = "COPY market_ticks (\(TickCopyEncoder.columns)) FROM STDIN (FORMAT binary)"
 
-    init(conninfo: String, layout: StorageLayout, writerID: String, symbols: SymbolTable) throws {
+    init(conninfo: String, layout: StorageLayout, writerID: String, symbols: SymbolTable, calendar: SessionCalendar) throws {
         self.conninfo = conninfo
         self.layout = layout
         self.writerID = writerID
-        template = TickCopyEncoder(symbols: symbols)
+        let template = TickCopyEncoder(symbols: symbols)
+        self.template = template
+        candles = CandleStatements(calendar: calendar, symbolName: template.symbolName)
         db = try PostgresConnection(conninfo: conninfo)
+    }
+
+    /// The latest exchange time among the ticks this writer stored (nil before any).
+    func maxExchangeTime() throws -> Int64? {
+        let r = try connection().execute(
+            "SELECT (extract(epoch FROM max_exchange_time) * 1000000)::bigint FROM ingest_writers WHERE writer = $1",
+            parameters: [writerID])
+        return r.rows.first?[0].flatMap { Int64($0) }.map { $0 * 1000 }
+    }
+
+    /// Rebuilds every candle from `from` on, in transactions of a few thousand; returns how many.
+    func rebuildCandles(from: Int64, log: (String) -> Void) throws -> Int {
+        let db = try connection()
+        let keys = try CandleStatements.keys(from: from, on: db)
+        for chunk in stride(from: 0, to: keys.count, by: 2_000) {
+            try db.execute("BEGIN")
+            do {
+                try candles.rebuild(Array(keys[chunk..<min(chunk + 2_000, keys.count)]), on: db)
+                try db.execute("COMMIT")
+            } catch {
+                _ = try? db.execute("ROLLBACK")
+                throw error
+            }
+            let done = min(chunk + 2_000, keys.count)
+            if keys.count > 20_000 && done % 20_000 == 0 { log("store: rebuilding candles: \(done) of \(keys.count)") }
+        }
+        return keys.count
     }
 
     /// The number of this writer's last committed batch (0 for none).
@@ -40,8 +78,9 @@ final class BatchCommitter {
     /// Drops the connection after a failure; the next call opens a new one.
     func disconnect() { db = nil }
 
-    /// Commits `batch`; returns the rows the schema refused (already left out).
-    func commit(_ batch: StoreBatch) throws -> [Rejected] {
+    /// Commits `batch`; returns the rows the schema refused (already left out) and the numbers of
+    /// candles upserted and rebuilt.
+    func commit(_ batch: StoreBatch) throws -> (rejected: [Rejected], upserted: Int, rebuilt: Int) {
         let db = try connection()
         let days = layout == .plain ? Self.days(of: batch.ticks).subtracting(partitionDays) : []
         try db.execute("BEGIN")
@@ -50,14 +89,40 @@ final class BatchCommitter {
                 try db.execute("SELECT akis_ensure_tick_partition(to_timestamp($1::bigint * 86400)::date)", parameters: [String(day)])
             }
             var rejected: [(Int, String)] = []
-            try db.execute("SAVEPOINT batch")
-            do {
-                try copy(batch.copyData ?? encode(batch.ticks[...]), rows: batch.ticks.count, on: db)
-                try db.execute("RELEASE SAVEPOINT batch")
-            } catch let error as PostgresError where error.isDataError {
-                try db.execute("ROLLBACK TO SAVEPOINT batch")
-                try isolate(0..<batch.ticks.count, of: batch.ticks, on: db, rejected: &rejected)
+            if !batch.ticks.isEmpty {
+                try db.execute("SAVEPOINT batch")
+                do {
+                    try copy(batch.copyData ?? encode(batch.ticks[...]), rows: batch.ticks.count, on: db)
+                    try db.execute("RELEASE SAVEPOINT batch")
+                } catch let error as PostgresError where error.isDataError {
+                    try db.execute("ROLLBACK TO SAVEPOINT batch")
+                    try isolate(0..<batch.ticks.count, of: batch.ticks, on: db, rejected: &rejected)
+                }
             }
+            var rebuild = Set(batch.rebuilds)
+            var newlyTainted: [CandleKey] = []
+            for (i, _) in rejected where batch.ticks[i].kind == .trade {
+                let key = CandleKey(symbol: batch.ticks[i].symbol, start: Candle.minute(of: batch.ticks[i].exchangeTime))
+                rebuild.insert(key)
+                newlyTainted.append(key)
+            }
+            for c in batch.candles where tainted.contains(c.key) { rebuild.insert(c.key) }
+            var upserts = batch.candles.filter { !rebuild.contains($0.key) }
+            if !upserts.isEmpty {
+                // A candle the schema refuses (it cannot happen with validated ticks) must not
+                // hold up storage: its minute is rebuilt from the stored trades instead.
+                try db.execute("SAVEPOINT candles")
+                do {
+                    try candles.upsert(upserts, on: db)
+                    try db.execute("RELEASE SAVEPOINT candles")
+                } catch let error as PostgresError where error.isDataError {
+                    try db.execute("ROLLBACK TO SAVEPOINT candles")
+                    refusedCandles.append(error.reason)
+                    rebuild.formUnion(upserts.map(\.key))
+                    upserts = []
+                }
+            }
+            let rebuilt = try candles.rebuild(Array(rebuild), on: db)
             var highest: [UInt16: UInt64] = [:]
             let refused = Set(rejected.map(\.0))
             for (i, tick) in batch.ticks.enumerated() where tick.sequence > highest[tick.feed, default: 0] && !refused.contains(i) {
@@ -70,12 +135,15 @@ final class BatchCommitter {
                     """, parameters: [String(Int16(bitPattern: feed)), String(Int64(bitPattern: seq))])
             }
             try db.execute("""
-                INSERT INTO ingest_writers (writer, last_batch) VALUES ($1, $2)
-                ON CONFLICT (writer) DO UPDATE SET last_batch = excluded.last_batch, updated_at = now()
-                """, parameters: [writerID, String(batch.number)])
+                INSERT INTO ingest_writers (writer, last_batch, max_exchange_time) VALUES ($1, $2, $3::timestamptz)
+                ON CONFLICT (writer) DO UPDATE SET last_batch = excluded.last_batch, updated_at = now(),
+                    max_exchange_time = greatest(ingest_writers.max_exchange_time, excluded.max_exchange_time)
+                """, parameters: [writerID, String(batch.number), batch.ticks.lazy.map(\.exchangeTime).max().map(UTCTime.formatISO8601)])
             try db.execute("COMMIT")
             partitionDays.formUnion(days)
-            return rejected.map { Rejected(tick: batch.ticks[$0.0], reason: $0.1) }
+            if tainted.count + newlyTainted.count > 100_000 { tainted.removeAll() }
+            tainted.formUnion(newlyTainted)
+            return (rejected.map { Rejected(tick: batch.ticks[$0.0], reason: $0.1) }, upserts.count, rebuilt)
         } catch {
             _ = try? db.execute("ROLLBACK")
             throw error

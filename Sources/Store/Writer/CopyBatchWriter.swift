@@ -1,3 +1,4 @@
+import Aggregator
 import Atomics
 import Dispatch
 import Ingest
@@ -22,6 +23,15 @@ import Ingest
 ///
 /// `finish()` stores everything; if PostgreSQL is unreachable at that point, what is left stays in
 /// the spool for the next start.
+///
+/// **Candles.** The aggregator's candle updates arrive through a `CandleOutlet` and ride with the
+/// first batch that holds all the ticks sent before them, so a candle is committed with its trades
+/// or after them. Most are upserted as computed; a few are rebuilt from the stored trades instead
+/// (`akis_rebuild_candles`, which defines what a stored candle is): trades too late for the
+/// aggregator, a symbol's first candles after a start (the minute may have begun before it), the
+/// minutes of refused rows, and every candle of a spooled batch (the spool keeps only their keys).
+/// At start, once the spool is drained, the candles from a little before the latest stored trade
+/// are rebuilt, which repairs what a crash lost with the batches in memory.
 public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
     public struct Options: Sendable {
         public var flushIntervalNanos: Int64 = 100_000_000
@@ -38,6 +48,11 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
         /// On `finish()`, how long the writer keeps retrying a failing database before it leaves
         /// what is left in the spool for the next start.
         public var finishRetryNanos: Int64 = 10_000_000_000
+        /// At start, candles are rebuilt from this long before the latest stored trade: at least
+        /// a minute plus the aggregator's allowed lateness.
+        public var candleRebuildWindowNanos: Int64 = 10 * 60_000_000_000
+        /// Session phases for the candles.
+        public var calendar = SessionCalendar()
         public var spool: TickSpool.Options
         public init(spool: TickSpool.Options) { self.spool = spool }
     }
@@ -54,6 +69,9 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
     public let unreadableBatches = ManagedAtomic<UInt64>(0)
     /// True while the spool refuses batches (full or failing) and the store lane is held.
     public let spoolAlarm = ManagedAtomic<Bool>(false)
+    /// Candles upserted as the aggregator computed them, and rebuilt from the stored trades.
+    public let candlesUpserted = ManagedAtomic<UInt64>(0)
+    public let candlesRebuilt = ManagedAtomic<UInt64>(0)
     public let spool: TickSpool
 
     private let options: Options
@@ -67,6 +85,14 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
     private var pending: [Tick] = []
     private var batchStarted: Int64 = 0
     private var nextNumber: Int64
+    private let outlet: CandleOutlet?
+    /// Ticks consumed so far (compared with candle updates' stamps), and updates not yet due.
+    private var consumedTicks: UInt64 = 0
+    private var updates: [CandleUpdate] = []
+    private var pendingCandles: [CandleKey: Candle] = [:]
+    private var pendingRebuilds: Set<CandleKey> = []
+    /// Per symbol, the minute of its first candle in this run (`.min` before it).
+    private var firstCandle: [Int64]
 
     // Under `lock`: batches waiting in memory, lowest number first, and the stop request.
     private var memory: [StoreBatch] = []
@@ -74,16 +100,25 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
 
     // Committer thread.
     private var lastCommitted: Int64
+    /// Where the rebuild at start begins, until it has run.
+    private var startupRebuild: Int64?
 
     /// Connects to PostgreSQL (which must be reachable: it tells where the batch numbering stands),
     /// opens the spool, and starts the committer, which first drains any spooled batches.
-    public init(conninfo: String, symbols: SymbolTable, layout: StorageLayout, options: Options,
+    /// - Parameter candles: the aggregator's candle updates for this writer, if it stores candles.
+    public init(conninfo: String, symbols: SymbolTable, layout: StorageLayout, options: Options, candles: CandleOutlet? = nil,
                 log: @escaping @Sendable (String) -> Void) throws {
         self.options = options
         self.log = log
+        outlet = candles
+        firstCandle = [Int64](repeating: .min, count: symbols.count)
         spool = try TickSpool(options: options.spool, symbols: symbols, log: log)
-        committer = try BatchCommitter(conninfo: conninfo, layout: layout, writerID: options.writerID, symbols: spool.symbols)
+        committer = try BatchCommitter(conninfo: conninfo, layout: layout, writerID: options.writerID, symbols: spool.symbols,
+                                       calendar: options.calendar)
         lastCommitted = try committer.lastCommittedBatch()
+        if let latest = try committer.maxExchangeTime() {
+            startupRebuild = Candle.minute(of: latest - options.candleRebuildWindowNanos)
+        }
         nextNumber = max(lastCommitted, spool.highestNumber ?? 0) + 1
         encoder = TickCopyEncoder(symbols: symbols)
         DispatchQueue(label: "akis-store-commit").async { [self] in
@@ -108,22 +143,31 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
     public var idleIntervalNanos: Int64 { options.flushIntervalNanos / 2 }
 
     public func consume(_ ticks: UnsafeBufferPointer<Tick>) {
-        if encoder.rows == 0 { batchStarted = Clock.monotonicNanos() }
+        // Updates taken before the ticks: each one's stamp is then covered by ticks at hand.
+        receiveUpdates()
+        if batchIsEmpty { batchStarted = Clock.monotonicNanos() }
         for tick in ticks {
             encoder.append(tick)
             pending.append(tick)
+            consumedTicks += 1
             if encoder.rows >= options.maximumBatchTicks { flush() }
         }
-        if encoder.rows > 0 && Clock.monotonicNanos() - batchStarted >= options.flushIntervalNanos { flush() }
+        takeDueUpdates()
+        if !batchIsEmpty && Clock.monotonicNanos() - batchStarted >= options.flushIntervalNanos { flush() }
     }
 
     public func idle(now: Int64) {
-        if encoder.rows > 0 && now - batchStarted >= options.flushIntervalNanos { flush() }
+        receiveUpdates()
+        let wasEmpty = batchIsEmpty
+        takeDueUpdates()
+        if wasEmpty && !batchIsEmpty { batchStarted = now }
+        if !batchIsEmpty && now - batchStarted >= options.flushIntervalNanos { flush() }
     }
 
     /// Cuts the last batch and waits until everything is stored, or, when PostgreSQL is
     /// unreachable, kept in the spool.
     public func finish() {
+        receiveUpdates()
         flush()
         lock.withLock {
             finishing = true
@@ -132,12 +176,47 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
         stopped.wait()
     }
 
+    private var batchIsEmpty: Bool { encoder.rows == 0 && pendingCandles.isEmpty && pendingRebuilds.isEmpty }
+
+    private func receiveUpdates() {
+        guard let outlet else { return }
+        _ = outlet.ring.drain(maximum: .max) { updates.append(contentsOf: $0) }
+    }
+
+    /// Moves the updates whose ticks have all been consumed into the batch being filled.
+    private func takeDueUpdates() {
+        guard let last = updates.lastIndex(where: { $0.stamp <= consumedTicks }) else { return }
+        for u in updates[...last] {
+            let key = u.candle.key
+            let s = Int(key.symbol.rawValue)
+            switch u.kind {
+            case .rebuild:
+                pendingRebuilds.insert(key)
+            case .closed, .corrected:
+                // A symbol's first candle in this run may lack trades from before the start.
+                if s >= firstCandle.count || firstCandle[s] == .min || key.start <= firstCandle[s] {
+                    if s < firstCandle.count && firstCandle[s] == .min { firstCandle[s] = key.start }
+                    pendingRebuilds.insert(key)
+                    pendingCandles[key] = nil
+                } else if !pendingRebuilds.contains(key) {
+                    pendingCandles[key] = u.candle
+                }
+            }
+        }
+        updates.removeSubrange(...last)
+    }
+
     private func flush() {
-        guard encoder.rows > 0 else { return }
-        let batch = StoreBatch(number: nextNumber, ticks: pending, copyData: encoder.finished())
+        takeDueUpdates()
+        guard !batchIsEmpty else { return }
+        let batch = StoreBatch(number: nextNumber, ticks: pending, copyData: encoder.finished(),
+                               candles: pendingCandles.values.sorted { ($0.start, $0.symbol) < ($1.start, $1.symbol) },
+                               rebuilds: pendingRebuilds.sorted { ($0.start, $0.symbol) < ($1.start, $1.symbol) })
         nextNumber += 1
         encoder.reset()
         pending.removeAll(keepingCapacity: true)
+        pendingCandles.removeAll(keepingCapacity: true)
+        pendingRebuilds.removeAll(keepingCapacity: true)
         if handOver(batch) { return }
         // From here on every uncommitted batch is on disk, so a crash cannot leave a hole
         // before batches that survive in the spool.
@@ -161,7 +240,7 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
         var since: Int64?
         while true {
             do {
-                try spool.append(number: batch.number, ticks: batch.ticks)
+                try spool.append(number: batch.number, ticks: batch.ticks, candles: batch.candleKeys)
                 spooledBatches.wrappingIncrement(ordering: .relaxed)
                 break
             } catch {
@@ -187,6 +266,8 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
         case memory(StoreBatch)
         /// Consecutive spooled batches, lowest first, committed as one.
         case spool([Int64])
+        /// The rebuild of recent candles at start (once the spool is drained).
+        case rebuild(from: Int64)
     }
 
     private func commitLoop() {
@@ -201,10 +282,13 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
             case .spool(let numbers):
                 // One transaction for all of them, numbered as the highest: it stores all or none.
                 var ticks: [Tick] = []
+                var keys: [CandleKey] = []
                 var highest: Int64?
                 for number in numbers where number > lastCommitted {
                     do {
-                        ticks += try spool.read(number)
+                        let read = try spool.read(number)
+                        ticks += read.ticks
+                        keys += read.candles
                         highest = number
                     } catch {
                         unreadableBatches.wrappingIncrement(ordering: .relaxed)
@@ -216,7 +300,28 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
                     done(source)
                     continue
                 }
-                batch = StoreBatch(number: highest, ticks: ticks, copyData: nil)
+                batch = StoreBatch(number: highest, ticks: ticks, copyData: nil, rebuilds: Array(Set(keys)))
+            case .rebuild(let from):
+                do {
+                    let started = Clock.monotonicNanos()
+                    let n = try committer.rebuildCandles(from: from, log: log)
+                    candlesRebuilt.wrappingIncrement(by: UInt64(n), ordering: .relaxed)
+                    log("store: rebuilt \(n) candles from \(UTCTime.formatISO8601(from)) on from the stored trades in \((Clock.monotonicNanos() - started) / 1_000_000) ms")
+                    lock.withLock { startupRebuild = nil }
+                    backoff.reset()
+                } catch {
+                    failedAttempts.wrappingIncrement(ordering: .relaxed)
+                    committer.disconnect()
+                    if lock.withLock({ finishing }) {
+                        log("store: candle rebuild at start failed: \(error); stopping (it runs again at the next start)")
+                        lock.withLock { startupRebuild = nil }
+                        continue
+                    }
+                    let delay = backoff.nextDelay(unit: Double.random(in: 0..<1))
+                    log("store: candle rebuild at start failed: \(error); retrying in \(delay / 1_000_000) ms")
+                    Clock.sleep(untilMonotonic: Clock.monotonicNanos() + delay)
+                }
+                continue
             }
             do {
                 if batch.number <= lastCommitted {
@@ -227,12 +332,18 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
                     log("store: batch \(batch.number) was committed before the connection broke; not storing it again")
                     storedTicks.wrappingIncrement(by: UInt64(batch.ticks.count), ordering: .relaxed)
                 } else {
-                    let rejected = try committer.commit(batch)
+                    let (rejected, upserted, rebuilt) = try committer.commit(batch)
+                    candlesUpserted.wrappingIncrement(by: UInt64(upserted), ordering: .relaxed)
+                    candlesRebuilt.wrappingIncrement(by: UInt64(rebuilt), ordering: .relaxed)
                     storedTicks.wrappingIncrement(by: UInt64(batch.ticks.count - rejected.count), ordering: .relaxed)
                     rejectedRows.wrappingIncrement(by: UInt64(rejected.count), ordering: .relaxed)
                     for r in rejected {
                         log("store: rejected row: feed \(r.tick.feed), sequence \(r.tick.sequence), symbol \(committer.template.symbolName(r.tick.symbol)): \(r.reason)")
                     }
+                    for reason in committer.refusedCandles {
+                        log("store: candles of batch \(batch.number) refused (\(reason)); rebuilt from the stored trades instead")
+                    }
+                    committer.refusedCandles.removeAll()
                 }
                 // Every number up to this one is now stored (or was unreadable and reported).
                 committedBatches.wrappingIncrement(by: UInt64(batch.number - lastCommitted), ordering: .relaxed)
@@ -266,6 +377,7 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
         lock.withLock {
             while true {
                 let spooled = spool.lowestNumber
+                if let from = startupRebuild, spooled == nil { return .rebuild(from: from) }
                 if let first = memory.first, spooled.map({ first.number < $0 }) ?? true { return .memory(first) }
                 if spooled != nil {
                     return .spool(spool.lowestNumbers(below: memory.first?.number ?? .max, maximumTicks: options.drainTransactionTicks))
@@ -287,6 +399,8 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
         case .spool(let numbers):
             for number in numbers { spool.remove(number) }
             lock.withLock { lock.broadcast() }
+        case .rebuild:
+            break
         }
     }
 
@@ -301,7 +415,7 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
         var kept: [StoreBatch] = []
         for batch in waiting {
             do {
-                try spool.append(number: batch.number, ticks: batch.ticks)
+                try spool.append(number: batch.number, ticks: batch.ticks, candles: batch.candleKeys)
                 spooledBatches.wrappingIncrement(ordering: .relaxed)
             } catch {
                 kept.append(batch)

@@ -1,3 +1,4 @@
+import Aggregator
 import Hummingbird
 import Ingest
 import NIOPosix
@@ -6,12 +7,21 @@ import Store
 /// `GET /api/market/ticks` and `GET /api/market/candles`: thin handlers that validate the query
 /// string with `MarketQueryParser`, read with `MarketHistory` on NIO's blocking-I/O thread pool,
 /// and answer JSON (`MarketJSON`). Bad input is a 400 (404 for an unknown symbol) whose body names
-/// the parameter; no database is a 503.
+/// the parameter; no database is a 503. `GET /api/market/latest` answers from memory.
 struct MarketRoutes: Sendable {
     let parser: MarketQueryParser
     let history: MarketHistory?
+    let latest: LatestPrices
+    let calendar: SessionCalendar
 
     func register(on router: Router<BasicRequestContext>) {
+        router.get("/api/market/latest") { request, _ in
+            try await answer(request) { parameters, _ in
+                let snapshot = latest.snapshot(try parser.latest(parameters))
+                let phase = snapshot.marketTime == 0 ? .closed : calendar.phase(at: snapshot.marketTime)
+                return MarketJSON.latest(snapshot, names: parser.symbols.name(of:), phase: phase)
+            }
+        }
         router.get("/api/market/ticks") { request, _ in
             try await answer(request) { parameters, now in
                 let query = try parser.ticks(parameters, now: now)

@@ -1,3 +1,4 @@
+import Aggregator
 import Ingest
 import Prometheus
 import Store
@@ -12,7 +13,7 @@ final class ServeMetrics: Sendable {
     /// Gauges set from their source at each scrape.
     private let gauges: [(gauge: Gauge, read: @Sendable () -> Double)]
 
-    init(readers: [FeedReader], pipeline: Pipeline, writer: CopyBatchWriter?) {
+    init(readers: [FeedReader], pipeline: Pipeline, aggregator: AggregationStage, writer: CopyBatchWriter?) {
         let registry = PrometheusCollectorRegistry()
         var list: [(Counter, @Sendable () -> UInt64, UInt64)] = []
         func counter(_ name: String, _ help: String, _ labels: [(String, String)], _ read: @escaping @Sendable () -> UInt64) {
@@ -66,7 +67,19 @@ final class ServeMetrics: Sendable {
             counter("lane_dropped", "Ticks dropped because a lane was full", l) { lane.dropped.load(ordering: .relaxed) }
             counter("lane_full_waits", "Times the pipeline waited for room in a lane", l) { lane.fullWaits.load(ordering: .relaxed) }
         }
+        counter("candles_closed", "1-minute candles closed by the aggregator", []) { aggregator.candlesClosed.load(ordering: .relaxed) }
+        counter("candles_corrected", "Closed candles corrected by a late trade", []) { aggregator.candlesCorrected.load(ordering: .relaxed) }
+        counter("late_trades", "Trades too late to correct their candle in memory (rebuilt from storage)", []) {
+            aggregator.lateTrades.load(ordering: .relaxed)
+        }
+        counter("previous_day_trades", "Trades of an earlier trading day (left out of the daily statistics)", []) {
+            aggregator.previousDayTrades.load(ordering: .relaxed)
+        }
         if let writer {
+            counter("store_candles_upserted", "Candles stored as the aggregator computed them", []) { writer.candlesUpserted.load(ordering: .relaxed) }
+            counter("store_candles_rebuilt", "Candles rebuilt from the stored trades (late trades, restarts, spooled batches)", []) {
+                writer.candlesRebuilt.load(ordering: .relaxed)
+            }
             counter("store_ticks", "Ticks committed to market_ticks", []) { writer.storedTicks.load(ordering: .relaxed) }
             counter("store_batches", "COPY batches committed", []) { writer.committedBatches.load(ordering: .relaxed) }
             counter("store_failed_attempts", "Batch attempts that failed and were retried", []) { writer.failedAttempts.load(ordering: .relaxed) }

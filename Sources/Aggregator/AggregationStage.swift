@@ -1,0 +1,126 @@
+import Atomics
+import Ingest
+
+/// The aggregator on the pipeline thread: 1-minute candles, per-symbol statistics and latest
+/// state, labelled by the session calendar. Candle updates go out through `CandleOutlet`s (the
+/// store writer's, the fan-out's); the latest state is published to `latest`.
+///
+/// Pure bookkeeping per tick: no locks, allocations or system calls on the ordinary path. The
+/// lock of `latest` is taken once per `publishIntervalNanos`.
+public final class AggregationStage: PipelineStage, @unchecked Sendable {
+    public struct Options: Sendable {
+        public var candles = CandleAggregator.Options()
+        public var calendar = SessionCalendar()
+        /// How often the latest state is published for readers.
+        public var publishIntervalNanos: Int64 = 50_000_000
+        public init() {}
+    }
+
+    public let latest: LatestPrices
+    public let options: Options
+    private var aggregator: CandleAggregator
+    private let outlets: [CandleOutlet]
+    private var statistics: [SymbolStatistics]
+    private var changed: [Int] = []
+    private var day: TradingDay?
+    private var nextPublish: Int64 = 0
+    /// The last `.late` rebuild sent per symbol: a burst of late trades for one minute asks once.
+    private var lastRebuild: [Int64]
+    private let log: (String) -> Void
+    private var warnedCalendarYear = false
+
+    /// Counters for metrics, published with the latest state.
+    public let candlesClosed = ManagedAtomic<UInt64>(0)
+    public let candlesCorrected = ManagedAtomic<UInt64>(0)
+    /// Trades too late to correct their candle in memory (the store rebuilds those).
+    public let lateTrades = ManagedAtomic<UInt64>(0)
+    /// Trades of an earlier trading day than the current one: in candles and storage, not in the
+    /// daily statistics.
+    public let previousDayTrades = ManagedAtomic<UInt64>(0)
+    private var closed: UInt64 = 0
+    private var corrected: UInt64 = 0
+    private var olderDayTrades: UInt64 = 0
+
+    public init(symbolCount: Int, outlets: [CandleOutlet], options: Options = Options(), log: @escaping (String) -> Void) {
+        self.options = options
+        self.outlets = outlets
+        self.log = log
+        aggregator = CandleAggregator(options: options.candles)
+        latest = LatestPrices(symbolCount: symbolCount)
+        statistics = (0..<symbolCount).map { SymbolStatistics(symbol: SymbolID(UInt32($0))) }
+        changed.reserveCapacity(symbolCount)
+        lastRebuild = [Int64](repeating: .min, count: symbolCount)
+    }
+
+    public func process(_ ticks: UnsafeBufferPointer<Tick>, now: Int64) {
+        for tick in ticks {
+            aggregator.add(tick, now: now, emit: send)
+            let s = Int(tick.symbol.rawValue)
+            if day?.contains(tick.exchangeTime) != true { moveDay(to: tick.exchangeTime) }
+            guard let day, day.contains(tick.exchangeTime) || tick.exchangeTime >= day.nextStart else {
+                if tick.kind == .trade { olderDayTrades += 1 }
+                continue
+            }
+            if !statistics[s].changed { changed.append(s) }
+            if statistics[s].tradingDay != day.day { statistics[s].roll(to: day.day) }
+            statistics[s].apply(tick)
+        }
+        if now >= nextPublish { publish(now: now) }
+    }
+
+    public func idle(now: Int64) {
+        aggregator.tick(now: now, emit: send)
+        if now >= nextPublish { publish(now: now) }
+    }
+
+    public func finish() {
+        aggregator.closeAll(emit: send)
+        publish(now: .max)
+    }
+
+    private func send(_ event: CandleAggregator.Event) {
+        switch event {
+        case .closed(let c):
+            closed += 1
+            for o in outlets { o.send(.closed, c) }
+        case .corrected(let c):
+            corrected += 1
+            for o in outlets { o.send(.corrected, c) }
+        case .late(let key):
+            let s = Int(key.symbol.rawValue)
+            guard lastRebuild[s] != key.start else { return }
+            lastRebuild[s] = key.start
+            let c = Candle(trade: Tick(symbol: key.symbol, kind: .trade, price: .zero, quantity: 0, exchangeTime: key.start))
+            for o in outlets where o.lane.policy == .block { o.send(.rebuild, c) }
+        }
+    }
+
+    /// The market moved on (a tick of a later trading day) or started: finds the trading day of
+    /// `time`. Ticks of an earlier day than the current one leave the day alone.
+    private func moveDay(to time: Int64) {
+        if let day, time < day.start { return }
+        guard let found = options.calendar.tradingDay(containing: time) else { return }
+        day = found
+        let year = UTCTime.civilFromDays(found.day).year
+        if year > SessionCalendar.builtInHolidaysThrough && !warnedCalendarYear && options.calendar == SessionCalendar() {
+            warnedCalendarYear = true
+            log("calendar: the market's date \(found.date) is past the built-in BIST holiday list (through \(SessionCalendar.builtInHolidaysThrough)); add [calendar] holidays and half_days")
+        }
+    }
+
+    private func publish(now: Int64) {
+        nextPublish = now &+ options.publishIntervalNanos
+        candlesClosed.store(closed, ordering: .relaxed)
+        candlesCorrected.store(corrected, ordering: .relaxed)
+        lateTrades.store(aggregator.lateTrades, ordering: .relaxed)
+        previousDayTrades.store(olderDayTrades, ordering: .relaxed)
+        // A quiet symbol still starts the new day: volume 0, the previous close moved on.
+        if let day {
+            for i in statistics.indices where (statistics[i].tradingDay ?? .max) < day.day {
+                if !statistics[i].changed { changed.append(i) }
+                statistics[i].roll(to: day.day)
+            }
+        }
+        latest.publish(&statistics, changed: &changed, marketTime: aggregator.watermark == .min ? 0 : aggregator.watermark, tradingDay: day)
+    }
+}
