@@ -3,7 +3,8 @@ import Ingest
 
 /// The aggregator on the pipeline thread: 1-minute candles, per-symbol statistics and latest
 /// state, labelled by the session calendar. Candle updates go out through `CandleOutlet`s (the
-/// store writer's, the fan-out's); the latest state is published to `latest`.
+/// store writer's, the fan-out's); the latest state is published to `latest`; top-of-book
+/// snapshots go to a `SnapshotOutlet` every `snapshotIntervalNanos` of market time.
 ///
 /// Pure bookkeeping per tick: no locks, allocations or system calls on the ordinary path. The
 /// lock of `latest` is taken once per `publishIntervalNanos`.
@@ -13,6 +14,8 @@ public final class AggregationStage: PipelineStage, @unchecked Sendable {
         public var calendar = SessionCalendar()
         /// How often the latest state is published for readers.
         public var publishIntervalNanos: Int64 = 50_000_000
+        /// Market time between top-of-book snapshots (of the symbols that changed since the last).
+        public var snapshotIntervalNanos: Int64 = 10 * UTCTime.nanosPerSecond
         public init() {}
     }
 
@@ -20,6 +23,10 @@ public final class AggregationStage: PipelineStage, @unchecked Sendable {
     public let options: Options
     private var aggregator: CandleAggregator
     private let outlets: [CandleOutlet]
+    private let snapshots: SnapshotOutlet?
+    /// Symbols whose book or trades changed since the last snapshot.
+    private var bookChanged: [Bool]
+    private var nextSnapshot = Int64.min
     private var statistics: [SymbolStatistics]
     private var changed: [Int] = []
     private var day: TradingDay?
@@ -41,9 +48,13 @@ public final class AggregationStage: PipelineStage, @unchecked Sendable {
     private var corrected: UInt64 = 0
     private var olderDayTrades: UInt64 = 0
 
-    public init(symbolCount: Int, outlets: [CandleOutlet], options: Options = Options(), log: @escaping (String) -> Void) {
+    public init(symbolCount: Int, outlets: [CandleOutlet], snapshots: SnapshotOutlet? = nil, options: Options = Options(),
+                log: @escaping (String) -> Void) {
+        precondition(options.snapshotIntervalNanos > 0, "the snapshot interval must be positive")
         self.options = options
         self.outlets = outlets
+        self.snapshots = snapshots
+        bookChanged = [Bool](repeating: false, count: symbolCount)
         self.log = log
         aggregator = CandleAggregator(options: options.candles)
         latest = LatestPrices(symbolCount: symbolCount)
@@ -56,6 +67,7 @@ public final class AggregationStage: PipelineStage, @unchecked Sendable {
         for tick in ticks {
             aggregator.add(tick, now: now, emit: send)
             let s = Int(tick.symbol.rawValue)
+            bookChanged[s] = true
             if day?.contains(tick.exchangeTime) != true { moveDay(to: tick.exchangeTime) }
             guard let day, day.contains(tick.exchangeTime) || tick.exchangeTime >= day.nextStart else {
                 if tick.kind == .trade { olderDayTrades += 1 }
@@ -65,17 +77,36 @@ public final class AggregationStage: PipelineStage, @unchecked Sendable {
             if statistics[s].tradingDay != day.day { statistics[s].roll(to: day.day) }
             statistics[s].apply(tick)
         }
+        if aggregator.watermark != .min && aggregator.watermark >= nextSnapshot { snapshot() }
         if now >= nextPublish { publish(now: now) }
     }
 
     public func idle(now: Int64) {
         aggregator.tick(now: now, emit: send)
+        if aggregator.watermark != .min && aggregator.watermark >= nextSnapshot { snapshot() }
         if now >= nextPublish { publish(now: now) }
     }
 
     public func finish() {
         aggregator.closeAll(emit: send)
+        if aggregator.watermark != .min { snapshot() }
         publish(now: .max)
+    }
+
+    /// Sends the changed symbols' top of book, as of the market time passing the latest multiple of
+    /// the interval (the snapshot's time).
+    private func snapshot() {
+        let interval = options.snapshotIntervalNanos
+        let (q, r) = aggregator.watermark.quotientAndRemainder(dividingBy: interval)
+        let at = (r < 0 ? q - 1 : q) * interval
+        nextSnapshot = at &+ interval
+        guard let snapshots else { return }
+        for i in bookChanged.indices where bookChanged[i] {
+            bookChanged[i] = false
+            let s = statistics[i]
+            snapshots.send(BookSnapshot(symbol: s.symbol, time: at, bid: s.bid ?? .zero, ask: s.ask ?? .zero,
+                                        lastPrice: s.lastPrice ?? .zero, volume: s.volume, tradeCount: s.tradeCount))
+        }
     }
 
     private func send(_ event: CandleAggregator.Event) {

@@ -18,6 +18,8 @@ public struct AkisConfiguration: Sendable {
     /// [aggregator] grace, allowed_lateness: when 1-minute candles close, and how late a trade may
     /// still correct one.
     public var candles = CandleAggregator.Options()
+    /// [aggregator] snapshot_interval: market time between top-of-book snapshots (order_book_snapshots).
+    public var snapshotIntervalNanos: Int64 = 10_000_000_000
     /// [calendar]: BIST's session phases, half days and holidays (Europe/Istanbul).
     public var calendar = SessionCalendar()
     /// [reader] threads: reader threads; feeds are spread over them in order.
@@ -113,6 +115,8 @@ public struct AkisConfiguration: Sendable {
             guard config.candles.allowedLatenessNanos >= config.candles.graceNanos else {
                 throw aggregator.fail("allowed_lateness", "must not be shorter than grace (a candle is still open during its grace)")
             }
+            config.snapshotIntervalNanos = try aggregator.duration("snapshot_interval", default: config.snapshotIntervalNanos,
+                                                                   in: 100_000_000...3_600_000_000_000)
             try aggregator.finish()
         }
         if var calendar = try root.section("calendar") {

@@ -36,6 +36,7 @@ struct Serve: ParsableCommand {
         let storeLane = ConsumerLane(name: "store", capacity: settings.storeLane.capacity, policy: settings.storeLane.policy)
         let fanoutLane = ConsumerLane(name: "fanout", capacity: settings.fanoutLane.capacity, policy: settings.fanoutLane.policy)
         let storeCandles = CandleOutlet(lane: storeLane)
+        let storeSnapshots = SnapshotOutlet()
         var checkpoints: [UInt16: UInt64] = [:]
         var storeWriter: CopyBatchWriter?
         var maintenanceTimer: MaintenanceTimer?
@@ -53,7 +54,7 @@ struct Serve: ParsableCommand {
             maintenanceTimer = MaintenanceTimer(conninfo: url, layout: layout, maintenance: maintenance, log: log)
             checkpoints = try CopyBatchWriter.checkpoints(db)
             let w = try CopyBatchWriter(conninfo: url, symbols: settings.symbols, layout: layout, options: writerOptions(settings),
-                                        candles: storeCandles, log: log)
+                                        candles: storeCandles, snapshots: storeSnapshots, log: log)
             // Batches an earlier run left in the spool are stored before anything new.
             checkpoints.merge(w.spool.recoveredHighest, uniquingKeysWith: max)
             storeWriter = w
@@ -94,9 +95,10 @@ struct Serve: ParsableCommand {
         var aggregation = AggregationStage.Options()
         aggregation.candles = settings.candles
         aggregation.calendar = settings.calendar
+        aggregation.snapshotIntervalNanos = settings.snapshotIntervalNanos
         // Candle updates go to the store writer when there is one (the fan-out takes them once it exists).
         let aggregator = AggregationStage(symbolCount: settings.symbols.count, outlets: writer == nil ? [] : [storeCandles],
-                                          options: aggregation, log: log)
+                                          snapshots: writer == nil ? nil : storeSnapshots, options: aggregation, log: log)
         let pipeline = Pipeline(readers: readers, lanes: [storeLane, fanoutLane], stages: [aggregator], checkpoints: checkpoints, log: log)
 
         let workers = [
@@ -184,7 +186,7 @@ struct Serve: ParsableCommand {
         var lines = ["configuration is valid", "symbols: \(c.symbols.count)", "database: \(c.databaseURL == nil ? "none" : "configured")",
                      "http: \(c.httpHost):\(c.httpPort)",
                      "store: flush every \(c.store.flushIntervalNanos / 1_000_000) ms or \(c.store.batchTicks) ticks, writer \(c.store.writerID), spool \(c.store.spoolDirectory) (at most \(c.store.spoolMaximumBytes >> 20) MiB)",
-                     "candles: grace \(c.candles.graceNanos / 1_000_000) ms, allowed lateness \(c.candles.allowedLatenessNanos / 1_000_000) ms",
+                     "candles: grace \(c.candles.graceNanos / 1_000_000) ms, allowed lateness \(c.candles.allowedLatenessNanos / 1_000_000) ms; top-of-book snapshots every \(c.snapshotIntervalNanos / 1_000_000) ms",
                      "calendar: \(c.calendar.holidays.count) holidays, \(c.calendar.halfDays.count) half days, sessions " + c.calendar.regularDay.map { "\($0.minute / 60):\($0.minute % 60 < 10 ? "0" : "")\($0.minute % 60) \($0.phase.rawValue)" }.joined(separator: ", "),
                      "reader threads: \(min(c.readerThreads, c.feeds.count)), receive path: \(c.reader.receivePath?.rawValue ?? "auto")",
                      "lanes: store \(c.storeLane.policy.rawValue) (\(c.storeLane.capacity)), fanout \(c.fanoutLane.policy.rawValue) (\(c.fanoutLane.capacity))"]

@@ -63,7 +63,8 @@ struct ServeReport {
         if let writer {
             parts.append("stored \(grouped(writer.storedTicks.load(ordering: .relaxed))) in \(grouped(writer.committedBatches.load(ordering: .relaxed))) batches"
                 + " (\(grouped(writer.failedAttempts.load(ordering: .relaxed))) failed attempts, \(grouped(writer.rejectedRows.load(ordering: .relaxed))) rows rejected)")
-            parts.append("candles stored \(grouped(writer.candlesUpserted.load(ordering: .relaxed))), rebuilt \(grouped(writer.candlesRebuilt.load(ordering: .relaxed)))")
+            parts.append("candles stored \(grouped(writer.candlesUpserted.load(ordering: .relaxed))), rebuilt \(grouped(writer.candlesRebuilt.load(ordering: .relaxed)))"
+                + "; snapshots \(grouped(writer.snapshotsStored.load(ordering: .relaxed)))")
             let spooled = writer.spool.count
             if spooled > 0 || writer.spooledBatches.load(ordering: .relaxed) > 0 {
                 parts.append("spool \(grouped(UInt64(spooled))) batches (\(grouped(UInt64(writer.spool.bytes))) bytes)\(writer.spoolAlarm.load(ordering: .relaxed) ? " FULL" : "")")

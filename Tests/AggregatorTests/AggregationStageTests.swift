@@ -50,6 +50,31 @@ import Testing
         #expect(h.updates().map(\.kind) == [.closed], "finish closes what is open")
     }
 
+    @Test func topOfBookSnapshotsFollowMarketTimeAndOnlyChangedSymbols() {
+        let lane = ConsumerLane(name: "store", capacity: 1024, policy: .block)
+        let snapshots = SnapshotOutlet(capacity: 1024)
+        let stage = AggregationStage(symbolCount: 2, outlets: [CandleOutlet(lane: lane)], snapshots: snapshots) { _ in }
+        func send(_ ticks: Tick...) { ticks.withUnsafeBufferPointer { stage.process($0, now: 0) } }
+        func taken() -> [BookSnapshot] {
+            var out: [BookSnapshot] = []
+            _ = snapshots.ring.drain(maximum: .max) { out.append(contentsOf: $0) }
+            return out
+        }
+        send(trade(at: ten + 3 * second, price: 10_000_000, quantity: 5, seq: 1), quote(akbnk, at: ten + 4 * second, seq: 2))
+        var s = taken()
+        #expect(s.map(\.time) == [ten, ten], "the first tick starts the series, at the interval's start")
+        #expect(s[0].lastPrice == Price(units: 10_000_000) && s[0].volume == 5 && s[0].bid == .zero)
+        #expect(s[1].lastPrice == .zero && s[1].bid == Price(units: 1_000_000) && s[1].ask == Price(units: 1_010_000))
+        send(trade(at: ten + 9 * second, price: 10_100_000, seq: 3))
+        #expect(taken().isEmpty, "within the interval")
+        send(trade(at: ten + 12 * second, price: 10_200_000, seq: 4))
+        s = taken()
+        #expect(s.count == 1 && s[0].symbol == garan && s[0].time == ten + 10 * second && s[0].tradeCount == 3,
+                "only GARAN changed; AKBNK's book is as it was")
+        stage.finish()
+        #expect(taken().isEmpty, "nothing changed since")
+    }
+
     @Test func latestStateIsPublishedAndQuietSymbolsRollToTheNewDay() throws {
         let h = Harness()
         // Tuesday 24 September 2024, 13:00 Istanbul; then Wednesday's session.

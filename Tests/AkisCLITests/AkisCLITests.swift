@@ -272,6 +272,8 @@ func scratchFile(_ name: String) -> String {
             // The sample is one minute of 30 symbols: every candle is its symbol's first (rebuilt).
             #expect(candles == 30 && mismatches.isEmpty, "\(candles) candles; mismatches: \(mismatches)")
             #expect(try db.execute("SELECT count(*) FROM market_candles WHERE session_phase IS NULL").rows == [["0"]])
+            let snapshots = try db.execute("SELECT count(*), count(DISTINCT symbol) FROM order_book_snapshots").rows[0]
+            #expect(snapshots[0].flatMap { Int($0) } ?? 0 >= 30 && snapshots[1] == "30", "top of book every 10 s of market time: \(snapshots)")
 
             // What the recording holds, decoded independently of the daemon.
             var ticks: [Tick] = []

@@ -46,6 +46,7 @@ import Testing
             [aggregator]
             grace = "1s"
             allowed_lateness = "5m"
+            snapshot_interval = "1s"
             [calendar]
             sessions = ["09:30 opening_auction", "10:00 continuous", "18:00 closing_auction", "18:10 closed"]
             half_day_sessions = ["09:30 opening_auction", "10:00 continuous", "12:00 closed"]
@@ -80,7 +81,7 @@ import Testing
         #expect(c.store.flushIntervalNanos == 20_000_000 && c.store.batchTicks == 5_000 && c.store.writerID == "colo-1")
         #expect(c.store.spoolDirectory == "/data/akis/spool" && c.store.spoolMaximumBytes == 1 << 30 && c.store.spoolSegmentBytes == 16 << 20)
         #expect(c.store.retentionDays == 90 && c.store.compressAfterDays == 2)
-        #expect(c.candles.graceNanos == 1_000_000_000 && c.candles.allowedLatenessNanos == 300_000_000_000)
+        #expect(c.candles.graceNanos == 1_000_000_000 && c.candles.allowedLatenessNanos == 300_000_000_000 && c.snapshotIntervalNanos == 1_000_000_000)
         #expect(c.calendar.regularDay.first == .init(minute: 9 * 60 + 30, phase: .openingAuction) && c.calendar.halfDay.count == 3)
         #expect(c.calendar.holidays == [UTCTime.daysFromCivil(year: 2027, month: 1, day: 1), UTCTime.daysFromCivil(year: 2027, month: 4, day: 23)])
         #expect(c.calendar.halfDays == [UTCTime.daysFromCivil(year: 2027, month: 10, day: 28)])
@@ -126,6 +127,7 @@ import Testing
         ("[store]\nretention_days = 7\ncompress_after_days = 10", "store.compress_after_days (line 3): 10 is after retention_days (7)"),
         ("[store]\nflush_interval = \"0s\"", "store.flush_interval (line 2):"),
         ("[aggregator]\ngrace = \"10s\"\nallowed_lateness = \"5s\"", "aggregator.allowed_lateness (line 3): must not be shorter than grace"),
+        ("[aggregator]\nsnapshot_interval = \"10ms\"", "aggregator.snapshot_interval (line 2): 10ms is out of range"),
         ("[calendar]\nsessions = [\"10:00 continuous\"]", "calendar.sessions (line 2): must end with a \"closed\" entry"),
         ("[calendar]\nsessions = [\"10:00 continuous\", \"9:00 closed\"]", "calendar.sessions (line 2): \"9:00 closed\" is not \"HH:MM phase\""),
         ("[calendar]\nsessions = [\"10:00 continuous\", \"09:00 closed\"]", "calendar.sessions (line 2): 09:00 closed is not later"),

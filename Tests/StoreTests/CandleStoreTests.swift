@@ -17,6 +17,7 @@ import Testing
     final class Flow {
         let lane = ConsumerLane(name: "store", capacity: 1 << 16, policy: .block)
         let outlet: CandleOutlet
+        let snapshots = SnapshotOutlet()
         let stage: AggregationStage
         let writer: CopyBatchWriter
         var sequence: UInt64
@@ -24,11 +25,11 @@ import Testing
         /// - Parameter memoryBatches: 0 sends every batch through the spool.
         init(url: String, firstSequence: UInt64, memoryBatches: Int, log: StoreLog) throws {
             outlet = CandleOutlet(lane: lane)
-            stage = AggregationStage(symbolCount: storeSymbols.count, outlets: [outlet]) { _ in }
+            stage = AggregationStage(symbolCount: storeSymbols.count, outlets: [outlet], snapshots: snapshots) { _ in }
             var options = writerOptions("candles")
             options.maximumBatchTicks = 40
             options.memoryBatches = memoryBatches
-            writer = try CopyBatchWriter(conninfo: url, symbols: storeSymbols, layout: .plain, options: options, candles: outlet) { log.append($0) }
+            writer = try CopyBatchWriter(conninfo: url, symbols: storeSymbols, layout: .plain, options: options, candles: outlet, snapshots: snapshots) { log.append($0) }
             sequence = firstSequence
         }
 
@@ -71,7 +72,7 @@ import Testing
                 }
             }
             flow.finish()
-            #expect(flow.writer.rejectedRows.load(ordering: .relaxed) == 1 && flow.writer.spooledBatches.load(ordering: .relaxed) == 0)
+            #expect(flow.writer.rejectedRows.load(ordering: .relaxed) == 1 && flow.writer.spooledBatches.load(ordering: .relaxed) == 0, "\(log.all)")
             #expect(flow.writer.candlesUpserted.load(ordering: .relaxed) > 0, "most candles go in as aggregated: \(log.all)")
             #expect(flow.writer.candlesRebuilt.load(ordering: .relaxed) >= 3, "first candles, the late trade's and the bad row's minutes")
             var (candles, mismatches) = try candlesAgainstTrades(db)
@@ -79,6 +80,24 @@ import Testing
             #expect(try db.execute("SELECT high FROM market_candles WHERE symbol = $1 AND bucket = '2024-09-24T10:01:00Z'",
                                    parameters: [storeSymbols.name(of: SymbolID(0))]).rows == [["99000000"]], "the late trade is in")
             #expect(try db.execute("SELECT DISTINCT session_phase FROM market_candles").rows == [["continuous"]], "13:00 Istanbul")
+
+            // Top of book every 10 s of market time, for the symbols that changed: the last price
+            // and the day's totals when the market's time reached the snapshot's (trades only
+            // here: no bid or ask).
+            #expect(flow.writer.snapshotsStored.load(ordering: .relaxed) > 0 && flow.writer.snapshotsLost.load(ordering: .relaxed) == 0)
+            let snapshotRows = try db.execute("SELECT count(*), count(DISTINCT time), min(time)::text, max(time)::text FROM order_book_snapshots").rows[0]
+            #expect(snapshotRows == ["59", "30", "2024-09-24 10:00:00+00", "2024-09-24 10:04:50+00"],
+                    "two symbols × 30 intervals, less the second symbol's first (its first trade came after 10:00:00 started the series)")
+            let at = try db.execute("""
+                SELECT s.last_price, s.volume, s.trade_count, s.bid IS NULL,
+                       (SELECT price FROM market_ticks t WHERE t.symbol = s.symbol AND t.kind = 1 AND t.time <= s.time
+                        ORDER BY t.time DESC LIMIT 1),
+                       -- what had arrived by then: sequence numbers up to that trade's (the late one came after)
+                       (SELECT sum(volume) FROM market_ticks t WHERE t.symbol = s.symbol AND t.kind = 1 AND t.seq <=
+                           (SELECT seq FROM market_ticks u WHERE u.symbol = s.symbol AND u.kind = 1 AND u.time <= s.time ORDER BY u.time DESC LIMIT 1))
+                FROM order_book_snapshots s WHERE s.symbol = $1 AND s.time = '2024-09-24 10:02:00+00'
+                """, parameters: [storeSymbols.name(of: SymbolID(0))]).rows
+            #expect(at.count == 1 && at[0][0] == at[0][4] && at[0][1] == at[0][5] && at[0][3] == "t", "\(at)")
 
             // A restart in the middle of a minute: the new run's first candles lack the trades of
             // before; they are rebuilt, and the start rebuilds the latest minutes too. This run's
@@ -89,6 +108,8 @@ import Testing
             }
             again.finish()
             #expect(again.writer.spooledBatches.load(ordering: .relaxed) > 0 && again.writer.candlesUpserted.load(ordering: .relaxed) == 0)
+            #expect(again.writer.snapshotsLost.load(ordering: .relaxed) > 0 && log.all.contains { $0.contains("top-of-book snapshots not stored") },
+                    "snapshots do not go to the spool: lost, and said so")
             #expect(log.all.contains { $0.contains("store: rebuilt ") && $0.contains("candles from 2024-09-24T09:54:00") }, "\(log.all)")
             (candles, mismatches) = try candlesAgainstTrades(db)
             #expect(candles == 12 && mismatches.isEmpty, "\(candles) candles; \(mismatches)")

@@ -50,10 +50,13 @@ import Testing
                     WHERE proc_name IN ('policy_compression', 'policy_retention') ORDER BY 1, 2
                     """).rows
                 #expect(jobs == [["policy_compression", "market_candles"], ["policy_compression", "market_ticks"],
-                                 ["policy_retention", "market_candles"], ["policy_retention", "market_ticks"]])
+                                 ["policy_compression", "order_book_snapshots"],
+                                 ["policy_retention", "market_candles"], ["policy_retention", "market_ticks"],
+                                 ["policy_retention", "order_book_snapshots"]])
             } else {
                 #expect(try db.execute("SELECT count(*) FROM pg_inherits WHERE inhparent = 'market_ticks'::regclass").rows == [["5"]],
                         "today, three days ahead, and the default partition")
+                #expect(try db.execute("SELECT count(*) FROM pg_inherits WHERE inhparent = 'order_book_snapshots'::regclass").rows == [["5"]])
             }
         }
     }

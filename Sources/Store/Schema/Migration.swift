@@ -220,5 +220,64 @@ extension Migration {
             END $$;
             """
         }),
+        Migration(version: 4, name: "order_book_snapshots", sql: { layout in
+            let table = """
+                -- Top of book and day totals per symbol, sampled by the aggregator every snapshot
+                -- interval of market time (only symbols that changed).
+                CREATE TABLE order_book_snapshots (
+                    time timestamptz NOT NULL,
+                    symbol text NOT NULL CONSTRAINT order_book_snapshots_symbol_format
+                        CHECK (symbol ~ '^[A-Z][A-Z0-9]{0,7}(\\.[A-Z0-9]{1,3})?$'),
+                    bid bigint CONSTRAINT order_book_snapshots_bid CHECK (bid > 0),
+                    ask bigint CONSTRAINT order_book_snapshots_ask CHECK (ask > 0),
+                    last_price bigint CONSTRAINT order_book_snapshots_last_price CHECK (last_price > 0),
+                    volume bigint NOT NULL CONSTRAINT order_book_snapshots_volume CHECK (volume >= 0),
+                    trade_count bigint NOT NULL CONSTRAINT order_book_snapshots_trade_count CHECK (trade_count >= 0),
+                    PRIMARY KEY (symbol, time)
+                )
+                """
+            let comments = """
+                COMMENT ON TABLE order_book_snapshots IS 'top of book per symbol at each snapshot interval of market time; prices in 10^-6 TRY, NULL when absent; volume and trade_count for the trading day so far';
+
+                """
+            switch layout {
+            case .timescale:
+                return table + ";\n" + comments + """
+                    SELECT create_hypertable('order_book_snapshots', 'time', chunk_time_interval => INTERVAL '1 day');
+                    ALTER TABLE order_book_snapshots SET (timescaledb.compress, timescaledb.compress_segmentby = 'symbol', timescaledb.compress_orderby = 'time');
+                    """
+            case .plain:
+                return table + " PARTITION BY RANGE (time);\n" + comments + """
+                    CREATE TABLE order_book_snapshots_default PARTITION OF order_book_snapshots DEFAULT;
+
+                    -- Day partitions for any table partitioned by time like market_ticks: PARENT_pYYYYMMDD.
+                    CREATE FUNCTION akis_ensure_day_partition(parent text, day date) RETURNS void LANGUAGE plpgsql AS $$
+                    DECLARE
+                        name text := parent || '_p' || to_char(day, 'YYYYMMDD');
+                    BEGIN
+                        IF to_regclass(name) IS NULL THEN
+                            EXECUTE format('CREATE TABLE %I PARTITION OF %I FOR VALUES FROM (%L) TO (%L)',
+                                           name, parent, (day::timestamp AT TIME ZONE 'UTC'), ((day + 1)::timestamp AT TIME ZONE 'UTC'));
+                        END IF;
+                    END $$;
+
+                    CREATE FUNCTION akis_drop_day_partitions_before(parent text, cutoff date) RETURNS int LANGUAGE plpgsql AS $$
+                    DECLARE
+                        part record;
+                        dropped int := 0;
+                    BEGIN
+                        FOR part IN
+                            SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+                            WHERE i.inhparent = parent::regclass AND c.relname ~ ('^' || parent || '_p[0-9]{8}$')
+                              AND to_date(right(c.relname, 8), 'YYYYMMDD') < cutoff
+                        LOOP
+                            EXECUTE format('DROP TABLE %I', part.relname);
+                            dropped := dropped + 1;
+                        END LOOP;
+                        RETURN dropped;
+                    END $$;
+                    """
+            }
+        }),
     ]
 }

@@ -29,6 +29,9 @@ final class BatchCommitter {
     private var tainted: Set<CandleKey> = []
     /// Why the schema refused candle upserts (rebuilt instead); the writer logs and clears it.
     var refusedCandles: [String] = []
+    /// Snapshots of the last commit the schema refused (reported in `refusedCandles`' log too).
+    private(set) var droppedSnapshots = 0
+    private var snapshotDays: Set<Int64> = []
 
     private static let copySQL = "COPY market_ticks (\(TickCopyEncoder.columns)) FROM STDIN (FORMAT binary)"
 
@@ -123,6 +126,23 @@ final class BatchCommitter {
                 }
             }
             let rebuilt = try candles.rebuild(Array(rebuild), on: db)
+            droppedSnapshots = 0
+            let newSnapshotDays = layout == .plain ? Set(batch.snapshots.map { Self.day(of: $0.time) }).subtracting(snapshotDays) : []
+            if !batch.snapshots.isEmpty {
+                for day in newSnapshotDays.sorted() {
+                    try db.execute("SELECT akis_ensure_day_partition('order_book_snapshots', to_timestamp($1::bigint * 86400)::date)",
+                                   parameters: [String(day)])
+                }
+                try db.execute("SAVEPOINT snapshots")
+                do {
+                    try insert(batch.snapshots, on: db)
+                    try db.execute("RELEASE SAVEPOINT snapshots")
+                } catch let error as PostgresError where error.isDataError {
+                    try db.execute("ROLLBACK TO SAVEPOINT snapshots")
+                    refusedCandles.append("snapshots: \(error.reason)")
+                    droppedSnapshots = batch.snapshots.count
+                }
+            }
             var highest: [UInt16: UInt64] = [:]
             let refused = Set(rejected.map(\.0))
             for (i, tick) in batch.ticks.enumerated() where tick.sequence > highest[tick.feed, default: 0] && !refused.contains(i) {
@@ -141,6 +161,7 @@ final class BatchCommitter {
                 """, parameters: [writerID, String(batch.number), batch.ticks.lazy.map(\.exchangeTime).max().map(UTCTime.formatISO8601)])
             try db.execute("COMMIT")
             partitionDays.formUnion(days)
+            snapshotDays.formUnion(newSnapshotDays)
             if tainted.count + newlyTainted.count > 100_000 { tainted.removeAll() }
             tainted.formUnion(newlyTainted)
             return (rejected.map { Rejected(tick: batch.ticks[$0.0], reason: $0.1) }, upserts.count, rebuilt)
@@ -148,6 +169,36 @@ final class BatchCommitter {
             _ = try? db.execute("ROLLBACK")
             throw error
         }
+    }
+
+    private static let snapshotSQL = """
+        INSERT INTO order_book_snapshots (time, symbol, bid, ask, last_price, volume, trade_count)
+        SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[])
+        ON CONFLICT (symbol, time) DO UPDATE SET bid = excluded.bid, ask = excluded.ask, last_price = excluded.last_price,
+            volume = excluded.volume, trade_count = excluded.trade_count
+        """
+
+    private func insert(_ snapshots: [BookSnapshot], on db: PostgresConnection) throws {
+        // The last state per symbol and time (the stage sends a final one at its stop).
+        var latest: [SnapshotKey: Int] = [:]
+        for (i, snap) in snapshots.enumerated() { latest[SnapshotKey(symbol: snap.symbol, time: snap.time)] = i }
+        let snapshots = latest.values.sorted().map { snapshots[$0] }
+        func array(_ f: (BookSnapshot) -> String) -> String { "{" + snapshots.map(f).joined(separator: ",") + "}" }
+        func price(_ p: Price) -> String { p.units > 0 ? "\(p.units)" : "NULL" }
+        try db.execute(Self.snapshotSQL, parameters: [
+            array { UTCTime.formatISO8601($0.time) }, array { template.symbolName($0.symbol) }, array { price($0.bid) },
+            array { price($0.ask) }, array { price($0.lastPrice) }, array { "\($0.volume)" }, array { "\($0.tradeCount)" },
+        ])
+    }
+
+    private struct SnapshotKey: Hashable {
+        var symbol: SymbolID
+        var time: Int64
+    }
+
+    private static func day(of nanos: Int64) -> Int64 {
+        let (q, r) = nanos.quotientAndRemainder(dividingBy: 86_400_000_000_000)
+        return r < 0 ? q - 1 : q
     }
 
     private func connection() throws -> PostgresConnection {

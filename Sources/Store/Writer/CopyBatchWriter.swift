@@ -32,6 +32,11 @@ import Ingest
 /// minutes of refused rows, and every candle of a spooled batch (the spool keeps only their keys).
 /// At start, once the spool is drained, the candles from a little before the latest stored trade
 /// are rebuilt, which repairs what a crash lost with the batches in memory.
+///
+/// **Snapshots.** Top-of-book snapshots from a `SnapshotOutlet` ride with the next batch cut. They
+/// are samples of what `market_ticks` holds, so they are kept in memory only: while batches go to
+/// the spool they wait (at most `heldSnapshots`, the oldest dropped beyond and counted), and those
+/// of a memory batch moved to the spool are lost (counted).
 public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
     public struct Options: Sendable {
         public var flushIntervalNanos: Int64 = 100_000_000
@@ -53,6 +58,8 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
         public var candleRebuildWindowNanos: Int64 = 10 * 60_000_000_000
         /// Session phases for the candles.
         public var calendar = SessionCalendar()
+        /// Snapshots waiting while batches go to the spool; beyond this the oldest are dropped.
+        public var heldSnapshots = 1_000_000
         public var spool: TickSpool.Options
         public init(spool: TickSpool.Options) { self.spool = spool }
     }
@@ -72,6 +79,9 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
     /// Candles upserted as the aggregator computed them, and rebuilt from the stored trades.
     public let candlesUpserted = ManagedAtomic<UInt64>(0)
     public let candlesRebuilt = ManagedAtomic<UInt64>(0)
+    /// Top-of-book snapshots stored, and lost (held too long during an outage, or spooled).
+    public let snapshotsStored = ManagedAtomic<UInt64>(0)
+    public let snapshotsLost = ManagedAtomic<UInt64>(0)
     public let spool: TickSpool
 
     private let options: Options
@@ -91,6 +101,8 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
     private var updates: [CandleUpdate] = []
     private var pendingCandles: [CandleKey: Candle] = [:]
     private var pendingRebuilds: Set<CandleKey> = []
+    private let snapshotOutlet: SnapshotOutlet?
+    private var pendingSnapshots: [BookSnapshot] = []
     /// Per symbol, the minute of its first candle in this run (`.min` before it).
     private var firstCandle: [Int64]
 
@@ -107,10 +119,11 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
     /// opens the spool, and starts the committer, which first drains any spooled batches.
     /// - Parameter candles: the aggregator's candle updates for this writer, if it stores candles.
     public init(conninfo: String, symbols: SymbolTable, layout: StorageLayout, options: Options, candles: CandleOutlet? = nil,
-                log: @escaping @Sendable (String) -> Void) throws {
+                snapshots: SnapshotOutlet? = nil, log: @escaping @Sendable (String) -> Void) throws {
         self.options = options
         self.log = log
         outlet = candles
+        snapshotOutlet = snapshots
         firstCandle = [Int64](repeating: .min, count: symbols.count)
         spool = try TickSpool(options: options.spool, symbols: symbols, log: log)
         committer = try BatchCommitter(conninfo: conninfo, layout: layout, writerID: options.writerID, symbols: spool.symbols,
@@ -169,6 +182,11 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
     public func finish() {
         receiveUpdates()
         flush()
+        if !pendingSnapshots.isEmpty {
+            snapshotsLost.wrappingIncrement(by: UInt64(pendingSnapshots.count), ordering: .relaxed)
+            log("store: \(pendingSnapshots.count) top-of-book snapshots not stored: batches were going to the spool")
+            pendingSnapshots.removeAll()
+        }
         lock.withLock {
             finishing = true
             lock.broadcast()
@@ -176,11 +194,15 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
         stopped.wait()
     }
 
-    private var batchIsEmpty: Bool { encoder.rows == 0 && pendingCandles.isEmpty && pendingRebuilds.isEmpty }
+    private var batchIsEmpty: Bool { encoder.rows == 0 && pendingCandles.isEmpty && pendingRebuilds.isEmpty && pendingSnapshots.isEmpty }
 
     private func receiveUpdates() {
-        guard let outlet else { return }
-        _ = outlet.ring.drain(maximum: .max) { updates.append(contentsOf: $0) }
+        if let outlet { _ = outlet.ring.drain(maximum: .max) { updates.append(contentsOf: $0) } }
+        if let snapshotOutlet {
+            let wasEmpty = batchIsEmpty
+            _ = snapshotOutlet.ring.drain(maximum: .max) { pendingSnapshots.append(contentsOf: $0) }
+            if wasEmpty && !batchIsEmpty { batchStarted = Clock.monotonicNanos() }
+        }
     }
 
     /// Moves the updates whose ticks have all been consumed into the batch being filled.
@@ -211,17 +233,35 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
         guard !batchIsEmpty else { return }
         let batch = StoreBatch(number: nextNumber, ticks: pending, copyData: encoder.finished(),
                                candles: pendingCandles.values.sorted { ($0.start, $0.symbol) < ($1.start, $1.symbol) },
-                               rebuilds: pendingRebuilds.sorted { ($0.start, $0.symbol) < ($1.start, $1.symbol) })
-        nextNumber += 1
+                               rebuilds: pendingRebuilds.sorted { ($0.start, $0.symbol) < ($1.start, $1.symbol) },
+                               snapshots: pendingSnapshots)
         encoder.reset()
         pending.removeAll(keepingCapacity: true)
         pendingCandles.removeAll(keepingCapacity: true)
         pendingRebuilds.removeAll(keepingCapacity: true)
+        pendingSnapshots.removeAll(keepingCapacity: true)
+        if batch.ticks.isEmpty && batch.candleKeys.isEmpty {
+            // Snapshots only: they wait for a batch that goes to memory.
+            if !handOver(batch) { hold(batch.snapshots) } else { nextNumber += 1 }
+            return
+        }
+        nextNumber += 1
         if handOver(batch) { return }
+        hold(batch.snapshots)
         // From here on every uncommitted batch is on disk, so a crash cannot leave a hole
         // before batches that survive in the spool.
         _ = spillMemory()
         spill(batch)
+    }
+
+    /// Keeps snapshots of a batch that goes to the spool for the next batch, within the bound.
+    private func hold(_ snapshots: [BookSnapshot]) {
+        pendingSnapshots.insert(contentsOf: snapshots, at: 0)
+        let excess = pendingSnapshots.count - options.heldSnapshots
+        if excess > 0 {
+            pendingSnapshots.removeFirst(excess)
+            snapshotsLost.wrappingIncrement(by: UInt64(excess), ordering: .relaxed)
+        }
     }
 
     /// Queues `batch` in memory when nothing is spooled and there is room.
@@ -333,6 +373,8 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
                     storedTicks.wrappingIncrement(by: UInt64(batch.ticks.count), ordering: .relaxed)
                 } else {
                     let (rejected, upserted, rebuilt) = try committer.commit(batch)
+                    snapshotsStored.wrappingIncrement(by: UInt64(batch.snapshots.count - committer.droppedSnapshots), ordering: .relaxed)
+                    snapshotsLost.wrappingIncrement(by: UInt64(committer.droppedSnapshots), ordering: .relaxed)
                     candlesUpserted.wrappingIncrement(by: UInt64(upserted), ordering: .relaxed)
                     candlesRebuilt.wrappingIncrement(by: UInt64(rebuilt), ordering: .relaxed)
                     storedTicks.wrappingIncrement(by: UInt64(batch.ticks.count - rejected.count), ordering: .relaxed)
@@ -341,7 +383,9 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
                         log("store: rejected row: feed \(r.tick.feed), sequence \(r.tick.sequence), symbol \(committer.template.symbolName(r.tick.symbol)): \(r.reason)")
                     }
                     for reason in committer.refusedCandles {
-                        log("store: candles of batch \(batch.number) refused (\(reason)); rebuilt from the stored trades instead")
+                        log(reason.hasPrefix("snapshots: ")
+                            ? "store: top-of-book snapshots of batch \(batch.number) refused (\(reason.dropFirst(11))); dropped"
+                            : "store: candles of batch \(batch.number) refused (\(reason)); rebuilt from the stored trades instead")
                     }
                     committer.refusedCandles.removeAll()
                 }
@@ -414,9 +458,14 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
         }
         var kept: [StoreBatch] = []
         for batch in waiting {
+            if batch.ticks.isEmpty && batch.candleKeys.isEmpty {
+                snapshotsLost.wrappingIncrement(by: UInt64(batch.snapshots.count), ordering: .relaxed)
+                continue
+            }
             do {
                 try spool.append(number: batch.number, ticks: batch.ticks, candles: batch.candleKeys)
                 spooledBatches.wrappingIncrement(ordering: .relaxed)
+                snapshotsLost.wrappingIncrement(by: UInt64(batch.snapshots.count), ordering: .relaxed)
             } catch {
                 kept.append(batch)
             }

@@ -80,6 +80,10 @@ final class ServeMetrics: Sendable {
             counter("store_candles_rebuilt", "Candles rebuilt from the stored trades (late trades, restarts, spooled batches)", []) {
                 writer.candlesRebuilt.load(ordering: .relaxed)
             }
+            counter("store_snapshots", "Top-of-book snapshots stored in order_book_snapshots", []) { writer.snapshotsStored.load(ordering: .relaxed) }
+            counter("store_snapshots_lost", "Top-of-book snapshots lost (outage beyond the held bound, spooled, or refused)", []) {
+                writer.snapshotsLost.load(ordering: .relaxed)
+            }
             counter("store_ticks", "Ticks committed to market_ticks", []) { writer.storedTicks.load(ordering: .relaxed) }
             counter("store_batches", "COPY batches committed", []) { writer.committedBatches.load(ordering: .relaxed) }
             counter("store_failed_attempts", "Batch attempts that failed and were retried", []) { writer.failedAttempts.load(ordering: .relaxed) }
