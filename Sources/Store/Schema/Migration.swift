@@ -46,34 +46,9 @@ extension Migration {
                     -- partition before it writes that day, so this stays empty in normal operation.
                     CREATE TABLE market_ticks_default PARTITION OF market_ticks DEFAULT;
 
-                    -- Creates the partition for one UTC day (idempotent). Named market_ticks_pYYYYMMDD.
-                    CREATE FUNCTION akis_ensure_tick_partition(day date) RETURNS void LANGUAGE plpgsql AS $$
-                    DECLARE
-                        name text := 'market_ticks_p' || to_char(day, 'YYYYMMDD');
-                    BEGIN
-                        IF to_regclass(name) IS NULL THEN
-                            EXECUTE format('CREATE TABLE %I PARTITION OF market_ticks FOR VALUES FROM (%L) TO (%L)',
-                                           name, (day::timestamp AT TIME ZONE 'UTC'), ((day + 1)::timestamp AT TIME ZONE 'UTC'));
-                        END IF;
-                    END $$;
 
-                    -- Drops the day partitions that end before `cutoff` (retention); returns how many.
-                    CREATE FUNCTION akis_drop_tick_partitions_before(cutoff date) RETURNS int LANGUAGE plpgsql AS $$
-                    DECLARE
-                        part record;
-                        dropped int := 0;
-                    BEGIN
-                        FOR part IN
-                            SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-                            WHERE i.inhparent = 'market_ticks'::regclass AND c.relname ~ '^market_ticks_p[0-9]{8}$'
-                              AND to_date(substr(c.relname, 15), 'YYYYMMDD') < cutoff
-                        LOOP
-                            EXECUTE format('DROP TABLE %I', part.relname);
-                            dropped := dropped + 1;
-                        END LOOP;
-                        RETURN dropped;
-                    END $$;
-                    """
+                    """ + dayPartitionFunctions(table: "market_ticks", ensure: "akis_ensure_tick_partition",
+                                                drop: "akis_drop_tick_partitions_before")
             }
             return table + """
 
@@ -250,34 +225,46 @@ extension Migration {
                 return table + " PARTITION BY RANGE (time);\n" + comments + """
                     CREATE TABLE order_book_snapshots_default PARTITION OF order_book_snapshots DEFAULT;
 
-                    -- Day partitions for any table partitioned by time like market_ticks: PARENT_pYYYYMMDD.
-                    CREATE FUNCTION akis_ensure_day_partition(parent text, day date) RETURNS void LANGUAGE plpgsql AS $$
-                    DECLARE
-                        name text := parent || '_p' || to_char(day, 'YYYYMMDD');
-                    BEGIN
-                        IF to_regclass(name) IS NULL THEN
-                            EXECUTE format('CREATE TABLE %I PARTITION OF %I FOR VALUES FROM (%L) TO (%L)',
-                                           name, parent, (day::timestamp AT TIME ZONE 'UTC'), ((day + 1)::timestamp AT TIME ZONE 'UTC'));
-                        END IF;
-                    END $$;
 
-                    CREATE FUNCTION akis_drop_day_partitions_before(parent text, cutoff date) RETURNS int LANGUAGE plpgsql AS $$
-                    DECLARE
-                        part record;
-                        dropped int := 0;
-                    BEGIN
-                        FOR part IN
-                            SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-                            WHERE i.inhparent = parent::regclass AND c.relname ~ ('^' || parent || '_p[0-9]{8}$')
-                              AND to_date(right(c.relname, 8), 'YYYYMMDD') < cutoff
-                        LOOP
-                            EXECUTE format('DROP TABLE %I', part.relname);
-                            dropped := dropped + 1;
-                        END LOOP;
-                        RETURN dropped;
-                    END $$;
-                    """
+                    """ + dayPartitionFunctions(table: "order_book_snapshots", ensure: "akis_ensure_snapshot_partition",
+                                                drop: "akis_drop_snapshot_partitions_before")
             }
         }),
     ]
+
+    /// The plain layout's day partitions of a table partitioned by time: a function that creates
+    /// one UTC day's partition (idempotent), named TABLE_pYYYYMMDD, and one that drops the day
+    /// partitions ending before a cutoff (retention) and returns how many.
+    static func dayPartitionFunctions(table: String, ensure: String, drop: String) -> String {
+        """
+        -- Creates the partition for one UTC day (idempotent). Named \(table)_pYYYYMMDD.
+        CREATE FUNCTION \(ensure)(day date) RETURNS void LANGUAGE plpgsql AS $$
+        DECLARE
+            name text := '\(table)_p' || to_char(day, 'YYYYMMDD');
+        BEGIN
+            IF to_regclass(name) IS NULL THEN
+                EXECUTE format('CREATE TABLE %I PARTITION OF \(table) FOR VALUES FROM (%L) TO (%L)',
+                               name, (day::timestamp AT TIME ZONE 'UTC'), ((day + 1)::timestamp AT TIME ZONE 'UTC'));
+            END IF;
+        END $$;
+
+        -- Drops the day partitions that end before `cutoff` (retention); returns how many.
+        CREATE FUNCTION \(drop)(cutoff date) RETURNS int LANGUAGE plpgsql AS $$
+        DECLARE
+            part record;
+            dropped int := 0;
+        BEGIN
+            FOR part IN
+                SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+                WHERE i.inhparent = '\(table)'::regclass AND c.relname ~ '^\(table)_p[0-9]{8}$'
+                  AND to_date(right(c.relname, 8), 'YYYYMMDD') < cutoff
+            LOOP
+                EXECUTE format('DROP TABLE %I', part.relname);
+                dropped := dropped + 1;
+            END LOOP;
+            RETURN dropped;
+        END $$;
+
+        """
+    }
 }

@@ -60,9 +60,9 @@ public struct StorageMaintenance: Sendable, Equatable {
                 let today = "(now() AT TIME ZONE 'UTC')::date"
                 let cutoff = "(\(today) - \(retentionDays))"
                 try db.execute("SELECT akis_ensure_tick_partition(\(today) + d) FROM generate_series(0, \(partitionsAhead)) AS d")
-                try db.execute("SELECT akis_ensure_day_partition('order_book_snapshots', \(today) + d) FROM generate_series(0, \(partitionsAhead)) AS d")
+                try db.execute("SELECT akis_ensure_snapshot_partition(\(today) + d) FROM generate_series(0, \(partitionsAhead)) AS d")
                 report.droppedPartitions = Int(try db.execute("SELECT akis_drop_tick_partitions_before(\(cutoff))").rows[0][0] ?? "0") ?? 0
-                report.droppedSnapshotPartitions = Int(try db.execute("SELECT akis_drop_day_partitions_before('order_book_snapshots', \(cutoff))").rows[0][0] ?? "0") ?? 0
+                report.droppedSnapshotPartitions = Int(try db.execute("SELECT akis_drop_snapshot_partitions_before(\(cutoff))").rows[0][0] ?? "0") ?? 0
                 let cutoffTime = "(\(cutoff)::timestamp AT TIME ZONE 'UTC')"
                 report.deletedCandles = try db.execute("DELETE FROM market_candles WHERE bucket < \(cutoffTime)").affectedRows
                 report.deletedDefaultTicks = try db.execute("DELETE FROM market_ticks_default WHERE time < \(cutoffTime)").affectedRows

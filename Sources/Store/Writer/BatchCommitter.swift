@@ -130,7 +130,7 @@ final class BatchCommitter {
             let newSnapshotDays = layout == .plain ? Set(batch.snapshots.map { Self.day(of: $0.time) }).subtracting(snapshotDays) : []
             if !batch.snapshots.isEmpty {
                 for day in newSnapshotDays.sorted() {
-                    try db.execute("SELECT akis_ensure_day_partition('order_book_snapshots', to_timestamp($1::bigint * 86400)::date)",
+                    try db.execute("SELECT akis_ensure_snapshot_partition(to_timestamp($1::bigint * 86400)::date)",
                                    parameters: [String(day)])
                 }
                 try db.execute("SAVEPOINT snapshots")
