@@ -174,12 +174,14 @@ extension Migration {
                                   AND t.time >= k.bucket AND t.time < k.bucket + INTERVAL '1 minute');
                 INSERT INTO market_candles AS c (symbol, bucket, open, high, low, close, volume, trade_count, turnover, vwap,
                                                  first_seq, last_seq, session_phase)
+                -- First and last by (seq, time) in one pass: the least and greatest of
+                -- [seq, time in µs, price], compared element by element (no sort).
                 SELECT k.symbol, k.bucket,
-                       (array_agg(t.price ORDER BY t.seq, t.time))[1], max(t.price), min(t.price),
-                       (array_agg(t.price ORDER BY t.seq DESC, t.time DESC))[1],
+                       (min(ARRAY[t.seq, (extract(epoch FROM t.time) * 1000000)::bigint, t.price]))[3], max(t.price), min(t.price),
+                       (max(ARRAY[t.seq, (extract(epoch FROM t.time) * 1000000)::bigint, t.price]))[3],
                        sum(t.volume), count(*), sum(t.price::numeric * t.volume),
                        coalesce(round(sum(t.price::numeric * t.volume) / nullif(sum(t.volume), 0)),
-                                (array_agg(t.price ORDER BY t.seq DESC, t.time DESC))[1]),
+                                (max(ARRAY[t.seq, (extract(epoch FROM t.time) * 1000000)::bigint, t.price]))[3]),
                        min(t.seq), max(t.seq), k.phase
                 FROM (SELECT DISTINCT ON (symbol, bucket) * FROM unnest(symbols, buckets, phases) AS u(symbol, bucket, phase)) k
                 JOIN market_ticks t ON t.symbol = k.symbol AND t.kind = 1

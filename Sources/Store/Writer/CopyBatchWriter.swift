@@ -35,7 +35,7 @@ import Ingest
 ///
 /// **Snapshots.** Top-of-book snapshots from a `SnapshotOutlet` ride with the next batch cut. They
 /// are samples of what `market_ticks` holds, so they are kept in memory only: while batches go to
-/// the spool they wait (at most `heldSnapshots`, the oldest dropped beyond and counted), and those
+/// the spool they wait (at most `maximumHeldSnapshots`, the oldest dropped beyond and counted), and those
 /// of a memory batch moved to the spool are lost (counted).
 public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
     public struct Options: Sendable {
@@ -59,7 +59,7 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
         /// Session phases for the candles.
         public var calendar = SessionCalendar()
         /// Snapshots waiting while batches go to the spool; beyond this the oldest are dropped.
-        public var heldSnapshots = 1_000_000
+        public var maximumHeldSnapshots = 1_000_000
         public var spool: TickSpool.Options
         public init(spool: TickSpool.Options) { self.spool = spool }
     }
@@ -102,7 +102,10 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
     private var pendingCandles: [CandleKey: Candle] = [:]
     private var pendingRebuilds: Set<CandleKey> = []
     private let snapshotOutlet: SnapshotOutlet?
+    /// Snapshots received since the last cut, and older ones waiting for a batch that goes to
+    /// memory (these do not make a batch due: while the spool is in use they would cut one per call).
     private var pendingSnapshots: [BookSnapshot] = []
+    private var heldSnapshots: [BookSnapshot] = []
     /// Per symbol, the minute of its first candle in this run (`.min` before it).
     private var firstCandle: [Int64]
 
@@ -182,10 +185,10 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
     public func finish() {
         receiveUpdates()
         flush()
-        if !pendingSnapshots.isEmpty {
-            snapshotsLost.wrappingIncrement(by: UInt64(pendingSnapshots.count), ordering: .relaxed)
-            log("store: \(pendingSnapshots.count) top-of-book snapshots not stored: batches were going to the spool")
-            pendingSnapshots.removeAll()
+        if !heldSnapshots.isEmpty {
+            snapshotsLost.wrappingIncrement(by: UInt64(heldSnapshots.count), ordering: .relaxed)
+            log("store: \(heldSnapshots.count) top-of-book snapshots not stored: batches were going to the spool")
+            heldSnapshots.removeAll()
         }
         lock.withLock {
             finishing = true
@@ -234,12 +237,13 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
         let batch = StoreBatch(number: nextNumber, ticks: pending, copyData: encoder.finished(),
                                candles: pendingCandles.values.sorted { ($0.start, $0.symbol) < ($1.start, $1.symbol) },
                                rebuilds: pendingRebuilds.sorted { ($0.start, $0.symbol) < ($1.start, $1.symbol) },
-                               snapshots: pendingSnapshots)
+                               snapshots: heldSnapshots + pendingSnapshots)
         encoder.reset()
         pending.removeAll(keepingCapacity: true)
         pendingCandles.removeAll(keepingCapacity: true)
         pendingRebuilds.removeAll(keepingCapacity: true)
         pendingSnapshots.removeAll(keepingCapacity: true)
+        heldSnapshots.removeAll(keepingCapacity: true)
         if batch.ticks.isEmpty && batch.candleKeys.isEmpty {
             // Snapshots only: they wait for a batch that goes to memory.
             if !handOver(batch) { hold(batch.snapshots) } else { nextNumber += 1 }
@@ -256,10 +260,10 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
 
     /// Keeps snapshots of a batch that goes to the spool for the next batch, within the bound.
     private func hold(_ snapshots: [BookSnapshot]) {
-        pendingSnapshots.insert(contentsOf: snapshots, at: 0)
-        let excess = pendingSnapshots.count - options.heldSnapshots
+        heldSnapshots = snapshots
+        let excess = heldSnapshots.count - options.maximumHeldSnapshots
         if excess > 0 {
-            pendingSnapshots.removeFirst(excess)
+            heldSnapshots.removeFirst(excess)
             snapshotsLost.wrappingIncrement(by: UInt64(excess), ordering: .relaxed)
         }
     }
