@@ -96,10 +96,8 @@ public final class AggregationStage: PipelineStage, @unchecked Sendable {
     /// Sends the changed symbols' top of book, as of the market time passing the latest multiple of
     /// the interval (the snapshot's time).
     private func snapshot() {
-        let interval = options.snapshotIntervalNanos
-        let (q, r) = aggregator.watermark.quotientAndRemainder(dividingBy: interval)
-        let at = (r < 0 ? q - 1 : q) * interval
-        nextSnapshot = at &+ interval
+        let at = UTCTime.floor(aggregator.watermark, toMultipleOf: options.snapshotIntervalNanos)
+        nextSnapshot = at &+ options.snapshotIntervalNanos
         guard let snapshots else { return }
         for i in bookChanged.indices where bookChanged[i] {
             bookChanged[i] = false

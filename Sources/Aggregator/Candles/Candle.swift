@@ -28,8 +28,7 @@ public struct Candle: Hashable, Sendable, BitwiseCopyable {
 
     /// The minute (start) a time falls in; floor division, so times before 1970 work too.
     public static func minute(of nanos: Int64) -> Int64 {
-        let (q, r) = nanos.quotientAndRemainder(dividingBy: minuteNanos)
-        return (r < 0 ? q - 1 : q) * minuteNanos
+        UTCTime.floor(nanos, toMultipleOf: minuteNanos)
     }
 
     /// A candle of one trade.
@@ -71,10 +70,7 @@ public struct Candle: Hashable, Sendable, BitwiseCopyable {
     /// Turnover / volume rounded half away from zero, in 10⁻⁶ TRY; the close when no volume traded.
     public var vwap: Price {
         guard volume > 0 else { return close }
-        let v = Int128(volume)
-        let (q, r) = turnover.quotientAndRemainder(dividingBy: v)
-        let away = 2 * (r < 0 ? -r : r) >= v ? (turnover < 0 ? -1 : 1) : 0
-        return Price(units: Int64(q + Int128(away)))
+        return Price(units: Int64(ScaledDecimal.divideRoundingHalfAwayFromZero(turnover, by: Int128(volume))))
     }
 
     /// The minute's end (exclusive).

@@ -17,7 +17,7 @@ public struct SessionCalendar: Sendable, Equatable {
     }
 
     public static let utcOffsetNanos: Int64 = 3 * 3600 * UTCTime.nanosPerSecond
-    static let dayNanos: Int64 = 86_400 * UTCTime.nanosPerSecond
+    static let dayNanos = UTCTime.nanosPerDay
     /// The last year the built-in holiday list covers.
     public static let builtInHolidaysThrough = BISTHolidays.lastYear
 
@@ -54,9 +54,7 @@ public struct SessionCalendar: Sendable, Equatable {
 
     /// The Istanbul date of an instant, as days since 1970-01-01.
     public static func istanbulDay(of nanos: Int64) -> Int {
-        let local = nanos + utcOffsetNanos
-        let (q, r) = local.quotientAndRemainder(dividingBy: dayNanos)
-        return Int(r < 0 ? q - 1 : q)
+        Int(UTCTime.floor(nanos + utcOffsetNanos, toMultipleOf: dayNanos) / dayNanos)
     }
 
     /// Whether the market opens on this day at all (a weekday that is not a holiday).

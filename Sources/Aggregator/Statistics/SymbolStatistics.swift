@@ -72,9 +72,7 @@ public struct SymbolStatistics: Sendable, Equatable {
     /// Turnover / volume rounded half away from zero (10⁻⁶ TRY); nil before the day's first trade.
     public var vwap: Price? {
         guard volume > 0 else { return nil }
-        let v = Int128(volume)
-        let (q, r) = turnover.quotientAndRemainder(dividingBy: v)
-        return Price(units: Int64(q + (2 * r >= v ? 1 : 0)))
+        return Price(units: Int64(ScaledDecimal.divideRoundingHalfAwayFromZero(turnover, by: Int128(volume))))
     }
 
     /// Last price minus the previous close.

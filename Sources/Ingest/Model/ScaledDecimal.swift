@@ -1,5 +1,11 @@
 /// Exact conversion between decimal text (JSON number syntax) and scaled integers.
 public enum ScaledDecimal {
+    /// `numerator / denominator` (denominator > 0) rounded half away from zero: VWAPs and ratios.
+    public static func divideRoundingHalfAwayFromZero(_ numerator: Int128, by denominator: Int128) -> Int128 {
+        let (q, r) = numerator.quotientAndRemainder(dividingBy: denominator)
+        return 2 * r.magnitude >= denominator.magnitude ? q + (numerator < 0 ? -1 : 1) : q
+    }
+
     public enum ParseError: Error, Hashable, Sendable {
         case notANumber
         case tooManyDecimals

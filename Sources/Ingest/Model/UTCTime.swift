@@ -3,6 +3,13 @@
 /// Storage and the wire are UTC; the market calendar (Europe/Istanbul) lives elsewhere.
 public enum UTCTime {
     public static let nanosPerSecond: Int64 = 1_000_000_000
+    public static let nanosPerDay: Int64 = 86_400 * nanosPerSecond
+
+    /// The latest multiple of `unit` at or before `nanos` (floor division: times before 1970 too).
+    public static func floor(_ nanos: Int64, toMultipleOf unit: Int64) -> Int64 {
+        let (q, r) = nanos.quotientAndRemainder(dividingBy: unit)
+        return (r < 0 ? q - 1 : q) * unit
+    }
 
     /// Parses `YYYY-MM-DDTHH:MM:SS[.f{1,9}](Z|±HH:MM)` into nanoseconds since the epoch (UTC).
     /// Returns `nil` for any other shape, for out-of-range fields, and for years outside

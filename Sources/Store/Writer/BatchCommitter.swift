@@ -16,6 +16,16 @@ final class BatchCommitter {
         var reason: String
     }
 
+    /// What one commit stored, and what the schema refused (left out, the rest stored).
+    struct Outcome {
+        var rejected: [Rejected] = []
+        var candlesUpserted = 0
+        var candlesRebuilt = 0
+        var snapshotsStored = 0
+        /// Refusals other than rows, as log lines.
+        var notices: [String] = []
+    }
+
     private let conninfo: String
     private let layout: StorageLayout
     private let writerID: String
@@ -27,10 +37,6 @@ final class BatchCommitter {
     /// Candles whose minute had a refused trade: the aggregator's values include it, so they are
     /// always rebuilt instead (bounded; refused rows are rare and each is logged).
     private var tainted: Set<CandleKey> = []
-    /// Why the schema refused candle upserts (rebuilt instead); the writer logs and clears it.
-    var refusedCandles: [String] = []
-    /// Snapshots of the last commit the schema refused (reported in `refusedCandles`' log too).
-    private(set) var droppedSnapshots = 0
     private var snapshotDays: Set<Int64> = []
 
     private static let copySQL = "COPY market_ticks (\(TickCopyEncoder.columns)) FROM STDIN (FORMAT binary)"
@@ -81,9 +87,8 @@ final class BatchCommitter {
     /// Drops the connection after a failure; the next call opens a new one.
     func disconnect() { db = nil }
 
-    /// Commits `batch`; returns the rows the schema refused (already left out) and the numbers of
-    /// candles upserted and rebuilt.
-    func commit(_ batch: StoreBatch) throws -> (rejected: [Rejected], upserted: Int, rebuilt: Int) {
+    /// Commits `batch`.
+    func commit(_ batch: StoreBatch) throws -> Outcome {
         let db = try connection()
         let days = layout == .plain ? Self.days(of: batch.ticks).subtracting(partitionDays) : []
         try db.execute("BEGIN")
@@ -91,16 +96,12 @@ final class BatchCommitter {
             for day in days.sorted() {
                 try db.execute("SELECT akis_ensure_tick_partition(to_timestamp($1::bigint * 86400)::date)", parameters: [String(day)])
             }
+            var outcome = Outcome()
             var rejected: [(Int, String)] = []
-            if !batch.ticks.isEmpty {
-                try db.execute("SAVEPOINT batch")
-                do {
-                    try copy(batch.copyData ?? encode(batch.ticks[...]), rows: batch.ticks.count, on: db)
-                    try db.execute("RELEASE SAVEPOINT batch")
-                } catch let error as PostgresError where error.isDataError {
-                    try db.execute("ROLLBACK TO SAVEPOINT batch")
-                    try isolate(0..<batch.ticks.count, of: batch.ticks, on: db, rejected: &rejected)
-                }
+            if !batch.ticks.isEmpty, try dataError(underSavepoint: db, {
+                try copy(batch.copyData ?? encode(batch.ticks[...]), rows: batch.ticks.count, on: db)
+            }) != nil {
+                try isolate(0..<batch.ticks.count, of: batch.ticks, on: db, rejected: &rejected)
             }
             var rebuild = Set(batch.rebuilds)
             var newlyTainted: [CandleKey] = []
@@ -110,37 +111,26 @@ final class BatchCommitter {
                 newlyTainted.append(key)
             }
             for c in batch.candles where tainted.contains(c.key) { rebuild.insert(c.key) }
-            var upserts = batch.candles.filter { !rebuild.contains($0.key) }
-            if !upserts.isEmpty {
-                // A candle the schema refuses (it cannot happen with validated ticks) must not
-                // hold up storage: its minute is rebuilt from the stored trades instead.
-                try db.execute("SAVEPOINT candles")
-                do {
-                    try candles.upsert(upserts, on: db)
-                    try db.execute("RELEASE SAVEPOINT candles")
-                } catch let error as PostgresError where error.isDataError {
-                    try db.execute("ROLLBACK TO SAVEPOINT candles")
-                    refusedCandles.append(error.reason)
-                    rebuild.formUnion(upserts.map(\.key))
-                    upserts = []
-                }
+            let upserts = batch.candles.filter { !rebuild.contains($0.key) }
+            // A candle the schema refuses (it cannot happen with validated ticks) must not hold
+            // up storage: its minute is rebuilt from the stored trades instead.
+            if !upserts.isEmpty, let error = try dataError(underSavepoint: db, { try candles.upsert(upserts, on: db) }) {
+                outcome.notices.append("candles refused (\(error.reason)); rebuilt from the stored trades instead")
+                rebuild.formUnion(upserts.map(\.key))
+            } else {
+                outcome.candlesUpserted = upserts.count
             }
-            let rebuilt = try candles.rebuild(Array(rebuild), on: db)
-            droppedSnapshots = 0
+            outcome.candlesRebuilt = try candles.rebuild(Array(rebuild), on: db)
             let newSnapshotDays = layout == .plain ? Set(batch.snapshots.map { Self.day(of: $0.time) }).subtracting(snapshotDays) : []
             if !batch.snapshots.isEmpty {
                 for day in newSnapshotDays.sorted() {
                     try db.execute("SELECT akis_ensure_snapshot_partition(to_timestamp($1::bigint * 86400)::date)",
                                    parameters: [String(day)])
                 }
-                try db.execute("SAVEPOINT snapshots")
-                do {
-                    try insert(batch.snapshots, on: db)
-                    try db.execute("RELEASE SAVEPOINT snapshots")
-                } catch let error as PostgresError where error.isDataError {
-                    try db.execute("ROLLBACK TO SAVEPOINT snapshots")
-                    refusedCandles.append("snapshots: \(error.reason)")
-                    droppedSnapshots = batch.snapshots.count
+                if let error = try dataError(underSavepoint: db, { try insert(batch.snapshots, on: db) }) {
+                    outcome.notices.append("\(batch.snapshots.count) top-of-book snapshots refused (\(error.reason)); dropped")
+                } else {
+                    outcome.snapshotsStored = batch.snapshots.count
                 }
             }
             var highest: [UInt16: UInt64] = [:]
@@ -164,7 +154,8 @@ final class BatchCommitter {
             snapshotDays.formUnion(newSnapshotDays)
             if tainted.count + newlyTainted.count > 100_000 { tainted.removeAll() }
             tainted.formUnion(newlyTainted)
-            return (rejected.map { Rejected(tick: batch.ticks[$0.0], reason: $0.1) }, upserts.count, rebuilt)
+            outcome.rejected = rejected.map { Rejected(tick: batch.ticks[$0.0], reason: $0.1) }
+            return outcome
         } catch {
             _ = try? db.execute("ROLLBACK")
             throw error
@@ -196,10 +187,8 @@ final class BatchCommitter {
         var time: Int64
     }
 
-    private static func day(of nanos: Int64) -> Int64 {
-        let (q, r) = nanos.quotientAndRemainder(dividingBy: 86_400_000_000_000)
-        return r < 0 ? q - 1 : q
-    }
+    /// The UTC day (since the epoch) an instant falls on.
+    private static func day(of nanos: Int64) -> Int64 { UTCTime.floor(nanos, toMultipleOf: UTCTime.nanosPerDay) / UTCTime.nanosPerDay }
 
     private func connection() throws -> PostgresConnection {
         if let db, db.isHealthy { return db }
@@ -223,20 +212,28 @@ final class BatchCommitter {
 
     /// Stores `range` of the batch, halving it around rows the schema refuses (a few COPYs per bad row).
     private func isolate(_ range: Range<Int>, of ticks: [Tick], on db: PostgresConnection, rejected: inout [(Int, String)]) throws {
+        guard let error = try dataError(underSavepoint: db, { try copy(encode(ticks[range]), rows: range.count, on: db) }) else { return }
+        if range.count == 1 {
+            rejected.append((range.lowerBound, error.reason))
+            return
+        }
+        let middle = range.lowerBound + range.count / 2
+        try isolate(range.lowerBound..<middle, of: ticks, on: db, rejected: &rejected)
+        try isolate(middle..<range.upperBound, of: ticks, on: db, rejected: &rejected)
+    }
+
+    /// Runs `body` under a savepoint. When the rows are at fault (a data error) it undoes just
+    /// that part and returns the error; the transaction goes on. Other errors propagate.
+    private func dataError(underSavepoint db: PostgresConnection, _ body: () throws -> Void) throws -> PostgresError? {
         try db.execute("SAVEPOINT part")
         do {
-            try copy(encode(ticks[range]), rows: range.count, on: db)
+            try body()
             try db.execute("RELEASE SAVEPOINT part")
+            return nil
         } catch let error as PostgresError where error.isDataError {
             try db.execute("ROLLBACK TO SAVEPOINT part")
             try db.execute("RELEASE SAVEPOINT part")
-            if range.count == 1 {
-                rejected.append((range.lowerBound, error.reason))
-                return
-            }
-            let middle = range.lowerBound + range.count / 2
-            try isolate(range.lowerBound..<middle, of: ticks, on: db, rejected: &rejected)
-            try isolate(middle..<range.upperBound, of: ticks, on: db, rejected: &rejected)
+            return error
         }
     }
 
@@ -245,10 +242,10 @@ final class BatchCommitter {
         var days: Set<Int64> = []
         var last = Int64.min
         for t in ticks {
-            let day = t.exchangeTime >= 0 ? t.exchangeTime / 86_400_000_000_000 : (t.exchangeTime + 1) / 86_400_000_000_000 - 1
-            if day != last {
-                days.insert(day)
-                last = day
+            let d = day(of: t.exchangeTime)
+            if d != last {
+                days.insert(d)
+                last = d
             }
         }
         return days

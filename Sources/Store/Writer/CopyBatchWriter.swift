@@ -93,7 +93,8 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
     // Consumer thread.
     private var encoder: TickCopyEncoder
     private var pending: [Tick] = []
-    private var batchStarted: Int64 = 0
+    /// When the batch being filled got its first content (nil while it is empty).
+    private var batchStarted: Int64?
     private var nextNumber: Int64
     private let outlet: CandleOutlet?
     /// Ticks consumed so far (compared with candle updates' stamps), and updates not yet due.
@@ -161,7 +162,7 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
     public func consume(_ ticks: UnsafeBufferPointer<Tick>) {
         // Updates taken before the ticks: each one's stamp is then covered by ticks at hand.
         receiveUpdates()
-        if batchIsEmpty { batchStarted = Clock.monotonicNanos() }
+        if batchStarted == nil { batchStarted = Clock.monotonicNanos() }
         for tick in ticks {
             encoder.append(tick)
             pending.append(tick)
@@ -169,15 +170,21 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
             if encoder.rows >= options.maximumBatchTicks { flush() }
         }
         takeDueUpdates()
-        if !batchIsEmpty && Clock.monotonicNanos() - batchStarted >= options.flushIntervalNanos { flush() }
+        flushIfDue(now: Clock.monotonicNanos())
     }
 
     public func idle(now: Int64) {
         receiveUpdates()
-        let wasEmpty = batchIsEmpty
         takeDueUpdates()
-        if wasEmpty && !batchIsEmpty { batchStarted = now }
-        if !batchIsEmpty && now - batchStarted >= options.flushIntervalNanos { flush() }
+        flushIfDue(now: now)
+    }
+
+    /// Starts the batch's clock when it has content, and cuts it once the flush interval has passed.
+    private func flushIfDue(now: Int64) {
+        if batchIsEmpty { return }
+        let started = batchStarted ?? now
+        batchStarted = started
+        if now - started >= options.flushIntervalNanos { flush() }
     }
 
     /// Cuts the last batch and waits until everything is stored, or, when PostgreSQL is
@@ -201,11 +208,7 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
 
     private func receiveUpdates() {
         if let outlet { _ = outlet.ring.drain(maximum: .max) { updates.append(contentsOf: $0) } }
-        if let snapshotOutlet {
-            let wasEmpty = batchIsEmpty
-            _ = snapshotOutlet.ring.drain(maximum: .max) { pendingSnapshots.append(contentsOf: $0) }
-            if wasEmpty && !batchIsEmpty { batchStarted = Clock.monotonicNanos() }
-        }
+        if let snapshotOutlet { _ = snapshotOutlet.ring.drain(maximum: .max) { pendingSnapshots.append(contentsOf: $0) } }
     }
 
     /// Moves the updates whose ticks have all been consumed into the batch being filled.
@@ -238,6 +241,7 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
                                candles: pendingCandles.values.sorted { ($0.start, $0.symbol) < ($1.start, $1.symbol) },
                                rebuilds: pendingRebuilds.sorted { ($0.start, $0.symbol) < ($1.start, $1.symbol) },
                                snapshots: heldSnapshots + pendingSnapshots)
+        batchStarted = nil
         encoder.reset()
         pending.removeAll(keepingCapacity: true)
         pendingCandles.removeAll(keepingCapacity: true)
@@ -376,22 +380,17 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
                     log("store: batch \(batch.number) was committed before the connection broke; not storing it again")
                     storedTicks.wrappingIncrement(by: UInt64(batch.ticks.count), ordering: .relaxed)
                 } else {
-                    let (rejected, upserted, rebuilt) = try committer.commit(batch)
-                    snapshotsStored.wrappingIncrement(by: UInt64(batch.snapshots.count - committer.droppedSnapshots), ordering: .relaxed)
-                    snapshotsLost.wrappingIncrement(by: UInt64(committer.droppedSnapshots), ordering: .relaxed)
-                    candlesUpserted.wrappingIncrement(by: UInt64(upserted), ordering: .relaxed)
-                    candlesRebuilt.wrappingIncrement(by: UInt64(rebuilt), ordering: .relaxed)
-                    storedTicks.wrappingIncrement(by: UInt64(batch.ticks.count - rejected.count), ordering: .relaxed)
-                    rejectedRows.wrappingIncrement(by: UInt64(rejected.count), ordering: .relaxed)
-                    for r in rejected {
+                    let outcome = try committer.commit(batch)
+                    snapshotsStored.wrappingIncrement(by: UInt64(outcome.snapshotsStored), ordering: .relaxed)
+                    snapshotsLost.wrappingIncrement(by: UInt64(batch.snapshots.count - outcome.snapshotsStored), ordering: .relaxed)
+                    candlesUpserted.wrappingIncrement(by: UInt64(outcome.candlesUpserted), ordering: .relaxed)
+                    candlesRebuilt.wrappingIncrement(by: UInt64(outcome.candlesRebuilt), ordering: .relaxed)
+                    storedTicks.wrappingIncrement(by: UInt64(batch.ticks.count - outcome.rejected.count), ordering: .relaxed)
+                    rejectedRows.wrappingIncrement(by: UInt64(outcome.rejected.count), ordering: .relaxed)
+                    for r in outcome.rejected {
                         log("store: rejected row: feed \(r.tick.feed), sequence \(r.tick.sequence), symbol \(committer.template.symbolName(r.tick.symbol)): \(r.reason)")
                     }
-                    for reason in committer.refusedCandles {
-                        log(reason.hasPrefix("snapshots: ")
-                            ? "store: top-of-book snapshots of batch \(batch.number) refused (\(reason.dropFirst(11))); dropped"
-                            : "store: candles of batch \(batch.number) refused (\(reason)); rebuilt from the stored trades instead")
-                    }
-                    committer.refusedCandles.removeAll()
+                    for notice in outcome.notices { log("store: batch \(batch.number): \(notice)") }
                 }
                 // Every number up to this one is now stored (or was unreadable and reported).
                 committedBatches.wrappingIncrement(by: UInt64(batch.number - lastCommitted), ordering: .relaxed)

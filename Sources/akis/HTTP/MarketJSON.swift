@@ -65,10 +65,8 @@ enum MarketJSON {
     /// change / previous close in percent, rounded half away from zero to two decimals, exactly.
     static func percent(_ change: Price?, of base: Price?) -> String {
         guard let change, let base, base.units > 0 else { return "null" }
-        let scaled = Int128(change.units) * 10_000
-        let (q, r) = scaled.quotientAndRemainder(dividingBy: Int128(base.units))
-        let away = 2 * (r < 0 ? -r : r) >= Int128(base.units) ? (scaled < 0 ? -1 : 1) : 0
-        return ScaledDecimal.format(Int64(q + Int128(away)), scale: 2)
+        let hundredths = ScaledDecimal.divideRoundingHalfAwayFromZero(Int128(change.units) * 10_000, by: Int128(base.units))
+        return ScaledDecimal.format(Int64(hundredths), scale: 2)
     }
 
     static func error(_ message: String) -> String { "{\"error\":\(string(message))}" }
