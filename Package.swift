@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
@@ -44,17 +45,30 @@ let package = Package(
             dependencies: ["Ingest", "RingBuffer", .product(name: "Atomics", package: "swift-atomics")],
             swiftSettings: strict
         ),
-        .target(name: "Fanout", dependencies: ["Ingest", "Aggregator"], swiftSettings: strict),
+        .target(
+            name: "Fanout",
+            dependencies: [
+                "Ingest", "Aggregator", "RingBuffer", .product(name: "Atomics", package: "swift-atomics"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
         .target(name: "Store", dependencies: ["CLibPQ", "Ingest", "Aggregator", "RingBuffer"], swiftSettings: strict),
         .target(name: "AkisConfig", dependencies: ["Ingest", "Aggregator"], swiftSettings: strict),
         .executableTarget(
             name: "akis",
             dependencies: [
-                "RingBuffer", "Ingest", "Aggregator", "Store", "AkisConfig",
+                "RingBuffer", "Ingest", "Aggregator", "Store", "AkisConfig", "Fanout",
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -69,7 +83,23 @@ let package = Package(
         .testTarget(name: "AkisConfigTests", dependencies: ["AkisConfig", "Ingest", "Aggregator"], swiftSettings: strict),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Ingest", "Aggregator", "RingBuffer", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "AggregatorTests", dependencies: ["Aggregator", "Ingest", "RingBuffer"], swiftSettings: strict),
-        .testTarget(name: "FanoutTests", dependencies: ["Fanout", "Aggregator", "Ingest"], swiftSettings: strict),
-        .testTarget(name: "AkisCLITests", dependencies: ["Ingest", "Store", "Aggregator", "TestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "FanoutTests",
+            dependencies: [
+                "Fanout", "Aggregator", "Ingest", "RingBuffer",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "AkisCLITests",
+            dependencies: [
+                "Ingest", "Store", "Aggregator", "TestSupport",
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+            ],
+            swiftSettings: strict
+        ),
     ]
 )

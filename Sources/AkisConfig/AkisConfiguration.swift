@@ -31,8 +31,18 @@ public struct AkisConfiguration: Sendable {
     /// [lanes.store] and [lanes.fanout]: the pipeline's hand-off to each consumer.
     public var storeLane = Lane(capacity: 1 << 16, policy: .block)
     public var fanoutLane = Lane(capacity: 1 << 18, policy: .drop)
+    /// [fanout]: the WebSocket clients of /ws/market-data.
+    public var fanout = FanoutSettings()
     /// [[feeds]]
     public var feeds: [FeedEndpoint]
+
+    public struct FanoutSettings: Sendable, Equatable {
+        /// max_clients: connections beyond this are refused (WebSocket close 1013).
+        public var maximumClients = 256
+        /// client_queue: messages a client may fall behind before it is disconnected as slow.
+        public var clientQueue = 16_384
+        public init() {}
+    }
 
     public struct StoreSettings: Sendable, Equatable {
         /// flush_interval: the longest a tick waits before its batch is cut.
@@ -155,6 +165,11 @@ public struct AkisConfiguration: Sendable {
                 try fanout.finish()
             }
             try lanes.finish()
+        }
+        if var fanout = try root.section("fanout") {
+            config.fanout.maximumClients = try fanout.integer("max_clients", default: config.fanout.maximumClients, in: 1...100_000)
+            config.fanout.clientQueue = try fanout.integer("client_queue", default: config.fanout.clientQueue, in: 16...(1 << 22))
+            try fanout.finish()
         }
         let feedSections = try root.sections("feeds")
         if table["feeds"] != nil {

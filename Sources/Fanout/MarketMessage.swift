@@ -21,4 +21,42 @@ public enum MarketMessage {
             + "\"low\":\(c.low),\"close\":\(c.close),\"volume\":\(c.volume),\"start\":\"\(UTCTime.formatISO8601(c.start))\","
             + "\"tradeCount\":\(c.tradeCount),\"vwap\":\(c.vwap),\"corrected\":\(corrected)}}"
     }
+
+    /// `SNAPSHOT`: the latest state of the symbols a client just subscribed to (`data` is the body
+    /// of `GET /api/market/latest`).
+    public static func snapshot(_ snapshot: LatestPrices.Snapshot, names: [String], phase: SessionPhase) -> String {
+        "{\"type\":\"SNAPSHOT\",\"data\":" + latest(snapshot, names: names, phase: phase) + "}"
+    }
+
+    /// `SUBSCRIBED` / `UNSUBSCRIBED`: the reply to a command, with what it changed and what the
+    /// client is subscribed to now.
+    public static func subscriptions(_ type: String, changed: [SymbolID], now: Set<SymbolID>, names: [String]) -> String {
+        func list(_ ids: some Sequence<SymbolID>) -> String { ids.map { "\"\(names[Int($0.rawValue)])\"" }.joined(separator: ",") }
+        return "{\"type\":\"\(type)\",\"data\":{\"symbols\":[\(list(changed))],\"subscriptions\":[\(list(now.sorted()))]}}"
+    }
+
+    /// `ERROR`: a message the server refused, or why it closes the connection.
+    public static func error(_ message: String) -> String {
+        "{\"type\":\"ERROR\",\"data\":{\"message\":\(JSONText.string(message))}}"
+    }
+
+    /// The latest state of some symbols, from memory: market time, trading day, session phase, and
+    /// per symbol the last trade, top of book and the day's statistics.
+    public static func latest(_ snapshot: LatestPrices.Snapshot, names: [String], phase: SessionPhase) -> String {
+        func price(_ p: Price?) -> String { p.map { "\($0)" } ?? "null" }
+        func time(_ nanos: Int64) -> String { "\"\(UTCTime.formatISO8601(nanos))\"" }
+        var out = "{\"marketTime\":\(snapshot.marketTime == 0 ? "null" : time(snapshot.marketTime)),"
+        out += "\"tradingDay\":\(snapshot.tradingDay.map { "\"\($0.date)\"" } ?? "null"),\"sessionPhase\":\"\(phase.rawValue)\",\"symbols\":["
+        for (i, s) in snapshot.symbols.enumerated() {
+            if i > 0 { out += "," }
+            out += "{\"symbol\":\(JSONText.string(names[Int(s.symbol.rawValue)])),\"price\":\(price(s.lastPrice)),"
+            out += "\"timestamp\":\(s.lastPrice == nil ? "null" : time(s.lastTradeTime)),\"lastVolume\":\(s.lastPrice == nil ? "null" : "\(s.lastTradeQuantity)"),"
+            out += "\"bid\":\(price(s.bid)),\"ask\":\(price(s.ask)),\"quoteTime\":\(s.quoteTime == 0 ? "null" : time(s.quoteTime)),"
+            out += "\"open\":\(price(s.open)),\"high\":\(price(s.high)),\"low\":\(price(s.low)),"
+            out += "\"volume\":\(s.volume),\"tradeCount\":\(s.tradeCount),\"turnover\":\(JSONText.lira(s.turnover)),"
+            out += "\"vwap\":\(price(s.vwap)),\"previousClose\":\(price(s.previousClose)),\"change\":\(price(s.change)),"
+            out += "\"changePercent\":\(JSONText.percent(s.change, of: s.previousClose))}"
+        }
+        return out + "]}"
+    }
 }

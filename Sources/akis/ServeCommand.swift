@@ -1,5 +1,6 @@
 import Aggregator
 import AkisConfig
+import Fanout
 import ArgumentParser
 import Atomics
 import Foundation
@@ -36,6 +37,7 @@ struct Serve: ParsableCommand {
         let storeLane = ConsumerLane(name: "store", capacity: settings.storeLane.capacity, policy: settings.storeLane.policy)
         let fanoutLane = ConsumerLane(name: "fanout", capacity: settings.fanoutLane.capacity, policy: settings.fanoutLane.policy)
         let storeCandles = CandleOutlet(lane: storeLane)
+        let fanoutCandles = CandleOutlet(lane: fanoutLane)
         let storeSnapshots = SnapshotOutlet()
         var checkpoints: [UInt16: UInt64] = [:]
         var storeWriter: CopyBatchWriter?
@@ -87,18 +89,21 @@ struct Serve: ParsableCommand {
             }
         }
 
-        // Without a database the store lane ends in a counting consumer (it checksums what it
-        // receives); the fan-out lane does until the WebSocket fan-out exists.
+        // Without a database the store lane ends in a counting consumer (it checksums what it receives).
         let store = CountingConsumer(symbolCount: settings.symbols.count)
-        let fanout = CountingConsumer(symbolCount: settings.symbols.count)
         let writer = storeWriter
         var aggregation = AggregationStage.Options()
         aggregation.candles = settings.candles
         aggregation.calendar = settings.calendar
         aggregation.snapshotIntervalNanos = settings.snapshotIntervalNanos
-        // Candle updates go to the store writer when there is one (the fan-out takes them once it exists).
-        let aggregator = AggregationStage(symbolCount: settings.symbols.count, outlets: writer == nil ? [] : [storeCandles],
+        // Candle updates go to the fan-out, and to the store writer when there is one.
+        let aggregator = AggregationStage(symbolCount: settings.symbols.count, outlets: (writer == nil ? [] : [storeCandles]) + [fanoutCandles],
                                           snapshots: writer == nil ? nil : storeSnapshots, options: aggregation, log: log)
+        var fanoutOptions = FanoutHub.Options()
+        fanoutOptions.maximumClients = settings.fanout.maximumClients
+        fanoutOptions.clientQueueCapacity = settings.fanout.clientQueue
+        let fanout = FanoutHub(symbols: settings.symbols, latest: aggregator.latest, calendar: settings.calendar, candles: fanoutCandles,
+                               doorbell: fanoutLane.doorbell, options: fanoutOptions)
         let pipeline = Pipeline(readers: readers, lanes: [storeLane, fanoutLane], stages: [aggregator], checkpoints: checkpoints, log: log)
 
         let workers = [
@@ -108,14 +113,15 @@ struct Serve: ParsableCommand {
         ] + readers.enumerated().map { r, reader in
             WorkerThread(name: "akis-reader-\(r + 1)") { try reader.run(stop: StopSignal.requested) }
         }
-        let metrics = ServeMetrics(readers: readers, pipeline: pipeline, aggregator: aggregator, writer: writer)
+        let metrics = ServeMetrics(readers: readers, pipeline: pipeline, aggregator: aggregator, writer: writer, fanout: fanout, fanoutCandles: fanoutCandles)
         let ready = ManagedAtomic<Bool>(false)
         let market = MarketRoutes(parser: MarketQueryParser(symbols: settings.symbols), history: settings.databaseURL.map { MarketHistory(conninfo: $0) },
                                   latest: aggregator.latest, calendar: settings.calendar)
-        let http = try StatusServer(host: settings.httpHost, port: settings.httpPort, metrics: metrics, ready: ready, market: market, logger: logger)
+        let http = try StatusServer(host: settings.httpHost, port: settings.httpPort, metrics: metrics, ready: ready, market: market,
+                                    marketData: MarketDataSocket(hub: fanout, symbols: settings.symbols), logger: logger)
         defer { http.stop() }
         let httpAddress = settings.httpHost.contains(":") ? "[\(settings.httpHost)]:\(http.boundPort)" : "\(settings.httpHost):\(http.boundPort)"
-        log("http: metrics at http://\(httpAddress)/metrics, health at /healthz and /readyz, latest prices at /api/market/latest, history at /api/market/ticks and /api/market/candles")
+        log("http: metrics at http://\(httpAddress)/metrics, health at /healthz and /readyz, latest prices at /api/market/latest, history at /api/market/ticks and /api/market/candles, live ticks and candles at ws://\(httpAddress)\(MarketDataSocket.path)")
         ready.store(true, ordering: .releasing)
         if let readyFile {
             let lines = readers.flatMap { r in zip(r.feeds, r.boundAddresses).compactMap { f, a in a.map { "feed \(f.name) \($0)\n" } } }
@@ -189,7 +195,8 @@ struct Serve: ParsableCommand {
                      "candles: grace \(c.candles.graceNanos / 1_000_000) ms, allowed lateness \(c.candles.allowedLatenessNanos / 1_000_000) ms; top-of-book snapshots every \(c.snapshotIntervalNanos / 1_000_000) ms",
                      "calendar: \(c.calendar.holidays.count) holidays, \(c.calendar.halfDays.count) half days, sessions " + c.calendar.regularDay.map { "\($0.minute / 60):\($0.minute % 60 < 10 ? "0" : "")\($0.minute % 60) \($0.phase.rawValue)" }.joined(separator: ", "),
                      "reader threads: \(min(c.readerThreads, c.feeds.count)), receive path: \(c.reader.receivePath?.rawValue ?? "auto")",
-                     "lanes: store \(c.storeLane.policy.rawValue) (\(c.storeLane.capacity)), fanout \(c.fanoutLane.policy.rawValue) (\(c.fanoutLane.capacity))"]
+                     "lanes: store \(c.storeLane.policy.rawValue) (\(c.storeLane.capacity)), fanout \(c.fanoutLane.policy.rawValue) (\(c.fanoutLane.capacity))",
+                     "fanout: at most \(c.fanout.maximumClients) WebSocket clients, \(c.fanout.clientQueue) messages queued each"]
         for f in c.feeds { lines.append("feed \(f.name): id \(f.id), \(f.role.rawValue) \(f.address), \(f.format.rawValue)") }
         return lines.joined(separator: "\n")
     }

@@ -1,5 +1,8 @@
 import Foundation
+import HummingbirdWSClient
 import Ingest
+import Logging
+import Synchronization
 import Store
 import TestSupport
 import Testing
@@ -27,19 +30,31 @@ final class AkisProcess {
     let outPath: String
     let errPath: String
 
-    init(_ arguments: [String], environment: [String: String] = [:]) throws {
+    init(_ arguments: [String], executable: String = akisBinary, environment: [String: String] = [:]) throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("akis-cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         outPath = dir.appendingPathComponent("stdout").path
         errPath = dir.appendingPathComponent("stderr").path
         _ = FileManager.default.createFile(atPath: outPath, contents: nil)
         _ = FileManager.default.createFile(atPath: errPath, contents: nil)
-        process.executableURL = URL(fileURLWithPath: akisBinary)
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
         try process.run()
+    }
+
+    /// What it has written to stderr so far.
+    var log: String { (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "" }
+
+    /// Waits until it has written `count` lines to stdout.
+    func waitForLines(_ count: Int, seconds: Double = 30) async throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        while ((try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "").split(separator: "\n").count < count {
+            guard Date() < deadline, process.isRunning else { throw CLIFailure("\(count) lines expected from \(process.executableURL!.path): \(wait(timeoutSeconds: 0))") }
+            try await Task.sleep(for: .milliseconds(20))
+        }
     }
 
     func wait(timeoutSeconds: Double = 60) -> RunResult {
@@ -66,6 +81,11 @@ func scratchFile(_ name: String) -> String {
         let synth = try akis("synth", "--symbols", "99", "--out", scratchFile("x.akrec"))
         #expect(synth.status != 0)
         #expect(synth.stderr.contains("--symbols must be between 1 and 30"))
+
+        let wss = try akis("subscribe", "wss://127.0.0.1:1/ws/market-data", "GARAN")
+        #expect(wss.status != 0 && wss.stderr.contains("the URL must start with ws://"), "\(wss.stderr)")
+        let refused = try akis("subscribe", "ws://127.0.0.1:1/ws/market-data", "GARAN")
+        #expect(refused.status == 1 && refused.stderr.contains("ws://127.0.0.1:1/ws/market-data: "), "\(refused.stderr)")
 
         let speed = try akis("replay", "nothing.akrec", "--to", "tcp://127.0.0.1:1", "--speed", "fast")
         #expect(speed.status != 0)
@@ -301,6 +321,96 @@ func scratchFile(_ name: String) -> String {
         }
     }
 
+    /// `/ws/market-data` during a replay into a daemon with a database: a subscriber gets exactly
+    /// the ticks of its symbol that were stored, in sequence order, and the candles that were
+    /// stored; a later subscriber (Python's websockets, a client independent of ours) gets a
+    /// snapshot of the latest state; the stop closes both with "going away".
+    @Test func serveStreamsWhatItStores() async throws {
+        try await withScratchDatabase { url in
+            let storeConfig = "[database]\nurl = \"\(url)\"\n[store]\nspool_directory = \"\(scratchFile("spool"))\"\nretention_days = 36500"
+            let (serve, address, http) = try startServe("address = \"tcp://127.0.0.1:0\"", extra: storeConfig)
+            let ws = "ws://\(http)/ws/market-data"
+            #expect(serve.log.contains("live ticks and candles at \(ws)"), "\(serve.log)")
+
+            let received = Mutex<[String]>([])
+            let subscribed = Mutex<Bool>(false)
+            let subscriber = Task {
+                try await WebSocketClient.connect(url: ws, logger: Logger(label: "cli-test")) { inbound, outbound, _ in
+                    try await outbound.write(.text(#"{"type":"SUBSCRIBE","symbols":["GARAN"]}"#))
+                    for try await message in inbound.messages(maxSize: 1 << 20) {
+                        guard case .text(let text) = message else { continue }
+                        let count = received.withLock { $0.append(text); return $0.count }
+                        if count == 2 { subscribed.withLock { $0 = true } }
+                    }
+                }
+            }
+            let counter = try AkisProcess(["subscribe", "--count", ws, "GARAN"])
+            while !subscribed.withLock({ $0 }) || !counter.log.contains("received 2 messages") {
+                guard serve.process.isRunning, counter.process.isRunning else { throw CLIFailure("serve: \(serve.log)\nsubscribe: \(counter.log)") }
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            let sample = packageRoot.appendingPathComponent("Samples/bist-sample.akrec").path
+            #expect(try akis("replay", sample, "--to", address, "--speed", "max").status == 0)
+            waitForLog(serve, "stored 59,705")
+
+            let independent = try AkisProcess([packageRoot.appendingPathComponent("scripts/ws-subscribe").path, ws, "GARAN", "AKBNK"], executable: "/usr/bin/python3")
+            try await independent.waitForLines(2)
+            let (_, result) = stopServe(serve, after: "stored 59,705")
+            #expect(result.status == 0, "\(result.stderr)")
+            let close = try await subscriber.value
+            #expect(close?.closeCode == .goingAway && close?.reason == "the daemon is stopping")
+            let python = independent.wait()
+            #expect(python.status == 0, "\(python.stderr)")
+            let counted = counter.wait()
+            #expect(counted.status == 0 && counted.stderr.contains("closed by the server: goingAway the daemon is stopping"), "\(counted.stderr)")
+
+            let db = try PostgresConnection(conninfo: url)
+            let messages = received.withLock { $0 }
+            #expect(messages.count > 2 && messages[0].hasPrefix(#"{"type":"SUBSCRIBED","data":{"symbols":["GARAN"],"subscriptions":["GARAN"]}}"#), "\(messages.prefix(2))")
+            #expect(messages[1].hasPrefix(#"{"type":"SNAPSHOT","data":{"marketTime":null,"#), "nothing traded yet: \(messages[1])")
+
+            // Every GARAN tick stored, and nothing else, in sequence order, exact (times to the
+            // microsecond PostgreSQL keeps; the stream has the feed's nanoseconds).
+            let ticks = messages.filter { $0.hasPrefix(#"{"type":"MARKET_TICK""#) }
+            let streamed = ticks.map { t in ["symbol", "seq", "price", "volume", "timestamp", "kind"].map { jsonToken(t, $0) ?? "-" } }
+                .map { t in t.enumerated().map { $0.offset == 4 ? toMicroseconds($0.element) : $0.element } }
+            let stored = try db.execute("""
+                SELECT seq, price, volume, (extract(epoch FROM time) * 1000000)::bigint, kind FROM market_ticks WHERE symbol = 'GARAN' ORDER BY seq
+                """).rows.map { r in
+                    ["\"GARAN\"", r[0]!, "\(Price(units: Int64(r[1]!)!))", r[2]!, toMicroseconds("\"\(UTCTime.formatISO8601(Int64(r[3]!)! * 1000))\""), r[4] == "1" ? "\"trade\"" : "\"quote\""]
+                }
+            #expect(stored.count > 1000 && streamed == stored, "\(streamed.count) streamed, \(stored.count) stored; first streamed \(streamed.first ?? [])")
+            #expect(counted.stdout.contains("CANDLE 1, MARKET_TICK \(grouped(UInt64(stored.count))), SNAPSHOT 1, SUBSCRIBED 1\n"), "akis subscribe --count: \(counted.stdout)")
+
+            // The last candle message for each minute is the stored candle, after that minute's ticks.
+            let candles = messages.filter { $0.hasPrefix(#"{"type":"CANDLE""#) }
+            var latest: [String: [String]] = [:]
+            for c in candles { latest[jsonToken(c, "start") ?? "-"] = ["open", "high", "low", "close", "volume", "tradeCount", "vwap"].map { jsonToken(c, $0) ?? "-" } }
+            let storedCandles = try db.execute("""
+                SELECT (extract(epoch FROM bucket) * 1000000)::bigint, open, high, low, close, volume, trade_count, vwap, last_seq FROM market_candles WHERE symbol = 'GARAN'
+                """).rows
+            #expect(!storedCandles.isEmpty && latest.count == storedCandles.count, "\(latest.keys) against \(storedCandles.count) stored")
+            for r in storedCandles {
+                let start = "\"\(UTCTime.formatISO8601(Int64(r[0]!)! * 1000))\""
+                let expected = [r[1]!, r[2]!, r[3]!, r[4]!].map { "\(Price(units: Int64($0)!))" } + [r[5]!, r[6]!, "\(Price(units: Int64(r[7]!)!))"]
+                #expect(latest[start] == expected, "candle \(start)")
+                let candleAt = messages.firstIndex { $0.hasPrefix(#"{"type":"CANDLE""#) && jsonToken($0, "start") == start } ?? -1
+                let lastTradeAt = messages.firstIndex { $0.hasPrefix(#"{"type":"MARKET_TICK""#) && jsonToken($0, "seq") == r[8]! } ?? Int.max
+                #expect(candleAt > lastTradeAt, "the candle \(start) follows its last trade")
+            }
+
+            // The independent client: its reply, a snapshot of the stored state, and the close.
+            let lines = python.stdout.split(separator: "\n").map(String.init)
+            let last = try db.execute("SELECT (array_agg(price ORDER BY time DESC, seq DESC))[1], sum(volume) FROM market_ticks WHERE symbol = 'GARAN' AND kind = 1").rows[0]
+            #expect(lines.count == 5, "SUBSCRIBED, SNAPSHOT, two candles closed at the stop, CLOSED: \(lines)")
+            #expect(lines.first == #"{"type":"SUBSCRIBED","data":{"symbols":["GARAN","AKBNK"],"subscriptions":["AKBNK","GARAN"]}}"#, "\(lines)")
+            #expect(lines.filter { $0.hasPrefix(#"{"type":"CANDLE","data":{"symbol":"#) }.count == 2, "\(lines)")
+            #expect(lines.dropFirst().first?.contains(#"{"symbol":"GARAN","price":\#(Price(units: Int64(last[0]!)!)),"#) == true, "\(lines)")
+            #expect(lines.dropFirst().first?.contains(#""volume":\#(last[1]!),"#) == true, "\(lines)")
+            #expect(lines.last == "CLOSED 1001 the daemon is stopping", "\(lines)")
+        }
+    }
+
     /// `GET /api/market/latest` answers from memory what SQL says about the stored trades.
     func latestIsServed(_ http: String, _ url: String) throws {
         let db = try PostgresConnection(conninfo: url)
@@ -501,15 +611,42 @@ func dechunked(_ body: String) -> String {
 
 /// A database of one test's own on the suite's PostgreSQL, dropped afterwards; `body` gets its
 /// connection string.
+func withScratchDatabase(_ body: (String) async throws -> Void) async throws {
+    let (url, drop) = try scratchDatabase()
+    defer { drop() }
+    try await body(url)
+}
+
 func withScratchDatabase(_ body: (String) throws -> Void) throws {
+    let (url, drop) = try scratchDatabase()
+    defer { drop() }
+    try body(url)
+}
+
+/// Creates the database; returns its connection string and what drops it.
+private func scratchDatabase() throws -> (String, () -> Void) {
     guard let base = ProcessInfo.processInfo.environment["AKIS_TEST_DATABASE_URL"], !base.isEmpty else {
         throw CLIFailure("AKIS_TEST_DATABASE_URL is not set: run the suite with scripts/test, which starts a private PostgreSQL")
     }
     let admin = try PostgresConnection(conninfo: base)
     let name = "t_cli_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
     try admin.execute("CREATE DATABASE \(name)")
-    defer { _ = try? admin.execute("DROP DATABASE \(name) WITH (FORCE)") }
-    try body("\(base) dbname=\(name)")
+    return ("\(base) dbname=\(name)", { _ = try? admin.execute("DROP DATABASE \(name) WITH (FORCE)") })
+}
+
+/// A quoted ISO 8601 time cut to microseconds: `"…T07:00:00.030298374Z"` → `"…T07:00:00.030298Z"`.
+func toMicroseconds(_ time: String) -> String {
+    guard let dot = time.firstIndex(of: "."), let z = time.firstIndex(of: "Z") else { return time }
+    let fraction = (time[time.index(after: dot)..<z] + "000000").prefix(6)
+    return String(time[...dot] + fraction + time[z...])
+}
+
+/// The raw JSON text of `key`'s value in a flat message (a number, a quoted string, true/false).
+func jsonToken(_ text: String, _ key: String) -> String? {
+    guard let range = text.range(of: "\"\(key)\":") else { return nil }
+    let rest = text[range.upperBound...]
+    let end = rest.hasPrefix("\"") ? rest.dropFirst().firstIndex(of: "\"").map { rest.index(after: $0) } : rest.firstIndex { $0 == "," || $0 == "}" }
+    return end.map { String(rest[..<$0]) }
 }
 
 struct CLIFailure: Error, CustomStringConvertible {

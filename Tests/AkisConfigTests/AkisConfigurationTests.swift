@@ -58,6 +58,9 @@ import Testing
             [lanes.fanout]
             capacity = 8192
             on_full = "block"
+            [fanout]
+            max_clients = 10
+            client_queue = 500
             [[feeds]]
             name = "bist-a"
             id = 7
@@ -88,6 +91,7 @@ import Testing
         #expect(c.calendar.phase(at: Int64(UTCTime.daysFromCivil(year: 2027, month: 1, day: 1)) * 86_400_000_000_000 + 8 * 3_600_000_000_000) == .closed)
         #expect(c.storeLane == .init(capacity: 2048, policy: .block))
         #expect(c.fanoutLane == .init(capacity: 8192, policy: .block))
+        #expect(c.fanout.maximumClients == 10 && c.fanout.clientQueue == 500)
         #expect(c.feeds.count == 2)
         #expect(c.feeds[0].id == 7 && c.feeds[0].format == .jsonLines && c.feeds[0].multicastInterface == "127.0.0.1")
         #expect(c.feeds[1].id == 2, "ids default to the feed's position")
@@ -107,6 +111,9 @@ import Testing
         ("[reader]\nreceive_path = \"fast\"", "reader.receive_path (line 2): \"fast\" is not one of \"auto\""),
         ("[lanes.store]\non_full = \"drop\"", "lanes.store.on_full (line 2): storage never drops ticks"),
         ("[lanes.fanout]\non_full = \"spill\"", "lanes.fanout.on_full (line 2): \"spill\" is not one of \"block\", \"drop\""),
+        ("[fanout]\nmax_clients = 0", "fanout.max_clients (line 2): 0 is out of range 1...100000"),
+        ("[fanout]\nclient_queue = 4", "fanout.client_queue (line 2): 4 is out of range 16...4194304"),
+        ("[fanout]\nqueue = 4", "unknown key fanout.queue (line 2)"),
         ("[market]\nsymbols = [\"AKBNK\", \"bad symbol\"]", "market.symbols (line 2):"),
         ("[market]\nsymbols = []", "market.symbols (line 2): the symbol list is empty"),
         ("[market]\nsymbols = \"AKBNK\"", "market.symbols (line 2): expected an array of strings"),

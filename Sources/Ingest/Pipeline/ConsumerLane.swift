@@ -70,7 +70,7 @@ public final class ConsumerLane: Sendable {
             let now = Clock.monotonicNanos()
             consumer.idle(now: now)
             idle.pause(now: now, doorbell: doorbell, wakeAfterNanos: consumer.idleIntervalNanos) {
-                ring.isEmpty && !self.closed.load(ordering: .acquiring)
+                ring.isEmpty && !self.closed.load(ordering: .acquiring) && !consumer.hasPendingWork
             }
         }
         consumer.finish()
@@ -90,6 +90,13 @@ public protocol TickConsumer: AnyObject {
     func idle(now: Int64)
     /// The longest the consumer may sleep while idle before `idle` is called again.
     var idleIntervalNanos: Int64 { get }
+    /// Work that arrived outside the lane (rung on the lane's doorbell): the consumer does not sleep
+    /// while this is true.
+    var hasPendingWork: Bool { get }
     /// The lane is closed and drained.
     func finish()
+}
+
+extension TickConsumer {
+    public var hasPendingWork: Bool { false }
 }

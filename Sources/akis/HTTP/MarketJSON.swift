@@ -1,4 +1,4 @@
-import Aggregator
+import Fanout
 import Ingest
 import Store
 
@@ -30,45 +30,6 @@ enum MarketJSON {
         return out + "]}"
     }
 
-    /// The latest state of the asked symbols, from memory.
-    static func latest(_ snapshot: LatestPrices.Snapshot, names: (SymbolID) -> String, phase: SessionPhase) -> String {
-        func price(_ p: Price?) -> String { p.map { "\($0)" } ?? "null" }
-        var out = "{\"marketTime\":\(snapshot.marketTime == 0 ? "null" : time(snapshot.marketTime)),"
-        out += "\"tradingDay\":\(snapshot.tradingDay.map { "\"\($0.date)\"" } ?? "null"),\"sessionPhase\":\"\(phase.rawValue)\",\"symbols\":["
-        for (i, s) in snapshot.symbols.enumerated() {
-            if i > 0 { out += "," }
-            out += "{\"symbol\":\(string(names(s.symbol))),\"price\":\(price(s.lastPrice)),"
-            out += "\"timestamp\":\(s.lastPrice == nil ? "null" : time(s.lastTradeTime)),\"lastVolume\":\(s.lastPrice == nil ? "null" : "\(s.lastTradeQuantity)"),"
-            out += "\"bid\":\(price(s.bid)),\"ask\":\(price(s.ask)),\"quoteTime\":\(s.quoteTime == 0 ? "null" : time(s.quoteTime)),"
-            out += "\"open\":\(price(s.open)),\"high\":\(price(s.high)),\"low\":\(price(s.low)),"
-            out += "\"volume\":\(s.volume),\"tradeCount\":\(s.tradeCount),\"turnover\":\(lira(s.turnover)),"
-            out += "\"vwap\":\(price(s.vwap)),\"previousClose\":\(price(s.previousClose)),\"change\":\(price(s.change)),"
-            out += "\"changePercent\":\(percent(s.change, of: s.previousClose))}"
-        }
-        return out + "]}"
-    }
-
-    /// An exact amount in 10⁻⁶ TRY (128 bits) as a decimal number of lira.
-    static func lira(_ units: Int128) -> String {
-        let whole = units.magnitude / 1_000_000
-        let fraction = units.magnitude % 1_000_000
-        var out = (units < 0 ? "-" : "") + "\(whole)"
-        if fraction != 0 {
-            var digits = String(fraction)
-            digits = String(repeating: "0", count: 6 - digits.count) + digits
-            while digits.hasSuffix("0") { digits.removeLast() }
-            out += "." + digits
-        }
-        return out
-    }
-
-    /// change / previous close in percent, rounded half away from zero to two decimals, exactly.
-    static func percent(_ change: Price?, of base: Price?) -> String {
-        guard let change, let base, base.units > 0 else { return "null" }
-        let hundredths = ScaledDecimal.divideRoundingHalfAwayFromZero(Int128(change.units) * 10_000, by: Int128(base.units))
-        return ScaledDecimal.format(Int64(hundredths), scale: 2)
-    }
-
     static func error(_ message: String) -> String { "{\"error\":\(string(message))}" }
 
     private static func time(_ nanos: Int64) -> String { "\"\(UTCTime.formatISO8601(nanos))\"" }
@@ -81,21 +42,5 @@ enum MarketJSON {
         }
     }
 
-    /// A JSON string literal; control characters, quotes and backslashes escaped.
-    static func string(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where u.value < 0x20 || u.value == 0x2028 || u.value == 0x2029:
-                out += "\\u" + String(repeating: "0", count: 4 - String(u.value, radix: 16).count) + String(u.value, radix: 16)
-            default: out.unicodeScalars.append(u)
-            }
-        }
-        return out + "\""
-    }
+    static func string(_ s: String) -> String { JSONText.string(s) }
 }

@@ -1,4 +1,5 @@
 import Aggregator
+import Fanout
 import Hummingbird
 import Ingest
 import NIOPosix
@@ -14,12 +15,12 @@ struct MarketRoutes: Sendable {
     let latest: LatestPrices
     let calendar: SessionCalendar
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register<Context: RequestContext>(on router: Router<Context>) {
         router.get("/api/market/latest") { request, _ in
             try await answer(request) { parameters, _ in
                 let snapshot = latest.snapshot(try parser.latest(parameters))
                 let phase = snapshot.marketTime == 0 ? .closed : calendar.phase(at: snapshot.marketTime)
-                return MarketJSON.latest(snapshot, names: parser.symbols.name(of:), phase: phase)
+                return MarketMessage.latest(snapshot, names: parser.symbols.allNames, phase: phase)
             }
         }
         router.get("/api/market/ticks") { request, _ in

@@ -1,4 +1,5 @@
 import Aggregator
+import Fanout
 import Ingest
 import Prometheus
 import Store
@@ -13,7 +14,7 @@ final class ServeMetrics: Sendable {
     /// Gauges set from their source at each scrape.
     private let gauges: [(gauge: Gauge, read: @Sendable () -> Double)]
 
-    init(readers: [FeedReader], pipeline: Pipeline, aggregator: AggregationStage, writer: CopyBatchWriter?) {
+    init(readers: [FeedReader], pipeline: Pipeline, aggregator: AggregationStage, writer: CopyBatchWriter?, fanout: FanoutHub, fanoutCandles: CandleOutlet) {
         let registry = PrometheusCollectorRegistry()
         var list: [(Counter, @Sendable () -> UInt64, UInt64)] = []
         func counter(_ name: String, _ help: String, _ labels: [(String, String)], _ read: @escaping @Sendable () -> UInt64) {
@@ -74,6 +75,18 @@ final class ServeMetrics: Sendable {
         }
         counter("previous_day_trades", "Trades of an earlier trading day (left out of the daily statistics)", []) {
             aggregator.previousDayTrades.load(ordering: .relaxed)
+        }
+        gauge("fanout_clients", "", "WebSocket clients connected to /ws/market-data") { Double(fanout.clientsConnected.load(ordering: .relaxed)) }
+        counter("fanout_clients_refused", "WebSocket connections refused (fanout.max_clients reached)", []) { fanout.clientsRefused.load(ordering: .relaxed) }
+        counter("fanout_slow_clients", "WebSocket clients disconnected for falling fanout.client_queue messages behind", []) {
+            fanout.slowClients.load(ordering: .relaxed)
+        }
+        counter("fanout_messages", "Messages queued to WebSocket clients (one per client per message)", []) { fanout.messagesQueued.load(ordering: .relaxed) }
+        counter("fanout_candles", "Candle messages the fan-out sent out (once per candle, to every subscriber)", []) {
+            fanout.candlesSent.load(ordering: .relaxed)
+        }
+        counter("fanout_candles_dropped", "Candle updates dropped because the fan-out's candle ring was full", []) {
+            fanoutCandles.dropped.load(ordering: .relaxed)
         }
         if let writer {
             counter("store_candles_upserted", "Candles stored as the aggregator computed them", []) { writer.candlesUpserted.load(ordering: .relaxed) }

@@ -1,12 +1,14 @@
 import Atomics
+import Fanout
 import Foundation
 import Hummingbird
+import HummingbirdWebSocket
 import Ingest
 import Logging
 import ServiceLifecycle
 
 /// The daemon's HTTP side: `/metrics` (Prometheus), `/healthz`, `/readyz` for operators and the
-/// market history API (`MarketRoutes`) for clients. Handlers are thin: they read from
+/// market API (`MarketRoutes`) and the live WebSocket (`MarketDataSocket`) for clients. Handlers are thin: they read from
 /// `ServeMetrics`, a readiness flag, and the history service.
 final class StatusServer: Sendable {
     private let group: ServiceGroup
@@ -14,9 +16,11 @@ final class StatusServer: Sendable {
     private let finished = ManagedAtomic<Bool>(false)
 
     /// Starts serving on `address` (port 0 picks one) and waits until it listens.
-    init(host: String, port requested: Int, metrics: ServeMetrics, ready: ManagedAtomic<Bool>, market: MarketRoutes, logger: Logger) throws {
-        let router = Router()
+    init(host: String, port requested: Int, metrics: ServeMetrics, ready: ManagedAtomic<Bool>, market: MarketRoutes,
+         marketData: MarketDataSocket, logger: Logger) throws {
+        let router = Router(context: FanoutRequestContext.self)
         market.register(on: router)
+        marketData.register(on: router)
         router.get("/metrics") { _, _ in
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
@@ -32,7 +36,8 @@ final class StatusServer: Sendable {
         var quiet = logger
         quiet.logLevel = .warning
         let app = Application(
-            router: router, configuration: .init(address: .hostname(host, port: requested), serverName: "akis"),
+            router: router, server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(ws: MarketDataSocket.serverConfiguration)),
+            configuration: .init(address: .hostname(host, port: requested), serverName: "akis"),
             onServerRunning: { channel in bound.store(channel.localAddress?.port ?? -1, ordering: .releasing) },
             logger: quiet)
         let failure = ErrorBox()

@@ -1,0 +1,63 @@
+import Foundation
+import Ingest
+
+/// What a WebSocket client may ask of `/ws/market-data`, parsed from one text message:
+/// `{"type":"SUBSCRIBE","symbols":["GARAN","AKBNK"]}` or `{"type":"UNSUBSCRIBE","symbols":[…]}`.
+/// Pure: no I/O. A command is all or nothing: one unknown symbol refuses the whole message.
+public enum ClientCommand: Equatable, Sendable {
+    case subscribe([SymbolID])
+    case unsubscribe([SymbolID])
+
+    /// The longest inbound message read; a longer one closes the connection (WebSocket 1009).
+    public static let maximumMessageBytes = 64 * 1024
+
+    /// Parses one message against the symbols this daemon ingests.
+    public static func parse(_ text: String, symbols: SymbolTable) throws(ClientCommandError) -> ClientCommand {
+        let object: [String: Any]
+        do {
+            guard let o = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
+                throw ClientCommandError("a message is a JSON object like {\"type\":\"SUBSCRIBE\",\"symbols\":[\"GARAN\"]}")
+            }
+            object = o
+        } catch let error as ClientCommandError {
+            throw error
+        } catch {
+            throw ClientCommandError("malformed JSON: \((error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? "cannot parse the message")")
+        }
+        for key in object.keys where key != "type" && key != "symbols" {
+            throw ClientCommandError("unknown field \(Sanitized(key)); a message has \"type\" and \"symbols\"")
+        }
+        guard let type = object["type"] as? String else { throw ClientCommandError("\"type\" is required: SUBSCRIBE or UNSUBSCRIBE") }
+        guard type == "SUBSCRIBE" || type == "UNSUBSCRIBE" else {
+            throw ClientCommandError("unknown type \(Sanitized(type)): SUBSCRIBE or UNSUBSCRIBE")
+        }
+        guard let list = object["symbols"] as? [Any] else {
+            throw ClientCommandError("\"symbols\" is required: a list of symbols like [\"GARAN\",\"AKBNK\"]")
+        }
+        guard !list.isEmpty else { throw ClientCommandError("\"symbols\" is empty") }
+        guard list.count <= max(symbols.count, 1) else {
+            throw ClientCommandError("\"symbols\" lists \(list.count) entries; this daemon ingests \(symbols.count) symbols")
+        }
+        var ids: [SymbolID] = []
+        for entry in list {
+            guard let name = entry as? String else { throw ClientCommandError("\"symbols\" holds something other than a string") }
+            guard let id = symbols.id(for: name) else {
+                var copy = name
+                let wellFormed = copy.withUTF8 { SymbolTable.isValid(UnsafeRawBufferPointer($0)) }
+                throw ClientCommandError(wellFormed
+                    ? "unknown symbol \(name): not one of the \(symbols.count) symbols this daemon ingests"
+                    : "\(Sanitized(name)) is not a symbol: 1 to \(SymbolTable.maximumLength) capital letters and digits")
+            }
+            if !ids.contains(id) { ids.append(id) }
+        }
+        return type == "SUBSCRIBE" ? .subscribe(ids) : .unsubscribe(ids)
+    }
+}
+
+/// Why a client's message was refused; sent back as an `ERROR` message. Safe to show: any text
+/// from the client in it is quoted and escaped.
+public struct ClientCommandError: Error, Equatable, Sendable, CustomStringConvertible {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}

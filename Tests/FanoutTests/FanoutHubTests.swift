@@ -1,0 +1,143 @@
+import Aggregator
+import Fanout
+import Foundation
+import Ingest
+import NIOCore
+import Testing
+
+/// The hub without sockets: ticks go through a lane and an aggregation stage as on the pipeline
+/// thread, and the hub is driven as the fan-out thread drives it.
+@Suite struct FanoutHubTests {
+    static let t0: Int64 = 1_727_173_800_000_000_000  // 2024-09-24T10:30:00Z, a Tuesday, continuous session
+    static let second: Int64 = 1_000_000_000
+    let garan = SymbolID(0), akbnk = SymbolID(1)
+
+    final class Harness {
+        let symbols = try! SymbolTable(["GARAN", "AKBNK", "THYAO"])
+        let lane = ConsumerLane(name: "fanout", capacity: 1 << 16, policy: .block)
+        let outlet: CandleOutlet
+        let stage: AggregationStage
+        let hub: FanoutHub
+
+        init(options: FanoutHub.Options = FanoutHub.Options()) {
+            outlet = CandleOutlet(lane: lane)
+            stage = AggregationStage(symbolCount: symbols.count, outlets: [outlet]) { _ in }
+            hub = FanoutHub(symbols: symbols, latest: stage.latest, calendar: SessionCalendar(), candles: outlet,
+                            doorbell: lane.doorbell, options: options)
+        }
+
+        /// The pipeline's part (lane, then aggregator), then the fan-out thread's.
+        func send(_ ticks: [Tick], now: Int64 = 1) {
+            ticks.withUnsafeBufferPointer {
+                _ = lane.offer($0)
+                stage.process($0, now: now)
+            }
+            _ = lane.ring.drain(maximum: .max) { hub.consume($0) }
+            hub.idle(now: now)
+        }
+    }
+
+    func trade(_ symbol: SymbolID, at offset: Int64, price: String, quantity: Int64 = 100, seq: UInt64) -> Tick {
+        Tick(symbol: symbol, kind: .trade, price: Price(price)!, quantity: quantity, exchangeTime: Self.t0 + offset, sequence: seq)
+    }
+
+    /// The next `n` queued messages as JSON objects (they are queued already: this does not wait).
+    func take(_ n: Int, _ it: inout AsyncStream<ByteBuffer>.Iterator) async throws -> [[String: Any]] {
+        var out: [[String: Any]] = []
+        for _ in 0..<n {
+            let buffer = try #require(await it.next())
+            out.append(try #require(try JSONSerialization.jsonObject(with: Data(buffer.readableBytesView)) as? [String: Any]))
+        }
+        return out
+    }
+
+    func data(_ m: [String: Any]) -> [String: Any] { m["data"] as? [String: Any] ?? [:] }
+
+    @Test func aSubscriberGetsItsReplyTheSnapshotThenItsSymbolsTicksAndCandles() async throws {
+        let h = Harness()
+        h.send([trade(garan, at: Self.second, price: "100.5", seq: 1), trade(akbnk, at: Self.second, price: "20", seq: 2)])
+        let client = try #require(h.hub.connect())
+        var it = client.messages.makeAsyncIterator()
+        h.hub.submit(.subscribe([garan]), from: client)
+        h.hub.idle(now: 2)
+        let opening = try await take(2, &it)
+        #expect(opening[0]["type"] as? String == "SUBSCRIBED" && data(opening[0])["subscriptions"] as? [String] == ["GARAN"])
+        #expect(opening[1]["type"] as? String == "SNAPSHOT")
+        let state = try #require((data(opening[1])["symbols"] as? [[String: Any]])?.first)
+        #expect(state["symbol"] as? String == "GARAN" && "\(state["price"]!)" == "100.5" && state["volume"] as? Int == 100)
+        #expect(data(opening[1])["sessionPhase"] as? String == "continuous")
+
+        // Only GARAN's ticks; the candle of 10:30 after the ticks that close it.
+        h.send([trade(akbnk, at: 2 * Self.second, price: "21", seq: 3), trade(garan, at: 3 * Self.second, price: "101", quantity: 50, seq: 4)])
+        h.send([trade(garan, at: 61 * Self.second + 500_000_000, price: "102", seq: 5)])
+        h.send([trade(garan, at: 63 * Self.second, price: "102.25", seq: 6)])
+        let live = try await take(4, &it)
+        #expect(live.map { $0["type"] as? String } == ["MARKET_TICK", "MARKET_TICK", "MARKET_TICK", "CANDLE"])
+        #expect(live[0...2].map { data($0)["seq"] as? Int } == [4, 5, 6])
+        let candle = data(live[3])
+        #expect(candle["symbol"] as? String == "GARAN" && candle["start"] as? String == "2024-09-24T10:30:00.000Z")
+        #expect("\(candle["open"]!)" == "100.5" && "\(candle["high"]!)" == "101" && "\(candle["close"]!)" == "101")
+        #expect(candle["volume"] as? Int == 150 && candle["tradeCount"] as? Int == 2 && candle["corrected"] as? Bool == false)
+
+        // A late trade within the allowed lateness corrects the candle, and the correction is streamed.
+        h.send([trade(garan, at: 30 * Self.second, price: "99", seq: 7)])
+        let late = try await take(2, &it)
+        #expect(late[0]["type"] as? String == "MARKET_TICK")
+        #expect(late[1]["type"] as? String == "CANDLE" && data(late[1])["corrected"] as? Bool == true && "\(data(late[1])["low"]!)" == "99")
+
+        h.hub.submit(.unsubscribe([garan]), from: client)
+        h.send([trade(garan, at: 64 * Self.second, price: "103", seq: 8)])
+        let bye = try await take(1, &it)
+        #expect(bye[0]["type"] as? String == "UNSUBSCRIBED" && (data(bye[0])["subscriptions"] as? [String])?.isEmpty == true)
+        h.hub.disconnect(client)
+        #expect(await it.next() == nil, "nothing after unsubscribing; the queue ends at disconnect")
+        #expect(h.hub.clientsConnected.load(ordering: .relaxed) == 0)
+    }
+
+    @Test func aSlowClientIsCutOffWithoutHoldingUpTheOthers() async throws {
+        var options = FanoutHub.Options()
+        options.clientQueueCapacity = 16
+        let h = Harness(options: options)
+        let slow = try #require(h.hub.connect())
+        let other = try #require(h.hub.connect())
+        h.hub.submit(.subscribe([garan]), from: slow)
+        h.hub.submit(.subscribe([akbnk]), from: other)
+        h.send((0..<40).map { trade(garan, at: Int64($0) * 1_000_000, price: "100", seq: UInt64($0 + 1)) })
+        #expect(slow.isSlow && h.hub.slowClients.load(ordering: .relaxed) == 1)
+        var it = slow.messages.makeAsyncIterator()
+        var count = 0
+        while await it.next() != nil { count += 1 }
+        #expect(count == 16, "what fit stays queued, in order; then the queue ends")
+        // The other client still gets its symbol.
+        h.send([trade(akbnk, at: Self.second, price: "20", seq: 100)])
+        var o = other.messages.makeAsyncIterator()
+        let got = try await take(3, &o)
+        #expect(got.map { $0["type"] as? String } == ["SUBSCRIBED", "SNAPSHOT", "MARKET_TICK"])
+    }
+
+    @Test func clientsBeyondTheLimitAreRefusedAndStoppingEndsEveryQueue() async throws {
+        var options = FanoutHub.Options()
+        options.maximumClients = 2
+        let h = Harness(options: options)
+        let a = try #require(h.hub.connect())
+        let b = try #require(h.hub.connect())
+        #expect(h.hub.connect() == nil && h.hub.clientsRefused.load(ordering: .relaxed) == 1)
+        h.hub.disconnect(b)
+        let c = try #require(h.hub.connect())
+        h.hub.submit(.subscribe([garan]), from: a)
+        h.hub.submit(.subscribe([garan]), from: c)
+        h.send([trade(garan, at: Self.second, price: "100", seq: 1)])
+        h.stage.finish()  // the pipeline's stop: open candles close, then the lanes end
+        h.hub.finish()
+        #expect(h.hub.isStopping && h.hub.connect() == nil)
+        for client in [a, c] {
+            var it = client.messages.makeAsyncIterator()
+            var types: [String] = []
+            while let m = await it.next() {
+                let object = try JSONSerialization.jsonObject(with: Data(m.readableBytesView)) as? [String: Any]
+                types.append(object?["type"] as? String ?? "?")
+            }
+            #expect(types == ["SUBSCRIBED", "SNAPSHOT", "MARKET_TICK", "CANDLE"], "the open candle goes out at the stop, then the queue ends")
+        }
+    }
+}

@@ -1,0 +1,268 @@
+import Aggregator
+import Atomics
+import Fanout
+import Foundation
+import Hummingbird
+import HummingbirdWebSocket
+import HummingbirdWSClient
+@testable import Ingest
+import Logging
+import NIOCore
+import Synchronization
+import Testing
+
+/// `/ws/market-data` over real sockets: Hummingbird's server, the fan-out thread running its lane,
+/// and swift-websocket's client.
+@Suite(.serialized) struct MarketDataSocketTests {
+    static let t0: Int64 = 1_727_173_800_000_000_000  // 2024-09-24T10:30:00Z
+    static let logger = Logger(label: "test")
+
+    /// A fan-out served on a loopback port, fed as the pipeline thread feeds it.
+    final class LiveFanout: @unchecked Sendable {
+        let symbols = try! SymbolTable(["GARAN", "AKBNK", "THYAO"])
+        let lane = ConsumerLane(name: "fanout", capacity: 1 << 18, policy: .block)
+        let outlet: CandleOutlet
+        let stage: AggregationStage
+        let hub: FanoutHub
+        let port: Int
+        private let server: Task<Void, any Error>
+        private let laneDone = ManagedAtomic<Bool>(false)
+
+        init(options: FanoutHub.Options = FanoutHub.Options(), slowClientGrace: TimeAmount = .seconds(2)) async throws {
+            outlet = CandleOutlet(lane: lane)
+            stage = AggregationStage(symbolCount: symbols.count, outlets: [outlet]) { _ in }
+            hub = FanoutHub(symbols: symbols, latest: stage.latest, calendar: SessionCalendar(), candles: outlet,
+                            doorbell: lane.doorbell, options: options)
+            let (lane, hub, done) = (lane, hub, laneDone)
+            Thread { lane.run(hub); done.store(true, ordering: .releasing) }.start()
+            let router = Router(context: FanoutRequestContext.self)
+            MarketDataSocket(hub: hub, symbols: symbols, slowClientGrace: slowClientGrace).register(on: router)
+            let bound = ManagedAtomic<Int>(0)
+            let app = Application(
+                router: router, server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(ws: MarketDataSocket.serverConfiguration)),
+                configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                onServerRunning: { bound.store($0.localAddress?.port ?? -1, ordering: .releasing) }, logger: MarketDataSocketTests.logger)
+            server = Task { try await app.runService(gracefulShutdownSignals: []) }
+            while bound.load(ordering: .acquiring) == 0 { try await Task.sleep(for: .milliseconds(5)) }
+            port = bound.load(ordering: .acquiring)
+            #expect(port > 0)
+        }
+
+        var url: String { "ws://127.0.0.1:\(port)\(MarketDataSocket.path)" }
+
+        /// The pipeline thread's part: the lane, then the aggregator.
+        func send(_ ticks: [Tick], now: Int64 = 1) {
+            ticks.withUnsafeBufferPointer {
+                _ = lane.offer($0)
+                stage.process($0, now: now)
+            }
+        }
+
+        /// The pipeline's stop: candles close, the lane closes, the fan-out ends every queue.
+        func stop() async throws {
+            stage.finish()
+            lane.close()
+            while !laneDone.load(ordering: .acquiring) { try await Task.sleep(for: .milliseconds(5)) }
+        }
+
+        deinit { server.cancel() }
+    }
+
+    static func trade(_ symbol: UInt32, at offset: Int64, price: String, seq: UInt64) -> Tick {
+        Tick(symbol: SymbolID(symbol), kind: .trade, price: Price(price)!, quantity: 100, exchangeTime: t0 + offset, sequence: seq)
+    }
+
+    /// Messages a client received, as JSON objects, and a way to wait for them.
+    final class Received: Sendable {
+        private let list = Mutex<[[String: Any]]>([])
+        private struct Box: @unchecked Sendable { let object: [String: Any] }
+        func append(_ text: String) {
+            let object = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? ["unparsed": text]
+            let box = Box(object: object)
+            list.withLock { $0.append(box.object) }
+        }
+        var all: [[String: Any]] { list.withLock { $0 } }
+        var types: [String] { all.map { $0["type"] as? String ?? "?" } }
+        func wait(for count: Int, seconds: Double = 10) async throws {
+            let deadline = Date().addingTimeInterval(seconds)
+            while list.withLock({ $0.count }) < count {
+                guard Date() < deadline else { throw TestTimeout(what: "\(count) messages; got \(types)") }
+                try await Task.sleep(for: .milliseconds(5))
+            }
+        }
+    }
+
+    struct TestTimeout: Error { let what: String }
+
+    static func data(_ m: [String: Any]) -> [String: Any] { m["data"] as? [String: Any] ?? [:] }
+
+    @Test func aClientSubscribesAndReceivesTicksAndCandlesAndErrorsForBadMessages() async throws {
+        let live = try await LiveFanout()
+        live.send([Self.trade(0, at: 1_000_000_000, price: "100.5", seq: 1)])
+        let received = Received()
+        let close = try await WebSocketClient.connect(url: live.url, logger: Self.logger) { inbound, outbound, _ in
+            var messages = inbound.messages(maxSize: 1 << 20).makeAsyncIterator()
+            func next() async throws {
+                guard case .text(let text)? = try await messages.next() else { throw TestTimeout(what: "a text message") }
+                received.append(text)
+            }
+            try await outbound.write(.text(#"{"type":"SUBSCRIBE","symbols":["GARAN","NOPE"]}"#))
+            try await next()
+            try await outbound.write(.text("not json"))
+            try await next()
+            try await outbound.write(.binary(ByteBuffer(string: "{}")))
+            try await next()
+            try await outbound.write(.text(#"{"type":"SUBSCRIBE","symbols":["GARAN"]}"#))
+            try await next()
+            try await next()
+            live.send([Self.trade(1, at: 2_000_000_000, price: "20", seq: 2), Self.trade(0, at: 3_000_000_000, price: "101", seq: 3)])
+            live.send([Self.trade(0, at: 62_000_000_000, price: "102", seq: 4)])
+            try await next()
+            try await next()
+            try await next()
+        }
+        #expect(close?.closeCode == .normalClosure)
+        let all = received.all
+        #expect(received.types == ["ERROR", "ERROR", "ERROR", "SUBSCRIBED", "SNAPSHOT", "MARKET_TICK", "MARKET_TICK", "CANDLE"])
+        #expect(Self.data(all[0])["message"] as? String == "unknown symbol NOPE: not one of the 3 symbols this daemon ingests")
+        #expect((Self.data(all[1])["message"] as? String)?.hasPrefix("malformed JSON") == true)
+        #expect(Self.data(all[2])["message"] as? String == "binary messages are not understood: send JSON text")
+        let snapshot = try #require((Self.data(all[4])["symbols"] as? [[String: Any]])?.first)
+        #expect(snapshot["symbol"] as? String == "GARAN" && "\(snapshot["price"]!)" == "100.5")
+        #expect(Self.data(all[5])["seq"] as? Int == 3 && Self.data(all[6])["seq"] as? Int == 4, "AKBNK's tick is not sent")
+        #expect(Self.data(all[7])["start"] as? String == "2024-09-24T10:30:00.000Z" && "\(Self.data(all[7])["close"]!)" == "101")
+        try await live.stop()
+    }
+
+    @Test func anOversizedMessageClosesTheConnectionWith1009() async throws {
+        let live = try await LiveFanout()
+        let close = try await WebSocketClient.connect(url: live.url, configuration: .init(maxFrameSize: 1 << 20), logger: Self.logger) { inbound, outbound, _ in
+            try await outbound.write(.text(#"{"type":"SUBSCRIBE","symbols":[""# + String(repeating: "A", count: 100_000) + #""]}"#))
+            for try await _ in inbound {}
+        }
+        #expect(close?.closeCode == .messageTooLarge)
+        try await live.stop()
+    }
+
+    @Test func aClientBeyondTheLimitIsToldToTryAgainLater() async throws {
+        var options = FanoutHub.Options()
+        options.maximumClients = 1
+        let live = try await LiveFanout(options: options)
+        let first = Received()
+        let holding = Task {
+            try await WebSocketClient.connect(url: live.url, logger: Self.logger) { inbound, outbound, _ in
+                try await outbound.write(.text(#"{"type":"SUBSCRIBE","symbols":["THYAO"]}"#))
+                for try await message in inbound.messages(maxSize: 1 << 20) {
+                    if case .text(let text) = message { first.append(text) }
+                }
+            }
+        }
+        try await first.wait(for: 2)
+        let refused = Received()
+        let close = try await WebSocketClient.connect(url: live.url, logger: Self.logger) { inbound, _, _ in
+            for try await message in inbound.messages(maxSize: 1 << 20) {
+                if case .text(let text) = message { refused.append(text) }
+            }
+        }
+        #expect(close?.closeCode == .unknown(1013))
+        #expect(close?.reason?.contains("too many clients: at most 1") == true && refused.types == ["ERROR"])
+        #expect(live.hub.clientsRefused.load(ordering: .relaxed) == 1)
+        // Stopping closes the held connection with "going away".
+        try await live.stop()
+        let held = try await holding.value
+        #expect(held?.closeCode == .goingAway && held?.reason == "the daemon is stopping")
+    }
+
+    @Test func aClientThatStopsReadingIsDisconnectedAsSlowWhileAReadingOneKeepsUp() async throws {
+        var options = FanoutHub.Options()
+        options.clientQueueCapacity = 2048
+        let live = try await LiveFanout(options: options)
+        let subscribed = ManagedAtomic<Int>(0)
+        let pushed = ManagedAtomic<Bool>(false)
+        let stalledEnd = Received()
+        let readerTicks = Mutex<[Int]>([])
+        let stalled = Task {
+            try await WebSocketClient.connect(url: live.url, logger: Self.logger) { inbound, outbound, _ in
+                var messages = inbound.messages(maxSize: 1 << 20).makeAsyncIterator()
+                try await outbound.write(.text(#"{"type":"SUBSCRIBE","symbols":["AKBNK"]}"#))
+                _ = try await messages.next()
+                _ = try await messages.next()
+                subscribed.wrappingIncrement(ordering: .releasing)
+                // Not reading while the ticks go out: the socket buffers fill, then its queue.
+                while !pushed.load(ordering: .acquiring) { try await Task.sleep(for: .milliseconds(10)) }
+                while let message = try await messages.next() {
+                    if case .text(let text) = message, !text.hasPrefix("{\"type\":\"MARKET_TICK\"") { stalledEnd.append(text) }
+                }
+            }
+        }
+        let reader = Task {
+            try await WebSocketClient.connect(url: live.url, logger: Self.logger) { inbound, outbound, _ in
+                try await outbound.write(.text(#"{"type":"SUBSCRIBE","symbols":["AKBNK"]}"#))
+                var opening = 0
+                for try await message in inbound.messages(maxSize: 1 << 20) {
+                    guard case .text(let text) = message else { continue }
+                    opening += 1
+                    if opening == 2 { subscribed.wrappingIncrement(ordering: .releasing) }
+                    if let object = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any],
+                       object["type"] as? String == "MARKET_TICK", let seq = Self.data(object)["seq"] as? Int {
+                        readerTicks.withLock { $0.append(seq) }
+                    }
+                }
+            }
+        }
+        while subscribed.load(ordering: .acquiring) < 2 { try await Task.sleep(for: .milliseconds(5)) }
+        // Paced: about 20,000 ticks a second, which a reading client keeps up with (even a debug build).
+        var sent = 0
+        for batch in 0..<10_000 where live.hub.slowClients.load(ordering: .relaxed) == 0 {
+            live.send((0..<100).map { Self.trade(1, at: Int64(batch) * 1_000_000, price: "20", seq: UInt64(batch * 100 + $0 + 1)) })
+            sent += 100
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        pushed.store(true, ordering: .releasing)
+        let close = try await stalled.value
+        #expect(live.hub.slowClients.load(ordering: .relaxed) == 1)
+        #expect(close?.closeCode == .policyViolation && close?.reason == "slow consumer: more than 2048 messages queued")
+        #expect(stalledEnd.types == ["ERROR"], "the last message says why")
+        // The reading client was not cut off: it has every tick, in order, when the daemon stops.
+        try await live.stop()
+        let readerClose = try await reader.value
+        #expect(readerClose?.closeCode == .goingAway)
+        #expect(readerTicks.withLock { $0 } == Array(1...sent), "\(sent) ticks sent")
+    }
+
+    @Test func aClientThatNeverReadsAgainIsCutOffAfterTheGrace() async throws {
+        var options = FanoutHub.Options()
+        options.clientQueueCapacity = 64
+        let live = try await LiveFanout(options: options, slowClientGrace: .milliseconds(200))
+        let subscribed = ManagedAtomic<Bool>(false)
+        let stalled = Task {
+            try await WebSocketClient.connect(url: live.url, logger: Self.logger) { inbound, outbound, _ in
+                var messages = inbound.messages(maxSize: 1 << 20).makeAsyncIterator()
+                try await outbound.write(.text(#"{"type":"SUBSCRIBE","symbols":["GARAN"]}"#))
+                _ = try await messages.next()
+                _ = try await messages.next()
+                subscribed.store(true, ordering: .releasing)
+                try await Task.sleep(for: .seconds(60))
+            }
+        }
+        while !subscribed.load(ordering: .acquiring) { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(live.hub.clientsConnected.load(ordering: .relaxed) == 1)
+        // Unpaced: the client's socket buffers fill, then its queue of 64.
+        var batch = 0
+        while live.hub.slowClients.load(ordering: .relaxed) == 0 && batch < 2_000 {
+            live.send((0..<1_000).map { Self.trade(0, at: Int64(batch), price: "100", seq: UInt64(batch * 1_000 + $0 + 1)) })
+            batch += 1
+            try await Task.sleep(for: .milliseconds(1))
+        }
+        #expect(live.hub.slowClients.load(ordering: .relaxed) == 1, "\(batch) batches sent")
+        // Its writer waits on a full socket; the grace ends that, and the connection's slot is free.
+        let deadline = ContinuousClock.now + .seconds(10)
+        while live.hub.clientsConnected.load(ordering: .relaxed) > 0 && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(live.hub.clientsConnected.load(ordering: .relaxed) == 0, "the stalled connection was cut")
+        stalled.cancel()
+        _ = try? await stalled.value
+        try await live.stop()
+    }
+}
