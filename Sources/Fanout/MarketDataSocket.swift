@@ -49,7 +49,7 @@ public struct MarketDataSocket: Sendable {
         }
         defer { hub.disconnect(client) }
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { await write(client, to: outbound) }
+            group.addTask { await write(client, to: outbound, channel: channel) }
             do {
                 for try await message in inbound.messages(maxSize: ClientCommand.maximumMessageBytes) {
                     switch message {
@@ -70,15 +70,14 @@ public struct MarketDataSocket: Sendable {
     }
 
     /// Writes the client's queue until it ends, then says why if the server is the one closing.
-    private func write(_ client: FanoutClient, to outbound: WebSocketOutboundWriter) async {
+    private func write(_ client: FanoutClient, to outbound: WebSocketOutboundWriter, channel: any Channel) async {
         do {
-            // A slow client's backlog is not worth sending: it hears why it is cut off instead.
-            for await message in client.messages where !client.isSlow {
-                try await send(message, to: outbound)
+            while let batch = await client.next() {
+                try await Self.write(batch, to: channel)
             }
             if client.isSlow {
                 let reason = "slow consumer: more than \(client.capacity) messages queued"
-                try await send(ByteBuffer(string: MarketMessage.error(reason)), to: outbound)
+                try await outbound.write(.text(MarketMessage.error(reason)))
                 try await outbound.close(.policyViolation, reason: reason)
             } else if hub.isStopping {
                 try await outbound.close(.goingAway, reason: "the daemon is stopping")
@@ -88,17 +87,33 @@ public struct MarketDataSocket: Sendable {
         }
     }
 
-    private func send(_ message: ByteBuffer, to outbound: WebSocketOutboundWriter) async throws {
-        guard message.readableBytes > Self.frameBytes else {
-            try await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .text, data: message)))
-            return
-        }
+    /// Writes a batch of messages with one flush, and returns once the socket has taken them (so
+    /// a client that reads slowly holds its writer, and its queue fills). The frames go straight
+    /// into the channel's pipeline (ahead of the frame encoder) rather than through
+    /// `WebSocketOutboundWriter`, which costs an actor hop and a flush per message.
+    static func write(_ batch: [ByteBuffer], to channel: any Channel) async throws {
+        try await channel.eventLoop.flatSubmit {
+            let written = channel.eventLoop.makePromise(of: Void.self)
+            for (i, message) in batch.enumerated() {
+                let frames = Self.frames(of: message)
+                for (j, frame) in frames.enumerated() {
+                    channel.write(frame, promise: i == batch.count - 1 && j == frames.count - 1 ? written : nil)
+                }
+            }
+            channel.flush()
+            return written.futureResult
+        }.get()
+    }
+
+    /// One text message as frames of at most `frameBytes`.
+    static func frames(of message: ByteBuffer) -> [WebSocketFrame] {
+        guard message.readableBytes > frameBytes else { return [WebSocketFrame(fin: true, opcode: .text, data: message)] }
         var rest = message
-        var opcode = WebSocketOpcode.text
+        var frames: [WebSocketFrame] = []
         while rest.readableBytes > 0 {
-            let part = rest.readSlice(length: min(Self.frameBytes, rest.readableBytes))!
-            try await outbound.write(.custom(WebSocketFrame(fin: rest.readableBytes == 0, opcode: opcode, data: part)))
-            opcode = .continuation
+            let part = rest.readSlice(length: min(frameBytes, rest.readableBytes))!
+            frames.append(WebSocketFrame(fin: rest.readableBytes == 0, opcode: frames.isEmpty ? .text : .continuation, data: part))
         }
+        return frames
     }
 }

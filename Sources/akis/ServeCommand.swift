@@ -160,6 +160,13 @@ struct Serve: ParsableCommand {
         // Readers stop first; the pipeline drains their rings, then closes the lanes, which the
         // consumers drain before they finish.
         for worker in workers.reversed() { worker.join() }
+        // The fan-out has queued the last candles and ended every client's queue; the clients get
+        // a moment to take the rest and the close before the HTTP server (and their sockets) go.
+        let clientsDeadline = Clock.monotonicNanos() + 5_000_000_000
+        while fanout.clientsConnected.load(ordering: .relaxed) > 0 && Clock.monotonicNanos() < clientsDeadline { usleep(10_000) }
+        if case let left = fanout.clientsConnected.load(ordering: .relaxed), left > 0 {
+            log("fanout: \(left) WebSocket clients had not taken their last messages after 5 s; closing them")
+        }
         for line in report.feedLines() { log(line) }
         log("stopped: \(report.summary())" + (writer == nil ? "; store checksum \(store.checksum.map { "\($0)" } ?? "none")" : ""))
         if let failure = workers.compactMap(\.error).first { throw CLIError("\(failure)") }
