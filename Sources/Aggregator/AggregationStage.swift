@@ -150,6 +150,7 @@ public final class AggregationStage: PipelineStage, @unchecked Sendable {
                 statistics[i].roll(to: day.day)
             }
         }
-        latest.publish(&statistics, changed: &changed, marketTime: aggregator.watermark == .min ? 0 : aggregator.watermark, tradingDay: day)
+        latest.publish(&statistics, changed: &changed, marketTime: aggregator.watermark == .min ? 0 : aggregator.watermark, tradingDay: day,
+                       lanes: outlets.map(\.lane))
     }
 }

@@ -59,6 +59,17 @@ public final class FanoutClient: Sendable {
         }
     }
 
+    /// Makes the client slow without a message (the hub held too many for it): its queue ends
+    /// at once and its connection closes with the slow-consumer reason.
+    public func cutOff() {
+        let (waiter, first) = state.withLock { s in
+            defer { s.waiter = nil; s.ended = true; s.slow = true; s.queue = [] }
+            return (s.waiter, !s.slow)
+        }
+        waiter?.resume(returning: [])
+        if first { onSlow() }
+    }
+
     /// Everything queued, in order, waiting until there is something; nil once the queue has ended
     /// and been emptied.
     public func next() async -> [ByteBuffer]? {

@@ -9,6 +9,12 @@ import Synchronization
 /// shared by every client that gets it. Subscriptions change through requests that connections
 /// post from any thread; the hub applies them between batches, so a client's `SUBSCRIBED`, its
 /// `SNAPSHOT` and the ticks after it arrive in that order.
+///
+/// The snapshot and the stream meet without a seam: the aggregator publishes its state with the
+/// number of ticks the fan-out lane had been handed (`LatestPrices.Snapshot.stamp(of:)`). Until a
+/// state that includes every tick routed before the subscription is published (at most the
+/// aggregator's publication interval, 50 ms), the client's messages are held; then its snapshot
+/// goes out, followed by the held ticks that the snapshot does not already include.
 public final class FanoutHub: TickConsumer, @unchecked Sendable {
     public struct Options: Sendable {
         /// Connections beyond this are refused (closed with WebSocket code 1013).
@@ -24,12 +30,20 @@ public final class FanoutHub: TickConsumer, @unchecked Sendable {
         case remove(FanoutClient.ID)
     }
 
+    /// A client's messages while it waits for a snapshot, in order.
+    private enum Held {
+        /// A message; `tick` is the symbol and lane index of a tick (nil for other messages).
+        case message(ByteBuffer, tick: (symbol: SymbolID, index: UInt64)?)
+        /// The snapshot of `symbols`, due once the published state includes lane tick `since`.
+        case snapshot([SymbolID], since: UInt64)
+    }
+
     public let options: Options
     private let names: [String]
     private let latest: LatestPrices
     private let calendar: SessionCalendar
+    private let lane: ConsumerLane
     private let candles: CandleOutlet?
-    private let doorbell: Doorbell
 
     // Any thread.
     private let requests = Mutex<[Request]>([])
@@ -42,6 +56,11 @@ public final class FanoutHub: TickConsumer, @unchecked Sendable {
     private var clients: [FanoutClient.ID: FanoutClient] = [:]
     private var consumedTicks: UInt64 = 0
     private var updates: [CandleUpdate] = []
+    /// Clients waiting for a snapshot, with their messages since.
+    private var holding: [FanoutClient.ID: [Held]] = [:]
+    /// Snapshots sent whose state is ahead of the lane: ticks of these symbols up to the stamp are
+    /// in them already and are not sent again.
+    private var covered: [FanoutClient.ID: [(symbols: [SymbolID], stamp: UInt64)]] = [:]
 
     /// Counters for metrics.
     public let clientsConnected = ManagedAtomic<Int>(0)
@@ -52,17 +71,17 @@ public final class FanoutHub: TickConsumer, @unchecked Sendable {
     private var queued: UInt64 = 0
 
     /// - Parameters:
+    ///   - lane: the lane this hub consumes; its doorbell is rung when a request is posted.
     ///   - candles: the aggregator's candle updates for the fan-out (stamped against `lane`).
-    ///   - doorbell: the fan-out lane's, rung when a request is posted so the thread wakes for it.
-    public init(symbols: SymbolTable, latest: LatestPrices, calendar: SessionCalendar, candles: CandleOutlet?, doorbell: Doorbell,
+    public init(symbols: SymbolTable, latest: LatestPrices, calendar: SessionCalendar, lane: ConsumerLane, candles: CandleOutlet?,
                 options: Options = Options()) {
         precondition(options.maximumClients > 0 && options.clientQueueCapacity > 0)
         self.options = options
         names = symbols.allNames
         self.latest = latest
         self.calendar = calendar
+        self.lane = lane
         self.candles = candles
-        self.doorbell = doorbell
         table = SubscriptionTable(symbolCount: symbols.count)
     }
 
@@ -101,7 +120,7 @@ public final class FanoutHub: TickConsumer, @unchecked Sendable {
     private func post(_ request: Request) {
         requests.withLock { $0.append(request) }
         hasRequests.store(true, ordering: .releasing)
-        doorbell.ring()
+        lane.doorbell.ring()
     }
 
     // MARK: - Fan-out thread
@@ -115,9 +134,10 @@ public final class FanoutHub: TickConsumer, @unchecked Sendable {
         for tick in ticks {
             consumedTicks += 1
             guard table.hasSubscribers(tick.symbol) else { continue }
-            deliver(MarketMessage.tick(tick, symbol: names[Int(tick.symbol.rawValue)]), to: tick.symbol)
+            deliver(MarketMessage.tick(tick, symbol: names[Int(tick.symbol.rawValue)]), to: tick.symbol, tickIndex: consumedTicks)
         }
         sendDueCandles(all: false)
+        releaseHeld(final: false)
         publishCounters()
     }
 
@@ -125,6 +145,7 @@ public final class FanoutHub: TickConsumer, @unchecked Sendable {
         applyRequests()
         receiveCandles()
         sendDueCandles(all: false)
+        releaseHeld(final: false)
         publishCounters()
     }
 
@@ -136,6 +157,7 @@ public final class FanoutHub: TickConsumer, @unchecked Sendable {
         receiveCandles()
         sendDueCandles(all: true)
         applyRequests()
+        releaseHeld(final: true)
         for client in clients.values { client.close() }
         clients.removeAll()
         publishCounters()
@@ -153,8 +175,7 @@ public final class FanoutHub: TickConsumer, @unchecked Sendable {
             case .add(let client):
                 if stopped.load(ordering: .relaxed) { client.close() } else { clients[client.id] = client }
             case .remove(let id):
-                clients[id] = nil
-                table.remove(id)
+                forget(id)
             case .command(let id, let command):
                 guard let client = clients[id] else { continue }
                 apply(command, for: client)
@@ -167,9 +188,8 @@ public final class FanoutHub: TickConsumer, @unchecked Sendable {
         case .subscribe(let ids):
             table.subscribe(client.id, to: ids)
             send(MarketMessage.subscriptions("SUBSCRIBED", changed: ids, now: table.symbols(of: client.id), names: names), to: client)
-            let snapshot = latest.snapshot(ids)
-            let phase = snapshot.marketTime == 0 ? SessionPhase.closed : calendar.phase(at: snapshot.marketTime)
-            send(MarketMessage.snapshot(snapshot, names: names, phase: phase), to: client)
+            holding[client.id, default: []].append(.snapshot(ids, since: consumedTicks))
+            releaseHeld(client, final: false)
         case .unsubscribe(let ids):
             table.unsubscribe(client.id, from: ids)
             send(MarketMessage.subscriptions("UNSUBSCRIBED", changed: ids, now: table.symbols(of: client.id), names: names), to: client)
@@ -184,30 +204,93 @@ public final class FanoutHub: TickConsumer, @unchecked Sendable {
     private func sendDueCandles(all: Bool) {
         guard let last = all ? updates.indices.last : updates.lastIndex(where: { $0.stamp <= consumedTicks }) else { return }
         for u in updates[...last] where u.kind != .rebuild && table.hasSubscribers(u.candle.symbol) {
-            deliver(MarketMessage.candle(u.candle, symbol: names[Int(u.candle.symbol.rawValue)], corrected: u.kind == .corrected), to: u.candle.symbol)
+            deliver(MarketMessage.candle(u.candle, symbol: names[Int(u.candle.symbol.rawValue)], corrected: u.kind == .corrected), to: u.candle.symbol,
+                    tickIndex: nil)
             candlesSent.wrappingIncrement(ordering: .relaxed)
         }
         updates.removeSubrange(...last)
     }
 
-    private func deliver(_ text: String, to symbol: SymbolID) {
+    private func deliver(_ text: String, to symbol: SymbolID, tickIndex: UInt64?) {
         let message = ByteBuffer(string: text)
         for id in table.subscribers(of: symbol) {
             guard let client = clients[id] else { continue }
-            send(message, to: client)
+            send(message, to: client, tick: tickIndex.map { (symbol, $0) })
         }
     }
 
-    private func send(_ text: String, to client: FanoutClient) { send(ByteBuffer(string: text), to: client) }
+    private func send(_ text: String, to client: FanoutClient) { send(ByteBuffer(string: text), to: client, tick: nil) }
 
-    private func send(_ message: ByteBuffer, to client: FanoutClient) {
+    /// Queues a message, or holds it while the client waits for a snapshot.
+    private func send(_ message: ByteBuffer, to client: FanoutClient, tick: (symbol: SymbolID, index: UInt64)?) {
+        // Both tables are empty but for a moment after a subscription: the usual path is two tests.
+        if !covered.isEmpty, let tick, isCovered(tick, for: client.id) { return }
+        guard !holding.isEmpty, holding[client.id] != nil else {
+            queue(message, to: client)
+            return
+        }
+        holding[client.id]!.append(.message(message, tick: tick))
+        // Held messages count against the client's queue like queued ones.
+        if holding[client.id]!.count > client.capacity {
+            client.cutOff()
+            slowClients.wrappingIncrement(ordering: .relaxed)
+            forget(client.id)
+        }
+    }
+
+    @discardableResult
+    private func queue(_ message: ByteBuffer, to client: FanoutClient) -> Bool {
         if client.send(message) {
             queued += 1
-        } else if clients.removeValue(forKey: client.id) != nil {
-            // Too slow (or already gone): no more messages; its connection closes and says why.
-            if client.isSlow { slowClients.wrappingIncrement(ordering: .relaxed) }
-            table.remove(client.id)
+            return true
         }
+        // Too slow (or already gone): no more messages; its connection closes and says why.
+        if clients[client.id] != nil, client.isSlow { slowClients.wrappingIncrement(ordering: .relaxed) }
+        forget(client.id)
+        return false
+    }
+
+    private func forget(_ id: FanoutClient.ID) {
+        clients[id] = nil
+        holding[id] = nil
+        covered[id] = nil
+        table.remove(id)
+    }
+
+    private func isCovered(_ tick: (symbol: SymbolID, index: UInt64), for id: FanoutClient.ID) -> Bool {
+        covered[id]?.contains { tick.index <= $0.stamp && $0.symbols.contains(tick.symbol) } ?? false
+    }
+
+    /// Sends the snapshots whose state has been published, each followed by the held messages it
+    /// does not already include; `final` (the lane has ended) sends whatever state there is.
+    private func releaseHeld(final: Bool) {
+        guard !holding.isEmpty || !covered.isEmpty else { return }
+        for id in Array(holding.keys) {
+            guard let client = clients[id] else { holding[id] = nil; continue }
+            releaseHeld(client, final: final)
+        }
+        for (id, stamps) in covered where stamps.allSatisfy({ $0.stamp <= consumedTicks }) { covered[id] = nil }
+    }
+
+    private func releaseHeld(_ client: FanoutClient, final: Bool) {
+        guard let entries = holding[client.id] else { return }
+        var next = 0
+        release: while next < entries.count {
+            switch entries[next] {
+            case .message(let message, let tick):
+                if let tick, isCovered(tick, for: client.id) { break }
+                guard queue(message, to: client) else { return }
+            case .snapshot(let ids, let since):
+                let snapshot = latest.snapshot(ids)
+                let stamp = snapshot.stamp(of: lane) ?? 0
+                guard stamp >= since || final else { break release }
+                let phase = snapshot.marketTime == 0 ? SessionPhase.closed : calendar.phase(at: snapshot.marketTime)
+                guard queue(ByteBuffer(string: MarketMessage.snapshot(snapshot, names: names, phase: phase)), to: client) else { return }
+                if stamp > since { covered[client.id, default: []].append((ids, stamp)) }
+            }
+            next += 1
+        }
+        holding[client.id] = next == entries.count ? nil : Array(entries[next...])
     }
 
     private func publishCounters() { messagesQueued.store(queued, ordering: .relaxed) }

@@ -102,8 +102,8 @@ struct Serve: ParsableCommand {
         var fanoutOptions = FanoutHub.Options()
         fanoutOptions.maximumClients = settings.fanout.maximumClients
         fanoutOptions.clientQueueCapacity = settings.fanout.clientQueue
-        let fanout = FanoutHub(symbols: settings.symbols, latest: aggregator.latest, calendar: settings.calendar, candles: fanoutCandles,
-                               doorbell: fanoutLane.doorbell, options: fanoutOptions)
+        let fanout = FanoutHub(symbols: settings.symbols, latest: aggregator.latest, calendar: settings.calendar, lane: fanoutLane, candles: fanoutCandles,
+                               options: fanoutOptions)
         let pipeline = Pipeline(readers: readers, lanes: [storeLane, fanoutLane], stages: [aggregator], checkpoints: checkpoints, log: log)
 
         let workers = [

@@ -22,8 +22,8 @@ import Testing
         init(options: FanoutHub.Options = FanoutHub.Options()) {
             outlet = CandleOutlet(lane: lane)
             stage = AggregationStage(symbolCount: symbols.count, outlets: [outlet]) { _ in }
-            hub = FanoutHub(symbols: symbols, latest: stage.latest, calendar: SessionCalendar(), candles: outlet,
-                            doorbell: lane.doorbell, options: options)
+            hub = FanoutHub(symbols: symbols, latest: stage.latest, calendar: SessionCalendar(), lane: lane, candles: outlet,
+                            options: options)
         }
 
         /// The pipeline's part (lane, then aggregator), then the fan-out thread's.
@@ -105,6 +105,30 @@ import Testing
         #expect(h.hub.clientsConnected.load(ordering: .relaxed) == 0)
     }
 
+    /// A tick that reaches the fan-out between two publications of the latest state is in the
+    /// subscriber's snapshot or in its stream, never in neither and never in both.
+    @Test func theSnapshotAndTheStreamMeetWithoutASeam() async throws {
+        let h = Harness()
+        h.send([trade(garan, at: Self.second, price: "100", seq: 1)], now: 1)  // published with tick 1
+        h.send([trade(garan, at: 2 * Self.second, price: "101", seq: 2)], now: 2)  // routed, not yet published
+        let client = try #require(h.hub.connect())
+        h.hub.submit(.subscribe([garan]), from: client)
+        h.hub.idle(now: 3)
+        #expect(h.hub.messagesQueued.load(ordering: .relaxed) == 1, "SUBSCRIBED; the snapshot waits for a state with tick 2")
+        h.send([trade(garan, at: 3 * Self.second, price: "102", seq: 3)], now: 4)  // held for the client
+        #expect(h.hub.messagesQueued.load(ordering: .relaxed) == 1)
+        h.stage.idle(now: 100_000_000)  // the next publication: ticks 1-3
+        h.hub.idle(now: 100_000_000)
+        h.send([trade(garan, at: 4 * Self.second, price: "103", seq: 4)], now: 100_000_001)
+        var it = Queue(client)
+        let got = try await take(3, &it)
+        #expect(got.map { $0["type"] as? String } == ["SUBSCRIBED", "SNAPSHOT", "MARKET_TICK"])
+        let state = try #require((data(got[1])["symbols"] as? [[String: Any]])?.first)
+        #expect("\(state["price"]!)" == "102" && state["volume"] as? Int == 300 && state["tradeCount"] as? Int == 3)
+        #expect(data(got[2])["seq"] as? Int == 4, "tick 3 is in the snapshot and is not sent again")
+        #expect(h.hub.messagesQueued.load(ordering: .relaxed) == 3)
+    }
+
     @Test func aSlowClientIsCutOffWithoutHoldingUpTheOthers() async throws {
         var options = FanoutHub.Options()
         options.clientQueueCapacity = 16
@@ -113,6 +137,7 @@ import Testing
         let other = try #require(h.hub.connect())
         h.hub.submit(.subscribe([garan]), from: slow)
         h.hub.submit(.subscribe([akbnk]), from: other)
+        h.hub.idle(now: 1)
         h.send((0..<40).map { trade(garan, at: Int64($0) * 1_000_000, price: "100", seq: UInt64($0 + 1)) })
         #expect(slow.isSlow && h.hub.slowClients.load(ordering: .relaxed) == 1)
         let backlog = await slow.next()
@@ -135,6 +160,7 @@ import Testing
         let c = try #require(h.hub.connect())
         h.hub.submit(.subscribe([garan]), from: a)
         h.hub.submit(.subscribe([garan]), from: c)
+        h.hub.idle(now: 1)
         h.send([trade(garan, at: Self.second, price: "100", seq: 1)])
         h.stage.finish()  // the pipeline's stop: open candles close, then the lanes end
         h.hub.finish()

@@ -31,8 +31,8 @@ import Testing
         init(options: FanoutHub.Options = FanoutHub.Options(), slowClientGrace: TimeAmount = .seconds(2)) async throws {
             outlet = CandleOutlet(lane: lane)
             stage = AggregationStage(symbolCount: symbols.count, outlets: [outlet]) { _ in }
-            hub = FanoutHub(symbols: symbols, latest: stage.latest, calendar: SessionCalendar(), candles: outlet,
-                            doorbell: lane.doorbell, options: options)
+            hub = FanoutHub(symbols: symbols, latest: stage.latest, calendar: SessionCalendar(), lane: lane, candles: outlet,
+                            options: options)
             let (lane, hub, done) = (lane, hub, laneDone)
             Thread { lane.run(hub); done.store(true, ordering: .releasing) }.start()
             let router = Router(context: FanoutRequestContext.self)

@@ -13,6 +13,16 @@ public final class LatestPrices: Sendable {
         public var marketTime: Int64
         /// The trading day at `marketTime`.
         public var tradingDay: TradingDay?
+        /// Per consumer lane of the aggregator's candle outlets: how many ticks it had been handed
+        /// when this was published. The state includes exactly those ticks (and the ones that lane
+        /// dropped), so a consumer can tell which of its ticks a snapshot already covers.
+        var laneStamps: [(lane: ObjectIdentifier, delivered: UInt64)] = []
+
+        /// The ticks of `lane` this state includes: the first `stamp(of:)` it was handed. Nil
+        /// before the first publication or for a lane the aggregator does not feed.
+        public func stamp(of lane: ConsumerLane) -> UInt64? {
+            laneStamps.first { $0.lane == ObjectIdentifier(lane) }?.delivered
+        }
     }
 
     private let state: Mutex<Snapshot>
@@ -26,12 +36,13 @@ public final class LatestPrices: Sendable {
         state.withLock { s in
             guard let ids else { return s }
             return Snapshot(symbols: ids.compactMap { Int($0.rawValue) < s.symbols.count ? s.symbols[Int($0.rawValue)] : nil },
-                            marketTime: s.marketTime, tradingDay: s.tradingDay)
+                            marketTime: s.marketTime, tradingDay: s.tradingDay, laneStamps: s.laneStamps)
         }
     }
 
     /// Pipeline side: copies the changed entries of `symbols` in.
-    func publish(_ symbols: inout [SymbolStatistics], changed: inout [Int], marketTime: Int64, tradingDay: TradingDay?) {
+    func publish(_ symbols: inout [SymbolStatistics], changed: inout [Int], marketTime: Int64, tradingDay: TradingDay?,
+                 lanes: [ConsumerLane]) {
         state.withLock { s in
             for i in changed where i < s.symbols.count {
                 symbols[i].changed = false
@@ -39,6 +50,8 @@ public final class LatestPrices: Sendable {
             }
             s.marketTime = marketTime
             s.tradingDay = tradingDay
+            // The pipeline thread is the one that hands ticks to the lanes: the counts are current.
+            s.laneStamps = lanes.map { (ObjectIdentifier($0), $0.delivered.load(ordering: .relaxed)) }
         }
         changed.removeAll(keepingCapacity: true)
     }
