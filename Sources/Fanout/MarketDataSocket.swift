@@ -19,13 +19,17 @@ public struct MarketDataSocket: Sendable {
     let hub: FanoutHub
     let symbols: SymbolTable
     let slowClientGrace: TimeAmount
+    let commandLimit: CommandRateLimit
 
-    /// - Parameter slowClientGrace: how long a slow client has to take its close frame before its
-    ///   connection is cut.
-    public init(hub: FanoutHub, symbols: SymbolTable, slowClientGrace: TimeAmount = .seconds(2)) {
+    /// - Parameters:
+    ///   - slowClientGrace: how long a slow client has to take its close frame before its
+    ///     connection is cut.
+    ///   - commandLimit: how many messages each client may send.
+    public init(hub: FanoutHub, symbols: SymbolTable, slowClientGrace: TimeAmount = .seconds(2), commandLimit: CommandRateLimit = .standard) {
         self.hub = hub
         self.symbols = symbols
         self.slowClientGrace = slowClientGrace
+        self.commandLimit = commandLimit
     }
 
     public func register(on router: Router<FanoutRequestContext>) {
@@ -50,8 +54,13 @@ public struct MarketDataSocket: Sendable {
         defer { hub.disconnect(client) }
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await write(client, to: outbound, channel: channel) }
+            var limit = commandLimit
             do {
                 for try await message in inbound.messages(maxSize: ClientCommand.maximumMessageBytes) {
+                    guard limit.allow(at: Clock.monotonicNanos()) else {
+                        client.send(ByteBuffer(string: MarketMessage.error(limit.refusal)))
+                        continue
+                    }
                     switch message {
                     case .text(let text):
                         do throws(ClientCommandError) { hub.submit(try ClientCommand.parse(text, symbols: symbols), from: client) } catch {

@@ -34,10 +34,16 @@ struct Subscribe: ParsableCommand {
                     try await outbound.write(.text(command))
                     for try await message in inbound.messages(maxSize: 1 << 24) {
                         guard case .text(let text) = message else { continue }
-                        if counting { tally.add(text) } else { print(text) }
+                        if !counting {
+                            print(text)
+                        } else if tally.add(text) == "ERROR" {
+                            printError(text)
+                        }
                     }
                 }
                 outcome.withLock { $0 = .success(close.map { "closed by the server: \($0.closeCode) \($0.reason ?? "")" } ?? "closed") }
+            } catch is CancellationError {
+                outcome.withLock { $0 = .success("stopped") }
             } catch {
                 outcome.withLock { $0 = .failure(error) }
             }
@@ -64,11 +70,14 @@ struct Subscribe: ParsableCommand {
     /// Messages by type, counted from the `"type"` at the start of each.
     final class Tally: Sendable {
         private let counts = Mutex<[String: UInt64]>([:])
-        func add(_ text: String) {
+        /// Counts one message; returns its type.
+        @discardableResult
+        func add(_ text: String) -> String {
             let utf8 = text.utf8
             let start = utf8.index(utf8.startIndex, offsetBy: 9, limitedBy: utf8.endIndex) ?? utf8.endIndex
             let type = String(text[start..<(utf8[start...].firstIndex(of: UInt8(ascii: "\"")) ?? start)])
             counts.withLock { $0[type, default: 0] += 1 }
+            return type
         }
         func line(since started: Date) -> String {
             let c = counts.withLock { $0 }

@@ -355,6 +355,10 @@ func scratchFile(_ name: String) -> String {
 
             let independent = try AkisProcess([packageRoot.appendingPathComponent("scripts/ws-subscribe").path, ws, "GARAN", "AKBNK"], executable: "/usr/bin/python3")
             try await independent.waitForLines(2)
+            let brief = try akis("subscribe", "--count", "--duration", "300ms", ws, "NOPE")
+            #expect(brief.status == 0 && brief.stderr.contains(#"{"type":"ERROR","data":{"message":"unknown symbol NOPE: not one of the 30 symbols this daemon ingests"}}"#),
+                    "\(brief.stderr)")
+            #expect(brief.stdout.contains("received 1 messages") && brief.stderr.hasSuffix("stopped\n"), "--duration ends it cleanly: \(brief)")
             let (_, result) = stopServe(serve, after: "stored 59,705")
             #expect(result.status == 0, "\(result.stderr)")
             let close = try await subscriber.value

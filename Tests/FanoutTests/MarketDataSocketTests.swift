@@ -28,7 +28,8 @@ import Testing
         private let server: Task<Void, any Error>
         private let laneDone = ManagedAtomic<Bool>(false)
 
-        init(options: FanoutHub.Options = FanoutHub.Options(), slowClientGrace: TimeAmount = .seconds(2)) async throws {
+        init(options: FanoutHub.Options = FanoutHub.Options(), slowClientGrace: TimeAmount = .seconds(2),
+             commandLimit: CommandRateLimit = .standard) async throws {
             outlet = CandleOutlet(lane: lane)
             stage = AggregationStage(symbolCount: symbols.count, outlets: [outlet]) { _ in }
             hub = FanoutHub(symbols: symbols, latest: stage.latest, calendar: SessionCalendar(), lane: lane, candles: outlet,
@@ -36,7 +37,7 @@ import Testing
             let (lane, hub, done) = (lane, hub, laneDone)
             Thread { lane.run(hub); done.store(true, ordering: .releasing) }.start()
             let router = Router(context: FanoutRequestContext.self)
-            MarketDataSocket(hub: hub, symbols: symbols, slowClientGrace: slowClientGrace).register(on: router)
+            MarketDataSocket(hub: hub, symbols: symbols, slowClientGrace: slowClientGrace, commandLimit: commandLimit).register(on: router)
             let bound = ManagedAtomic<Int>(0)
             let app = Application(
                 router: router, server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(ws: MarketDataSocket.serverConfiguration)),
@@ -131,6 +132,28 @@ import Testing
         #expect(snapshot["symbol"] as? String == "GARAN" && "\(snapshot["price"]!)" == "100.5")
         #expect(Self.data(all[5])["seq"] as? Int == 3 && Self.data(all[6])["seq"] as? Int == 4, "AKBNK's tick is not sent")
         #expect(Self.data(all[7])["start"] as? String == "2024-09-24T10:30:00.000Z" && "\(Self.data(all[7])["close"]!)" == "101")
+        try await live.stop()
+    }
+
+    @Test func aClientFloodingCommandsIsRefusedPastTheLimitAndStaysConnected() async throws {
+        // No refill, so that what is refused does not depend on how fast the commands go out.
+        let live = try await LiveFanout(commandLimit: CommandRateLimit(perSecond: 0, burst: 10))
+        let received = Received()
+        let close = try await WebSocketClient.connect(url: live.url, logger: Self.logger) { inbound, outbound, _ in
+            for _ in 0..<30 { try await outbound.write(.text(#"{"type":"SUBSCRIBE","symbols":["GARAN"]}"#)) }
+            var replies = 0
+            for try await message in inbound.messages(maxSize: 1 << 20) {
+                guard case .text(let text) = message else { continue }
+                received.append(text)
+                if !text.hasPrefix(#"{"type":"SNAPSHOT""#) { replies += 1 }
+                if replies == 30 { break }
+            }
+        }
+        #expect(close?.closeCode == .normalClosure)
+        let types = received.types
+        #expect(types.filter { $0 == "SUBSCRIBED" }.count == 10 && types.filter { $0 == "ERROR" }.count == 20, "\(types)")
+        let refusal = try #require(received.all.first { $0["type"] as? String == "ERROR" })
+        #expect(Self.data(refusal)["message"] as? String == "too many messages: at most 10 at once and 0 a second; this one was ignored")
         try await live.stop()
     }
 
