@@ -213,9 +213,10 @@ public final class FanoutHub: TickConsumer, @unchecked Sendable {
 
     private func deliver(_ text: String, to symbol: SymbolID, tickIndex: UInt64?) {
         let message = ByteBuffer(string: text)
+        let tick = tickIndex.map { (symbol: symbol, index: $0) }
         for id in table.subscribers(of: symbol) {
             guard let client = clients[id] else { continue }
-            send(message, to: client, tick: tickIndex.map { (symbol, $0) })
+            send(message, to: client, tick: tick)
         }
     }
 
@@ -284,8 +285,7 @@ public final class FanoutHub: TickConsumer, @unchecked Sendable {
                 let snapshot = latest.snapshot(ids)
                 let stamp = snapshot.stamp(of: lane) ?? 0
                 guard stamp >= since || final else { break release }
-                let phase = snapshot.marketTime == 0 ? SessionPhase.closed : calendar.phase(at: snapshot.marketTime)
-                guard queue(ByteBuffer(string: MarketMessage.snapshot(snapshot, names: names, phase: phase)), to: client) else { return }
+                guard queue(ByteBuffer(string: MarketMessage.snapshot(snapshot, names: names, calendar: calendar)), to: client) else { return }
                 if stamp > since { covered[client.id, default: []].append((ids, stamp)) }
             }
             next += 1

@@ -24,8 +24,8 @@ public enum MarketMessage {
 
     /// `SNAPSHOT`: the latest state of the symbols a client just subscribed to (`data` is the body
     /// of `GET /api/market/latest`).
-    public static func snapshot(_ snapshot: LatestPrices.Snapshot, names: [String], phase: SessionPhase) -> String {
-        "{\"type\":\"SNAPSHOT\",\"data\":" + latest(snapshot, names: names, phase: phase) + "}"
+    public static func snapshot(_ snapshot: LatestPrices.Snapshot, names: [String], calendar: SessionCalendar) -> String {
+        "{\"type\":\"SNAPSHOT\",\"data\":" + latest(snapshot, names: names, calendar: calendar) + "}"
     }
 
     /// `SUBSCRIBED` / `UNSUBSCRIBED`: the reply to a command, with what it changed and what the
@@ -40,9 +40,11 @@ public enum MarketMessage {
         "{\"type\":\"ERROR\",\"data\":{\"message\":\(JSONText.string(message))}}"
     }
 
-    /// The latest state of some symbols, from memory: market time, trading day, session phase, and
-    /// per symbol the last trade, top of book and the day's statistics.
-    public static func latest(_ snapshot: LatestPrices.Snapshot, names: [String], phase: SessionPhase) -> String {
+    /// The latest state of some symbols, from memory: market time, trading day, session phase (from
+    /// `calendar` at the market time; closed before any tick), and per symbol the last trade, top
+    /// of book and the day's statistics.
+    public static func latest(_ snapshot: LatestPrices.Snapshot, names: [String], calendar: SessionCalendar) -> String {
+        let phase = snapshot.marketTime == 0 ? SessionPhase.closed : calendar.phase(at: snapshot.marketTime)
         func price(_ p: Price?) -> String { p.map { "\($0)" } ?? "null" }
         func time(_ nanos: Int64) -> String { "\"\(UTCTime.formatISO8601(nanos))\"" }
         var out = "{\"marketTime\":\(snapshot.marketTime == 0 ? "null" : time(snapshot.marketTime)),"

@@ -19,8 +19,7 @@ struct MarketRoutes: Sendable {
         router.get("/api/market/latest") { request, _ in
             try await answer(request) { parameters, _ in
                 let snapshot = latest.snapshot(try parser.latest(parameters))
-                let phase = snapshot.marketTime == 0 ? .closed : calendar.phase(at: snapshot.marketTime)
-                return MarketMessage.latest(snapshot, names: parser.symbols.allNames, phase: phase)
+                return MarketMessage.latest(snapshot, names: parser.symbols.allNames, calendar: calendar)
             }
         }
         router.get("/api/market/ticks") { request, _ in
