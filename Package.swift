@@ -86,7 +86,7 @@ let package = Package(
         .testTarget(
             name: "FanoutTests",
             dependencies: [
-                "Fanout", "Aggregator", "Ingest", "RingBuffer",
+                "Fanout", "Aggregator", "Ingest", "RingBuffer", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),

@@ -1,9 +1,10 @@
 import Fanout
 import NIOCore
 import Synchronization
+import TestSupport
 import Testing
 
-@Suite struct FanoutClientTests {
+@Suite(.timeLimit(.minutes(1))) struct FanoutClientTests {
     func texts(_ batch: [ByteBuffer]?) -> [String]? { batch?.map { String(buffer: $0) } }
 
     @Test func theWriterTakesEverythingQueuedInOrderAndWaitsForMore() async throws {
@@ -14,7 +15,7 @@ import Testing
         let waiting = Task { await client.next() }
         try await Task.sleep(for: .milliseconds(20))
         #expect(client.send(ByteBuffer(string: "d")))
-        #expect(texts(await waiting.value) == ["d"])
+        #expect(texts(try await value(of: waiting, within: .seconds(30), "the waiting writer")) == ["d"])
         // Closing ends the queue after what is already in it.
         client.send(ByteBuffer(string: "e"))
         client.close()
@@ -39,6 +40,6 @@ import Testing
         let waiting = Task { await client.next() }
         try await Task.sleep(for: .milliseconds(20))
         client.close()
-        #expect(await waiting.value == nil)
+        #expect(try await value(of: waiting, within: .seconds(30), "the waiting writer") == nil)
     }
 }

@@ -7,7 +7,7 @@ import Testing
 
 /// The hub without sockets: ticks go through a lane and an aggregation stage as on the pipeline
 /// thread, and the hub is driven as the fan-out thread drives it.
-@Suite struct FanoutHubTests {
+@Suite(.timeLimit(.minutes(2))) struct FanoutHubTests {
     static let t0: Int64 = 1_727_173_800_000_000_000  // 2024-09-24T10:30:00Z, a Tuesday, continuous session
     static let second: Int64 = 1_000_000_000
     let garan = SymbolID(0), akbnk = SymbolID(1)

@@ -9,11 +9,13 @@ import HummingbirdWSClient
 import Logging
 import NIOCore
 import Synchronization
+import TestSupport
 import Testing
 
 /// `/ws/market-data` over real sockets: Hummingbird's server, the fan-out thread running its lane,
-/// and swift-websocket's client.
-@Suite(.serialized) struct MarketDataSocketTests {
+/// and swift-websocket's client. Every wait has a deadline that throws, so a failure fails and
+/// never hangs the run.
+@Suite(.serialized, .timeLimit(.minutes(5))) struct MarketDataSocketTests {
     static let t0: Int64 = 1_727_173_800_000_000_000  // 2024-09-24T10:30:00Z
     static let logger = Logger(label: "test")
 
@@ -44,7 +46,7 @@ import Testing
                 configuration: .init(address: .hostname("127.0.0.1", port: 0)),
                 onServerRunning: { bound.store($0.localAddress?.port ?? -1, ordering: .releasing) }, logger: MarketDataSocketTests.logger)
             server = Task { try await app.runService(gracefulShutdownSignals: []) }
-            while bound.load(ordering: .acquiring) == 0 { try await Task.sleep(for: .milliseconds(5)) }
+            try await waitUntil("the server to listen") { bound.load(ordering: .acquiring) != 0 }
             port = bound.load(ordering: .acquiring)
             #expect(port > 0)
         }
@@ -63,7 +65,7 @@ import Testing
         func stop() async throws {
             stage.finish()
             lane.close()
-            while !laneDone.load(ordering: .acquiring) { try await Task.sleep(for: .milliseconds(5)) }
+            try await waitUntil("the fan-out thread to end") { laneDone.load(ordering: .acquiring) }
         }
 
         deinit { server.cancel() }
@@ -84,27 +86,33 @@ import Testing
         }
         var all: [[String: Any]] { list.withLock { $0 } }
         var types: [String] { all.map { $0["type"] as? String ?? "?" } }
-        func wait(for count: Int, seconds: Double = 10) async throws {
-            let deadline = Date().addingTimeInterval(seconds)
-            while list.withLock({ $0.count }) < count {
-                guard Date() < deadline else { throw TestTimeout(what: "\(count) messages; got \(types)") }
-                try await Task.sleep(for: .milliseconds(5))
-            }
+        func wait(for count: Int) async throws {
+            try await waitUntil("\(count) messages; got \(types)") { list.withLock { $0.count } >= count }
         }
     }
 
-    struct TestTimeout: Error { let what: String }
-
     static func data(_ m: [String: Any]) -> [String: Any] { m["data"] as? [String: Any] ?? [:] }
+
+    /// A WebSocket client running in a task of its own, so that the test waits for it with a deadline.
+    static func client(_ url: String, configuration: WebSocketClientConfiguration = .init(),
+                       handler: @escaping WebSocketDataHandler<WebSocketClient.Context>) -> Task<WebSocketCloseFrame?, any Error> {
+        Task { try await WebSocketClient.connect(url: url, configuration: configuration, logger: logger, handler: handler) }
+    }
+
+    /// How the server closed a client's connection, within `limit`.
+    static func closed(_ client: Task<WebSocketCloseFrame?, any Error>, _ what: String,
+                       within limit: Duration = .seconds(60)) async throws -> WebSocketCloseFrame? {
+        try await value(of: client, within: limit, what)
+    }
 
     @Test func aClientSubscribesAndReceivesTicksAndCandlesAndErrorsForBadMessages() async throws {
         let live = try await LiveFanout()
         live.send([Self.trade(0, at: 1_000_000_000, price: "100.5", seq: 1)])
         let received = Received()
-        let close = try await WebSocketClient.connect(url: live.url, logger: Self.logger) { inbound, outbound, _ in
+        let close = try await Self.closed(Self.client(live.url) { inbound, outbound, _ in
             var messages = inbound.messages(maxSize: 1 << 20).makeAsyncIterator()
             func next() async throws {
-                guard case .text(let text)? = try await messages.next() else { throw TestTimeout(what: "a text message") }
+                guard case .text(let text)? = try await messages.next() else { throw TestTimeout("a text message") }
                 received.append(text)
             }
             try await outbound.write(.text(#"{"type":"SUBSCRIBE","symbols":["GARAN","NOPE"]}"#))
@@ -121,7 +129,7 @@ import Testing
             try await next()
             try await next()
             try await next()
-        }
+        }, "the subscriber")
         #expect(close?.closeCode == .normalClosure)
         let all = received.all
         #expect(received.types == ["ERROR", "ERROR", "ERROR", "SUBSCRIBED", "SNAPSHOT", "MARKET_TICK", "MARKET_TICK", "CANDLE"])
@@ -139,7 +147,7 @@ import Testing
         // No refill, so that what is refused does not depend on how fast the commands go out.
         let live = try await LiveFanout(commandLimit: CommandRateLimit(perSecond: 0, burst: 10))
         let received = Received()
-        let close = try await WebSocketClient.connect(url: live.url, logger: Self.logger) { inbound, outbound, _ in
+        let close = try await Self.closed(Self.client(live.url) { inbound, outbound, _ in
             for _ in 0..<30 { try await outbound.write(.text(#"{"type":"SUBSCRIBE","symbols":["GARAN"]}"#)) }
             var replies = 0
             for try await message in inbound.messages(maxSize: 1 << 20) {
@@ -148,7 +156,7 @@ import Testing
                 if !text.hasPrefix(#"{"type":"SNAPSHOT""#) { replies += 1 }
                 if replies == 30 { break }
             }
-        }
+        }, "30 replies")
         #expect(close?.closeCode == .normalClosure)
         let types = received.types
         #expect(types.filter { $0 == "SUBSCRIBED" }.count == 10 && types.filter { $0 == "ERROR" }.count == 20, "\(types)")
@@ -159,10 +167,10 @@ import Testing
 
     @Test func anOversizedMessageClosesTheConnectionWith1009() async throws {
         let live = try await LiveFanout()
-        let close = try await WebSocketClient.connect(url: live.url, configuration: .init(maxFrameSize: 1 << 20), logger: Self.logger) { inbound, outbound, _ in
+        let close = try await Self.closed(Self.client(live.url, configuration: .init(maxFrameSize: 1 << 20)) { inbound, outbound, _ in
             try await outbound.write(.text(#"{"type":"SUBSCRIBE","symbols":[""# + String(repeating: "A", count: 100_000) + #""]}"#))
             for try await _ in inbound {}
-        }
+        }, "the close")
         #expect(close?.closeCode == .messageTooLarge)
         try await live.stop()
     }
@@ -172,83 +180,90 @@ import Testing
         options.maximumClients = 1
         let live = try await LiveFanout(options: options)
         let first = Received()
-        let holding = Task {
-            try await WebSocketClient.connect(url: live.url, logger: Self.logger) { inbound, outbound, _ in
-                try await outbound.write(.text(#"{"type":"SUBSCRIBE","symbols":["THYAO"]}"#))
-                for try await message in inbound.messages(maxSize: 1 << 20) {
-                    if case .text(let text) = message { first.append(text) }
-                }
+        let holding = Self.client(live.url) { inbound, outbound, _ in
+            try await outbound.write(.text(#"{"type":"SUBSCRIBE","symbols":["THYAO"]}"#))
+            for try await message in inbound.messages(maxSize: 1 << 20) {
+                if case .text(let text) = message { first.append(text) }
             }
         }
         try await first.wait(for: 2)
         let refused = Received()
-        let close = try await WebSocketClient.connect(url: live.url, logger: Self.logger) { inbound, _, _ in
+        let close = try await Self.closed(Self.client(live.url) { inbound, _, _ in
             for try await message in inbound.messages(maxSize: 1 << 20) {
                 if case .text(let text) = message { refused.append(text) }
             }
-        }
+        }, "the refusal")
         #expect(close?.closeCode == .unknown(1013))
         #expect(close?.reason?.contains("too many clients: at most 1") == true && refused.types == ["ERROR"])
         #expect(live.hub.clientsRefused.load(ordering: .relaxed) == 1)
         // Stopping closes the held connection with "going away".
         try await live.stop()
-        let held = try await holding.value
+        let held = try await Self.closed(holding, "the held connection's close at stop")
         #expect(held?.closeCode == .goingAway && held?.reason == "the daemon is stopping")
     }
 
     @Test func aClientThatStopsReadingIsDisconnectedAsSlowWhileAReadingOneKeepsUp() async throws {
         var options = FanoutHub.Options()
         options.clientQueueCapacity = 2048
-        let live = try await LiveFanout(options: options)
+        // The stalled client reads its close only once the push is over, which can take seconds
+        // on a busy machine: a long grace keeps its TCP connection until then (the grace itself
+        // has its own test).
+        let live = try await LiveFanout(options: options, slowClientGrace: .seconds(120))
         let subscribed = ManagedAtomic<Int>(0)
         let pushed = ManagedAtomic<Bool>(false)
         let stalledEnd = Received()
         let readerTicks = Mutex<[Int]>([])
-        let stalled = Task {
-            try await WebSocketClient.connect(url: live.url, logger: Self.logger) { inbound, outbound, _ in
-                var messages = inbound.messages(maxSize: 1 << 20).makeAsyncIterator()
-                try await outbound.write(.text(#"{"type":"SUBSCRIBE","symbols":["AKBNK"]}"#))
-                _ = try await messages.next()
-                _ = try await messages.next()
-                subscribed.wrappingIncrement(ordering: .releasing)
-                // Not reading while the ticks go out: the socket buffers fill, then its queue.
-                while !pushed.load(ordering: .acquiring) { try await Task.sleep(for: .milliseconds(10)) }
-                while let message = try await messages.next() {
-                    if case .text(let text) = message, !text.hasPrefix("{\"type\":\"MARKET_TICK\"") { stalledEnd.append(text) }
+        let stalled = Self.client(live.url) { inbound, outbound, _ in
+            var messages = inbound.messages(maxSize: 1 << 20).makeAsyncIterator()
+            try await outbound.write(.text(#"{"type":"SUBSCRIBE","symbols":["AKBNK"]}"#))
+            _ = try await messages.next()
+            _ = try await messages.next()
+            subscribed.wrappingIncrement(ordering: .releasing)
+            // Not reading while the ticks go out: the socket buffers fill, then its queue.
+            while !pushed.load(ordering: .acquiring) { try await Task.sleep(for: .milliseconds(10)) }
+            while let message = try await messages.next() {
+                if case .text(let text) = message, !text.hasPrefix("{\"type\":\"MARKET_TICK\"") { stalledEnd.append(text) }
+            }
+        }
+        let reader = Self.client(live.url) { inbound, outbound, _ in
+            try await outbound.write(.text(#"{"type":"SUBSCRIBE","symbols":["AKBNK"]}"#))
+            var opening = 0
+            for try await message in inbound.messages(maxSize: 1 << 20) {
+                guard case .text(let text) = message else { continue }
+                opening += 1
+                if opening == 2 { subscribed.wrappingIncrement(ordering: .releasing) }
+                if let object = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any],
+                   object["type"] as? String == "MARKET_TICK", let seq = Self.data(object)["seq"] as? Int {
+                    readerTicks.withLock { $0.append(seq) }
                 }
             }
         }
-        let reader = Task {
-            try await WebSocketClient.connect(url: live.url, logger: Self.logger) { inbound, outbound, _ in
-                try await outbound.write(.text(#"{"type":"SUBSCRIBE","symbols":["AKBNK"]}"#))
-                var opening = 0
-                for try await message in inbound.messages(maxSize: 1 << 20) {
-                    guard case .text(let text) = message else { continue }
-                    opening += 1
-                    if opening == 2 { subscribed.wrappingIncrement(ordering: .releasing) }
-                    if let object = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any],
-                       object["type"] as? String == "MARKET_TICK", let seq = Self.data(object)["seq"] as? Int {
-                        readerTicks.withLock { $0.append(seq) }
-                    }
-                }
-            }
-        }
-        while subscribed.load(ordering: .acquiring) < 2 { try await Task.sleep(for: .milliseconds(5)) }
-        // Paced: about 20,000 ticks a second, which a reading client keeps up with (even a debug build).
+        try await waitUntil("both clients to subscribe") { subscribed.load(ordering: .acquiring) == 2 }
+        // Paced to the reader: never more than 1,000 ticks ahead of what it has read, so its queue
+        // (2,048) cannot fill however slow this machine is, and only the stalled client can be cut.
+        // A debug build on 2 busy cores reads only a few thousand messages a second.
         var sent = 0
-        for batch in 0..<10_000 where live.hub.slowClients.load(ordering: .relaxed) == 0 {
-            live.send((0..<100).map { Self.trade(1, at: Int64(batch) * 1_000_000, price: "20", seq: UInt64(batch * 100 + $0 + 1)) })
+        let deadline = ContinuousClock.now + .seconds(180)
+        while live.hub.slowClients.load(ordering: .relaxed) == 0 {
+            guard ContinuousClock.now < deadline else {
+                throw TestTimeout("the stalled client to be cut: \(sent) ticks sent, \(readerTicks.withLock { $0.count }) read")
+            }
+            if sent - readerTicks.withLock({ $0.count }) >= 1_000 {
+                try await Task.sleep(for: .milliseconds(2))
+                continue
+            }
+            let batch = sent / 100
+            live.send((0..<100).map { Self.trade(1, at: Int64(batch) * 1_000_000, price: "20", seq: UInt64(sent + $0 + 1)) })
             sent += 100
-            try await Task.sleep(for: .milliseconds(5))
         }
         pushed.store(true, ordering: .releasing)
-        let close = try await stalled.value
+        let close = try await Self.closed(stalled, "the stalled client's close")
         #expect(live.hub.slowClients.load(ordering: .relaxed) == 1)
         #expect(close?.closeCode == .policyViolation && close?.reason == "slow consumer: more than 2048 messages queued")
         #expect(stalledEnd.types == ["ERROR"], "the last message says why")
         // The reading client was not cut off: it has every tick, in order, when the daemon stops.
         try await live.stop()
-        let readerClose = try await reader.value
+        let readerClose = try await Self.closed(reader, "the reader's close at stop")
         #expect(readerClose?.closeCode == .goingAway)
         #expect(readerTicks.withLock { $0 } == Array(1...sent), "\(sent) ticks sent")
     }
@@ -258,17 +273,15 @@ import Testing
         options.clientQueueCapacity = 64
         let live = try await LiveFanout(options: options, slowClientGrace: .milliseconds(200))
         let subscribed = ManagedAtomic<Bool>(false)
-        let stalled = Task {
-            try await WebSocketClient.connect(url: live.url, logger: Self.logger) { inbound, outbound, _ in
-                var messages = inbound.messages(maxSize: 1 << 20).makeAsyncIterator()
-                try await outbound.write(.text(#"{"type":"SUBSCRIBE","symbols":["GARAN"]}"#))
-                _ = try await messages.next()
-                _ = try await messages.next()
-                subscribed.store(true, ordering: .releasing)
-                try await Task.sleep(for: .seconds(60))
-            }
+        let stalled = Self.client(live.url) { inbound, outbound, _ in
+            var messages = inbound.messages(maxSize: 1 << 20).makeAsyncIterator()
+            try await outbound.write(.text(#"{"type":"SUBSCRIBE","symbols":["GARAN"]}"#))
+            _ = try await messages.next()
+            _ = try await messages.next()
+            subscribed.store(true, ordering: .releasing)
+            try await Task.sleep(for: .seconds(60))
         }
-        while !subscribed.load(ordering: .acquiring) { try await Task.sleep(for: .milliseconds(5)) }
+        try await waitUntil("the client to subscribe") { subscribed.load(ordering: .acquiring) }
         #expect(live.hub.clientsConnected.load(ordering: .relaxed) == 1)
         // Unpaced: the client's socket buffers fill, then its queue of 64.
         var batch = 0
@@ -285,7 +298,7 @@ import Testing
         }
         #expect(live.hub.clientsConnected.load(ordering: .relaxed) == 0, "the stalled connection was cut")
         stalled.cancel()
-        _ = try? await stalled.value
+        _ = try? await Self.closed(stalled, "the cancelled client", within: .seconds(30))
         try await live.stop()
     }
 }

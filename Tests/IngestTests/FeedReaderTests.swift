@@ -92,7 +92,7 @@ func listenFeed(_ transport: String = "tcp", format: FeedFormat = .binary, id: U
     FeedEndpoint(name: name, id: id, address: try! FeedAddress(parsing: "\(transport)://127.0.0.1:0"), format: format)
 }
 
-@Suite(.serialized) struct FeedReaderTests {
+@Suite(.serialized, .timeLimit(.minutes(3))) struct FeedReaderTests {
     @Test(arguments: ReceivePath.allCases)
     func everyTickOfAReplayedRecordingReachesTheConsumerInOrder(path: ReceivePath) throws {
         let h = try ReaderHarness([listenFeed()], path: path)
@@ -269,7 +269,7 @@ func listenFeed(_ transport: String = "tcp", format: FeedFormat = .binary, id: U
     }
 }
 
-@Suite(.serialized) struct PipelineTests {
+@Suite(.serialized, .timeLimit(.minutes(3))) struct PipelineTests {
     /// Two reader threads, each with its own ring, feeding one pipeline that shares their doorbell.
     @Test func twoReaderThreadsFeedOnePipeline() throws {
         let doorbell = Doorbell()

@@ -22,7 +22,7 @@ final class Worker<T: Sendable>: @unchecked Sendable {
 
 extension SocketError { static var timedOut: some Error { CancellationError() } }
 
-@Suite(.serialized) struct RecordReplayTests {
+@Suite(.serialized, .timeLimit(.minutes(3))) struct RecordReplayTests {
     func synthRecording(rate: Double, duration: Double) throws -> (String, [[UInt8]]) {
         let path = temporaryPath("feed.akrec")
         let feed = try SyntheticFeed(.init(symbolCount: 10, rate: rate, duration: duration, seed: 5))

@@ -16,7 +16,7 @@ func readAll(_ path: String) throws -> (records: [(Int64, [UInt8])], error: Erro
     return (records, nil)
 }
 
-@Suite struct RecordingTests {
+@Suite(.timeLimit(.minutes(3))) struct RecordingTests {
     func writeSample(records: Int, blockSize: Int = 4096) throws -> (String, [(Int64, [UInt8])]) {
         let path = temporaryPath("sample.akrec")
         let header = RecordingHeader(payload: .binary, transport: .tcp, startTime: 1_727_161_200_000_000_000, source: "tcp://127.0.0.1:9000")

@@ -130,7 +130,7 @@ func runTwoThreadStress(count: UInt64, capacity: Int, batch: Int) -> (received: 
     return (expected, faults)
 }
 
-@Suite struct SPSCRingStressTests {
+@Suite(.timeLimit(.minutes(5))) struct SPSCRingStressTests {
     /// Tens of millions of items normally; fewer under ThreadSanitizer, which is ~10x slower
     /// but checks every access for races.
     static let items: UInt64 = ProcessInfo.processInfo.environment["AKIS_RING_STRESS_ITEMS"].flatMap(UInt64.init) ?? 20_000_000
