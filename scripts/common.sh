@@ -16,15 +16,53 @@ as_root() {
     else die "need root to run: $* (install sudo or run as root)"; fi
 }
 
+# Installs the Debian packages named (default: APT_PACKAGES) that are missing.
 install_packages() {
-    local missing=()
-    for p in "${APT_PACKAGES[@]}"; do
+    local missing=() wanted=("$@")
+    [ ${#wanted[@]} -gt 0 ] || wanted=("${APT_PACKAGES[@]}")
+    for p in "${wanted[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
     done
     [ ${#missing[@]} -eq 0 ] && return 0
     say "installing Debian packages: ${missing[*]}"
     as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# TimescaleDB is not packaged for Debian 12. Where its source tarball sits beside the project
+# (../shared/vendor, or AKIS_TIMESCALEDB_SOURCE), scripts build and install it once per machine.
+TIMESCALEDB_VERSION=2.28.3
+TIMESCALEDB_SOURCE="${AKIS_TIMESCALEDB_SOURCE:-$AKIS_ROOT/../shared/vendor/timescaledb-$TIMESCALEDB_VERSION.tar.gz}"
+TIMESCALEDB_BUILD_PACKAGES=(cmake postgresql-server-dev-15 build-essential libssl-dev libkrb5-dev)
+
+timescaledb_installed() {
+    [ -f "$(ls -d /usr/share/postgresql/*/extension 2>/dev/null | sort -V | tail -n 1)/timescaledb--$TIMESCALEDB_VERSION.sql" ]
+}
+
+# Prints why the TimescaleDB leg cannot run, or nothing when it can (installed, or buildable).
+timescaledb_unavailable() {
+    timescaledb_installed && return 0
+    [ -f "$TIMESCALEDB_SOURCE" ] || echo "TimescaleDB $TIMESCALEDB_VERSION is not installed and its source ($TIMESCALEDB_SOURCE) is absent"
+}
+
+# Builds and installs TimescaleDB from the tarball unless it is installed. Its build packages must
+# be installed before any cluster starts: postgresql-server-dev-15 can upgrade the server packages.
+install_timescaledb() {
+    timescaledb_installed && return 0
+    [ -f "$TIMESCALEDB_SOURCE" ] || die "no TimescaleDB source at $TIMESCALEDB_SOURCE"
+    local build="$AKIS_STATE/build/timescaledb-$TIMESCALEDB_VERSION"
+    install_packages "${TIMESCALEDB_BUILD_PACKAGES[@]}"
+    say "building TimescaleDB $TIMESCALEDB_VERSION from $TIMESCALEDB_SOURCE (once per machine, about 5 minutes; log: $build.log)"
+    rm -rf "$build"; mkdir -p "$build"
+    tar -xzf "$TIMESCALEDB_SOURCE" -C "$build" --strip-components=1
+    (
+        cd "$build"
+        ./bootstrap -DREGRESS_CHECKS=OFF -DTAP_CHECKS=OFF -DWARNINGS_AS_ERRORS=OFF -DSEND_TELEMETRY_DEFAULT=NO \
+            -DCMAKE_BUILD_TYPE=Release -DPG_CONFIG="$(pg_bindir)/pg_config"
+        make -C build -j"$(nproc)"
+        as_root make -C build install
+    ) >"$build.log" 2>&1 || { tail -n 30 "$build.log" >&2; die "TimescaleDB build failed (log: $build.log)"; }
+    timescaledb_installed || die "TimescaleDB built but its extension files are not where PostgreSQL looks (log: $build.log)"
 }
 
 pg_bindir() {
@@ -41,9 +79,14 @@ pg_user_run() {
 }
 
 # Starts (or reuses) the private cluster in $1 and exports AKIS_PG_SOCKET_DIR, AKIS_PG_PORT and
-# AKIS_DATABASE_URL (a libpq connection string).
+# AKIS_DATABASE_URL (a libpq connection string). With AKIS_PG_TIMESCALEDB=1 the server preloads
+# TimescaleDB, with worker processes enough for its background jobs.
 start_private_postgres() {
-    local dir="$1" bin port=5432
+    local dir="$1" bin port=5432 extra=""
+    if [ "${AKIS_PG_TIMESCALEDB:-0}" = 1 ]; then
+        timescaledb_installed || die "AKIS_PG_TIMESCALEDB=1 but TimescaleDB $TIMESCALEDB_VERSION is not installed"
+        extra="-c shared_preload_libraries=timescaledb -c max_worker_processes=32 -c timescaledb.max_background_workers=16 -c timescaledb.telemetry_level=off"
+    fi
     bin="$(pg_bindir)"
     mkdir -p "$dir"
     if [ "$(id -u)" -eq 0 ]; then
@@ -69,7 +112,7 @@ start_private_postgres() {
     if ! pg_user_run "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
         say "starting private PostgreSQL (socket in $sock)"
         pg_user_run "$bin/pg_ctl" -D "$data" -l "$log" -w -t 60 start \
-            -o "-c listen_addresses='' -c unix_socket_directories='$sock' -p $port -c fsync=on -c max_connections=50" \
+            -o "-c listen_addresses='' -c unix_socket_directories='$sock' -p $port -c fsync=on -c max_connections=50 $extra" \
             >/dev/null || { tail -n 30 "$log" >&2; die "PostgreSQL did not start (log: $log)"; }
     fi
     # A reused cluster may have been started with another socket dir: ask it.

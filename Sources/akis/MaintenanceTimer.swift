@@ -14,7 +14,7 @@ final class MaintenanceTimer {
         timer.setEventHandler {
             do {
                 let report = try maintenance.run(on: PostgresConnection(conninfo: conninfo), layout: layout)
-                if report.droppedPartitions + report.deletedCandles + report.deletedDefaultTicks > 0 { log("database: \(report)") }
+                if report.changedSomething { log("database: \(report)") }
             } catch {
                 log("database: maintenance failed (retried in an hour): \(error)")
             }

@@ -76,7 +76,7 @@ func scratchFile(_ name: String) -> String {
     return dir.appendingPathComponent(name).path
 }
 
-@Suite(.serialized) struct AkisCLITests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct AkisCLITests {
     @Test func badOptionsGiveSpecificMessages() throws {
         let synth = try akis("synth", "--symbols", "99", "--out", scratchFile("x.akrec"))
         #expect(synth.status != 0)
@@ -272,7 +272,7 @@ func scratchFile(_ name: String) -> String {
         try withScratchDatabase { url in
             let migrate = try akis("migrate", "--database", url)
             #expect(migrate.status == 0, "\(migrate.stderr)")
-            #expect(migrate.stdout.contains("layout: plain") && migrate.stdout.contains("applying migration 1"))
+            #expect(migrate.stdout.contains("layout: \(try testLayout().rawValue)") && migrate.stdout.contains("applying migration 1"), "\(migrate.stdout)")
             #expect(try akis("migrate", "--database", url).stdout.contains("schema is up to date at version \(Migration.all.last!.version)"))
 
             // The sample is from 2024: a retention of a year (counted from today) would drop it at the restart.
@@ -291,6 +291,8 @@ func scratchFile(_ name: String) -> String {
             let (candles, mismatches) = try candlesAgainstTrades(db)
             // The sample is one minute of 30 symbols: every candle is its symbol's first (rebuilt).
             #expect(candles == 30 && mismatches.isEmpty, "\(candles) candles; mismatches: \(mismatches)")
+            let rollups = try rollupsAgainstMinutes(db)
+            #expect(rollups.candles == 90 && rollups.mismatches.isEmpty, "a 2024 recording is in 5m, 1h and 1d: \(rollups)")
             #expect(try db.execute("SELECT count(*) FROM market_candles WHERE session_phase IS NULL").rows == [["0"]])
             let snapshots = try db.execute("SELECT count(*), count(DISTINCT symbol) FROM order_book_snapshots").rows[0]
             #expect(snapshots[0].flatMap { Int($0) } ?? 0 >= 30 && snapshots[1] == "30", "top of book every 10 s of market time: \(snapshots)")
@@ -309,8 +311,10 @@ func scratchFile(_ name: String) -> String {
             #expect(try db.execute("SELECT feed, highest_seq FROM ingest_checkpoints").rows == [["1", String(ticks.map(\.sequence).max()!)]])
 
             // A restart resumes sequence tracking from the checkpoint: the same replay again is all duplicates.
-            let (again, address2, _) = try startServe("address = \"tcp://127.0.0.1:0\"", extra: storeConfig)
+            let (again, address2, http2) = try startServe("address = \"tcp://127.0.0.1:0\"", extra: storeConfig)
             #expect(try akis("replay", sample, "--to", address2, "--speed", "max").status == 0)
+            waitForLog(again, "duplicates 59,705")
+            try candlesAreServedAsStored(http2, db, "GARAN")
             let (stopped2, result2) = stopServe(again, after: "duplicates 59,705")
             #expect(result2.stderr.contains("resuming sequence tracking after feed 1 at"))
             #expect(stopped2.contains("duplicates 59,705;"), "\(stopped2)")
@@ -345,9 +349,9 @@ func scratchFile(_ name: String) -> String {
                 }
             }
             let counter = try AkisProcess(["subscribe", "--count", ws, "GARAN"])
-            while !subscribed.withLock({ $0 }) || !counter.log.contains("received 2 messages") {
+            try await waitUntil("both subscribers' first messages; subscribe: \(counter.log)", within: .seconds(60)) {
                 guard serve.process.isRunning, counter.process.isRunning else { throw CLIFailure("serve: \(serve.log)\nsubscribe: \(counter.log)") }
-                try await Task.sleep(for: .milliseconds(10))
+                return subscribed.withLock { $0 } && counter.log.contains("received 2 messages")
             }
             let sample = packageRoot.appendingPathComponent("Samples/bist-sample.akrec").path
             #expect(try akis("replay", sample, "--to", address, "--speed", "max").status == 0)
@@ -361,7 +365,7 @@ func scratchFile(_ name: String) -> String {
             #expect(brief.stdout.contains("received 1 messages") && brief.stderr.hasSuffix("stopped\n"), "--duration ends it cleanly: \(brief)")
             let (_, result) = stopServe(serve, after: "stored 59,705")
             #expect(result.status == 0, "\(result.stderr)")
-            let close = try await subscriber.value
+            let close = try await value(of: subscriber, within: .seconds(60), "the subscriber's close at stop")
             #expect(close?.closeCode == .goingAway && close?.reason == "the daemon is stopping")
             let python = independent.wait()
             #expect(python.status == 0, "\(python.stderr)")
@@ -446,6 +450,25 @@ func scratchFile(_ name: String) -> String {
 
     /// The HTTP history API over what `serve` stored: the same rows as SQL, exact prices, and
     /// specific errors for bad requests.
+    /// Every candle length that `/api/market/candles` serves for `symbol` over the sample's
+    /// Istanbul day equals its SQL row (`market_candles` or the 5m/1h/1d views), to the digit.
+    func candlesAreServedAsStored(_ http: String, _ db: PostgresConnection, _ symbol: String) throws {
+        func price(_ text: String?) -> String { "\(Price(units: Int64(text!)!))" }
+        for (interval, relation) in [("1m", "market_candles"), ("5m", "market_candles_5m"), ("1h", "market_candles_1h"), ("1d", "market_candles_1d")] {
+            let rows = try db.execute("""
+                SELECT to_char(bucket AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), open, high, low, close, volume, trade_count, vwap, first_seq, last_seq
+                FROM \(relation) WHERE symbol = $1 ORDER BY bucket
+                """, parameters: [symbol]).rows
+            let served = try httpGet(http, "/api/market/candles?symbol=\(symbol)&interval=\(interval)&from=2024-09-23T21:00:00Z&to=2024-09-24T21:00:00Z")
+            #expect(served.status == 200 && !rows.isEmpty && served.body.contains("\"count\":\(rows.count),"), "\(interval): \(served.body.prefix(300))")
+            for r in rows {
+                let candle = "\"start\":\"\(r[0]!)\",\"open\":\(price(r[1])),\"high\":\(price(r[2])),\"low\":\(price(r[3])),\"close\":\(price(r[4])),"
+                    + "\"volume\":\(r[5]!),\"tradeCount\":\(r[6]!),\"vwap\":\(price(r[7])),\"firstSeq\":\(r[8]!),\"lastSeq\":\(r[9]!)}"
+                #expect(served.body.contains(candle), "\(interval): \(candle) not in \(served.body.prefix(400))")
+            }
+        }
+    }
+
     func historyIsServed(_ http: String, _ url: String) throws {
         let db = try PostgresConnection(conninfo: url)
         let bounds = try db.execute("""
@@ -613,30 +636,6 @@ func dechunked(_ body: String) -> String {
     return out
 }
 
-/// A database of one test's own on the suite's PostgreSQL, dropped afterwards; `body` gets its
-/// connection string.
-func withScratchDatabase(_ body: (String) async throws -> Void) async throws {
-    let (url, drop) = try scratchDatabase()
-    defer { drop() }
-    try await body(url)
-}
-
-func withScratchDatabase(_ body: (String) throws -> Void) throws {
-    let (url, drop) = try scratchDatabase()
-    defer { drop() }
-    try body(url)
-}
-
-/// Creates the database; returns its connection string and what drops it.
-private func scratchDatabase() throws -> (String, () -> Void) {
-    guard let base = ProcessInfo.processInfo.environment["AKIS_TEST_DATABASE_URL"], !base.isEmpty else {
-        throw CLIFailure("AKIS_TEST_DATABASE_URL is not set: run the suite with scripts/test, which starts a private PostgreSQL")
-    }
-    let admin = try PostgresConnection(conninfo: base)
-    let name = "t_cli_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
-    try admin.execute("CREATE DATABASE \(name)")
-    return ("\(base) dbname=\(name)", { _ = try? admin.execute("DROP DATABASE \(name) WITH (FORCE)") })
-}
 
 /// A quoted ISO 8601 time cut to microseconds: `"…T07:00:00.030298374Z"` → `"…T07:00:00.030298Z"`.
 func toMicroseconds(_ time: String) -> String {

@@ -9,7 +9,7 @@ import Testing
 /// The aggregator and the store writer together, as `serve` wires them (lane first, then the
 /// stage, on one thread here): every stored candle must equal the SQL aggregation of the stored
 /// trades of its minute, whatever way it got there.
-@Suite struct CandleStoreTests {
+@Suite(.timeLimit(.minutes(5))) struct CandleStoreTests {
     /// 2024-09-24T10:00:00Z.
     static let ten: Int64 = 1_727_172_000_000_000_000
     static let second = UTCTime.nanosPerSecond
@@ -29,7 +29,7 @@ import Testing
             var options = writerOptions("candles")
             options.maximumBatchTicks = 40
             options.memoryBatches = memoryBatches
-            writer = try CopyBatchWriter(conninfo: url, symbols: storeSymbols, layout: .plain, options: options, candles: outlet, snapshots: snapshots) { log.append($0) }
+            writer = try CopyBatchWriter(conninfo: url, symbols: storeSymbols, layout: testLayout(), options: options, candles: outlet, snapshots: snapshots) { log.append($0) }
             sequence = firstSequence
         }
 
@@ -55,7 +55,7 @@ import Testing
     @Test func storedCandlesEqualTheStoredTradesAfterLateTradesBadRowsAndARestart() throws {
         try withScratchDatabase { url in
             let db = try PostgresConnection(conninfo: url)
-            try Migrator(layout: .plain).run(on: db)
+            try Migrator(layout: testLayout()).run(on: db)
             let log = StoreLog()
             let ten = Self.ten, second = Self.second
             let flow = try Flow(url: url, firstSequence: 1, memoryBatches: 1_000, log: log)
@@ -77,6 +77,8 @@ import Testing
             #expect(flow.writer.candlesRebuilt.load(ordering: .relaxed) >= 3, "first candles, the late trade's and the bad row's minutes")
             var (candles, mismatches) = try candlesAgainstTrades(db)
             #expect(candles == 10 && mismatches.isEmpty, "\(candles) candles; \(mismatches)")
+            var rollups = try rollupsAgainstMinutes(db)
+            #expect(rollups.candles == 2 + 2 + 2 && rollups.mismatches.isEmpty, "the late trade's minute is in every roll-up: \(rollups)")
             #expect(try db.execute("SELECT high FROM market_candles WHERE symbol = $1 AND bucket = '2024-09-24T10:01:00Z'",
                                    parameters: [storeSymbols.name(of: SymbolID(0))]).rows == [["99000000"]], "the late trade is in")
             #expect(try db.execute("SELECT DISTINCT session_phase FROM market_candles").rows == [["continuous"]], "13:00 Istanbul")
@@ -113,6 +115,8 @@ import Testing
             #expect(log.all.contains { $0.contains("store: rebuilt ") && $0.contains("candles from 2024-09-24T09:54:00") }, "\(log.all)")
             (candles, mismatches) = try candlesAgainstTrades(db)
             #expect(candles == 12 && mismatches.isEmpty, "\(candles) candles; \(mismatches)")
+            rollups = try rollupsAgainstMinutes(db)
+            #expect(rollups.candles == 3 + 2 + 2 && rollups.mismatches.isEmpty, "spooled and rebuilt minutes too: \(rollups)")
         }
     }
 }

@@ -1,11 +1,12 @@
 import Foundation
 import Ingest
 import Store
+import TestSupport
 import Testing
 
 /// The history API's reads against a real PostgreSQL: tick ranges with nanosecond bounds over
 /// microsecond storage, and the 5m/1h/1d candle views over stored 1-minute candles.
-@Suite struct MarketHistoryTests {
+@Suite(.timeLimit(.minutes(3))) struct MarketHistoryTests {
     @Test func tickRangesSelectExactlyTheStoredRowsInside() throws {
         try withScratchDatabase { url in
             let db = try migrated(url)
@@ -82,7 +83,7 @@ import Testing
     @Test func longerCandlesAggregateTheMinutes() throws {
         try withScratchDatabase { url in
             let db = try PostgresConnection(conninfo: url)
-            try Migrator(layout: StorageLayout.detect(db)).run(on: db)
+            try Migrator(layout: testLayout()).run(on: db)
             let rows = minutes()
             for m in rows {
                 try db.execute("""

@@ -1,5 +1,6 @@
 import Ingest
 import Store
+import TestSupport
 import Testing
 
 @Suite struct MarketQueryParserTests {

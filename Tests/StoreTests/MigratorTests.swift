@@ -1,12 +1,13 @@
 import Ingest
 import Store
+import TestSupport
 import Testing
 
-@Suite struct MigratorTests {
+@Suite(.timeLimit(.minutes(3))) struct MigratorTests {
     @Test func migratesOnceAndAgainDoesNothing() throws {
         try withScratchDatabase { url in
             let db = try PostgresConnection(conninfo: url)
-            let layout = try StorageLayout.detect(db)
+            let layout = try testLayout()
             var seen: [Int] = []
             let first = try Migrator(layout: layout).run(on: db) { seen.append($0.version) }
             #expect(first.applied == Migration.all.map(\.version))
@@ -48,7 +49,7 @@ import Testing
     @Test func theSchemaRejectsMalformedRows() throws {
         try withScratchDatabase { url in
             let db = try PostgresConnection(conninfo: url)
-            try Migrator(layout: .plain).run(on: db)
+            try Migrator(layout: testLayout()).run(on: db)
             for (values, constraint) in [
                 ("'akbnk', 1, 1", "market_ticks_symbol_format"),
                 ("'AKBNK''; DROP TABLE market_ticks; --', 1, 1", "market_ticks_symbol_format"),
@@ -67,11 +68,61 @@ import Testing
         try withScratchDatabase { url in
             let db = try PostgresConnection(conninfo: url)
             let broken = Migration(version: 99, name: "broken", sql: { _ in "CREATE TABLE half_done (x int); SELECT no_such_function();" })
-            #expect { try Migrator(layout: .plain, migrations: Migration.all + [broken]).run(on: db) } throws: {
+            #expect { try Migrator(layout: testLayout(), migrations: Migration.all + [broken]).run(on: db) } throws: {
                 "\($0)".contains("migration 99 (broken) failed and was rolled back")
             }
             #expect(try db.execute("SELECT to_regclass('half_done') IS NULL").rows == [["t"]])
             #expect(try db.execute("SELECT max(version) FROM akis_schema_migrations").rows == [[String(Migration.all.last!.version)]])
         }
+    }
+
+    /// Each table has the schema's own index and no other: TimescaleDB's default time index on
+    /// a hypertable costs ~30% of COPY speed.
+    @Test func eachTableHasOnlyTheSchemasIndex() throws {
+        try withScratchDatabase { url in
+            let db = try migrated(url)
+            #expect(try Self.indexes(db) == ["market_candles|market_candles_pkey", "market_ticks|market_ticks_symbol_time",
+                                             "order_book_snapshots|order_book_snapshots_pkey"])
+        }
+    }
+
+    /// A database at version 4 (TimescaleDB's extra indexes, continuous aggregates with refresh
+    /// policies) is brought up to date: the extra indexes go, the longer candles become views
+    /// over every stored minute, including minutes the old aggregates never refreshed.
+    @Test func anUpgradedDatabaseLosesTheExtraIndexesAndKeepsEveryMinuteInTheLongerCandles() throws {
+        try withScratchDatabase { url in
+            let db = try PostgresConnection(conninfo: url)
+            let layout = try testLayout()
+            try Migrator(layout: layout, migrations: Migration.all.filter { $0.version <= 4 }).run(on: db)
+            if layout == .timescale {
+                #expect(try Self.indexes(db).contains("market_ticks|market_ticks_time_idx"), "what migration 1 left on TimescaleDB")
+            }
+            // A minute of 2024, far outside any refresh window.
+            try db.execute("""
+                INSERT INTO market_candles (symbol, bucket, open, high, low, close, volume, trade_count, turnover, vwap, first_seq, last_seq)
+                VALUES ('GARAN', '2024-09-24 10:03:00+00', 10, 12, 9, 11, 5, 2, 52, 10, 1, 2),
+                       ('GARAN', '2024-09-24 10:04:00+00', 11, 13, 11, 12, 1, 1, 12, 12, 3, 3)
+                """)
+            let report = try Migrator(layout: layout).run(on: db)
+            #expect(report.applied == [5])
+            #expect(try Self.indexes(db) == ["market_candles|market_candles_pkey", "market_ticks|market_ticks_symbol_time",
+                                             "order_book_snapshots|order_book_snapshots_pkey"])
+            #expect(try db.execute("SELECT bucket::text, open, high, low, close, volume, trade_count, vwap FROM market_candles_5m").rows
+                    == [["2024-09-24 10:00:00+00", "10", "13", "9", "12", "6", "3", "11"]])
+            let rollups = try rollupsAgainstMinutes(db)
+            #expect(rollups.candles == 3 && rollups.mismatches.isEmpty, "\(rollups)")
+            if layout == .timescale {
+                #expect(try db.execute("SELECT count(*) FROM timescaledb_information.continuous_aggregates").rows == [["0"]])
+                #expect(try db.execute("SELECT count(*) FROM timescaledb_information.jobs WHERE proc_name = 'policy_refresh_continuous_aggregate'").rows == [["0"]])
+            }
+        }
+    }
+
+    /// "table|index" for the indexes of the three time-series tables.
+    static func indexes(_ db: PostgresConnection) throws -> [String] {
+        try db.execute("""
+            SELECT tablename || '|' || indexname FROM pg_indexes
+            WHERE schemaname = current_schema() AND tablename IN ('market_ticks', 'market_candles', 'order_book_snapshots') ORDER BY 1
+            """).rows.map { $0[0]! }
     }
 }

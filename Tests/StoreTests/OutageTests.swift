@@ -1,11 +1,12 @@
 import Foundation
 import Ingest
 import Store
+import TestSupport
 import Testing
 
 /// PostgreSQL really stopped and started again (a cluster of the suite's own): the writer keeps
 /// taking ticks into its spool, loses nothing and stores nothing twice.
-@Suite(.serialized) struct OutageTests {
+@Suite(.serialized, .timeLimit(.minutes(5))) struct OutageTests {
     func options(_ spool: String) -> CopyBatchWriter.Options {
         var o = CopyBatchWriter.Options(spool: TickSpool.Options(directory: spool))
         o.maximumBatchTicks = 500
@@ -27,7 +28,7 @@ import Testing
         _ = try migrated(pg.url)
         let dir = scratchDirectory("outage")
         let log = StoreLog()
-        let writer = try CopyBatchWriter(conninfo: pg.url, symbols: storeSymbols, layout: .plain, options: options(dir)) { log.append($0) }
+        let writer = try CopyBatchWriter(conninfo: pg.url, symbols: storeSymbols, layout: testLayout(), options: options(dir)) { log.append($0) }
         let ticks = storeTicks(12_000)
         feed(writer, ticks[..<3_000])
         try pg.stop()
@@ -52,7 +53,7 @@ import Testing
         let dir = scratchDirectory("restart")
         let ticks = storeTicks(7_000, feed: 4)
         let log = StoreLog()
-        let first = try CopyBatchWriter(conninfo: pg.url, symbols: storeSymbols, layout: .plain, options: options(dir)) { log.append($0) }
+        let first = try CopyBatchWriter(conninfo: pg.url, symbols: storeSymbols, layout: testLayout(), options: options(dir)) { log.append($0) }
         feed(first, ticks[..<2_000])
         try pg.stop()
         feed(first, ticks[2_000...])
@@ -64,7 +65,7 @@ import Testing
 
         try pg.start()
         let again = StoreLog()
-        let second = try CopyBatchWriter(conninfo: pg.url, symbols: storeSymbols, layout: .plain, options: options(dir)) { again.append($0) }
+        let second = try CopyBatchWriter(conninfo: pg.url, symbols: storeSymbols, layout: testLayout(), options: options(dir)) { again.append($0) }
         #expect(second.spool.recoveredHighest == [4: 7_000])
         second.finish()
         #expect(again.all.contains { $0.contains("batches") && $0.contains("earlier run") })

@@ -1,20 +1,9 @@
 import Foundation
 import Store
+import TestSupport
 import Testing
 
-/// The private cluster that scripts/test starts. Tests that need it fail (never skip) without it.
-func testDatabase() throws -> PostgresConnection {
-    guard let url = ProcessInfo.processInfo.environment["AKIS_TEST_DATABASE_URL"], !url.isEmpty else {
-        throw TestDatabaseMissing()
-    }
-    return try PostgresConnection(conninfo: url)
-}
-
-struct TestDatabaseMissing: Error, CustomStringConvertible {
-    var description: String {
-        "AKIS_TEST_DATABASE_URL is not set: run the suite with scripts/test, which starts a private PostgreSQL"
-    }
-}
+func testDatabase() throws -> PostgresConnection { try PostgresConnection(conninfo: testDatabaseURL()) }
 
 /// A schema of its own for one test, dropped afterwards.
 func withScratchSchema(_ body: (PostgresConnection, String) throws -> Void) throws {
@@ -25,7 +14,7 @@ func withScratchSchema(_ body: (PostgresConnection, String) throws -> Void) thro
     try body(db, schema)
 }
 
-@Suite struct PostgresConnectionTests {
+@Suite(.timeLimit(.minutes(3))) struct PostgresConnectionTests {
     @Test func connectsToTheRealServer() throws {
         let db = try testDatabase()
         #expect(db.serverVersion >= 150_000)

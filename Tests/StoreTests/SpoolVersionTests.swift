@@ -1,11 +1,12 @@
 import Foundation
 import Ingest
 @testable import Store
+import TestSupport
 import Testing
 
 /// Spool segments written before candles existed (format version 1: no candle count, no keys)
 /// still read back after an upgrade, so a backlog left by the old version is stored, not refused.
-@Suite struct SpoolVersionTests {
+@Suite(.timeLimit(.minutes(3))) struct SpoolVersionTests {
     @Test func aVersionOneSegmentFromBeforeCandlesIsStillRead() throws {
         let dir = scratchDirectory("spool-v1")
         let ticks = storeTicks(300)

@@ -1,17 +1,7 @@
 import Foundation
 import Ingest
 import Store
-
-/// A database of its own for one test (migrations create tables, functions and partitions),
-/// dropped afterwards. `body` gets its connection string.
-func withScratchDatabase(_ body: (String) throws -> Void) throws {
-    guard let base = ProcessInfo.processInfo.environment["AKIS_TEST_DATABASE_URL"], !base.isEmpty else { throw TestDatabaseMissing() }
-    let admin = try PostgresConnection(conninfo: base)
-    let name = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
-    try admin.execute("CREATE DATABASE \(name)")
-    defer { _ = try? admin.execute("DROP DATABASE \(name) WITH (FORCE)") }
-    try body("\(base) dbname=\(name)")
-}
+import TestSupport
 
 let storeSymbols = try! SymbolTable(BISTMarket.bist30)
 
@@ -37,7 +27,7 @@ func storeTicks(_ n: Int, from: UInt64 = 1, feed: UInt16 = 1, seed: UInt64 = 1, 
 func copyTicks(_ ticks: [Tick], into db: PostgresConnection) throws -> Int {
     var encoder = TickCopyEncoder(symbols: storeSymbols)
     for t in ticks { encoder.append(t) }
-    try db.execute("SELECT akis_ensure_tick_partition('2024-09-24')")
+    if try testLayout() == .plain { try db.execute("SELECT akis_ensure_tick_partition('2024-09-24')") }
     return try db.copyIn("COPY market_ticks (\(TickCopyEncoder.columns)) FROM STDIN (FORMAT binary)", data: encoder.finished())
 }
 

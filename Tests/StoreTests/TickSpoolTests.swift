@@ -2,9 +2,10 @@ import Foundation
 import Aggregator
 import Ingest
 import Store
+import TestSupport
 import Testing
 
-@Suite struct TickSpoolTests {
+@Suite(.timeLimit(.minutes(3))) struct TickSpoolTests {
     func segmentFiles(_ dir: String) -> [String] {
         ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasSuffix(".akspool") }.sorted()
     }

@@ -22,3 +22,33 @@ public func candlesAgainstTrades(_ db: PostgresConnection) throws -> (candles: I
     let count = try db.execute("SELECT count(*) FROM market_candles").rows[0][0].flatMap { Int($0) } ?? 0
     return (count, mismatches)
 }
+
+/// Compares the 5m/1h/1d views with an aggregation of `market_candles` written here another way
+/// (bucket starts from epoch arithmetic, first and last minute by DISTINCT ON); returns how many
+/// longer candles there are and the (interval, symbol, start) of every difference, either way.
+public func rollupsAgainstMinutes(_ db: PostgresConnection) throws -> (candles: Int, mismatches: [[String?]]) {
+    var count = 0
+    var mismatches: [[String?]] = []
+    // Istanbul is UTC+3 all year since 2016; the minutes these tests write are later than that.
+    for (name, seconds, offset) in [("5m", 300, 0), ("1h", 3_600, 0), ("1d", 86_400, 10_800)] {
+        let start = "to_timestamp(floor((extract(epoch FROM bucket) + \(offset)) / \(seconds)) * \(seconds) - \(offset))"
+        let rows = try db.execute("""
+            WITH m AS (SELECT *, \(start) AS start FROM market_candles),
+            firsts AS (SELECT DISTINCT ON (symbol, start) symbol, start, open, first_seq FROM m ORDER BY symbol, start, bucket),
+            lasts AS (SELECT DISTINCT ON (symbol, start) symbol, start, close, last_seq FROM m ORDER BY symbol, start, bucket DESC),
+            sums AS (SELECT symbol, start, max(high) AS high, min(low) AS low, sum(volume) AS volume, sum(trade_count) AS trade_count,
+                            sum(turnover) AS turnover FROM m GROUP BY 1, 2),
+            expected AS (SELECT s.symbol, s.start, f.open, s.high, s.low, l.close, s.volume, s.trade_count, s.turnover,
+                                round(s.turnover / s.volume) AS vwap, f.first_seq, l.last_seq
+                         FROM sums s JOIN firsts f USING (symbol, start) JOIN lasts l USING (symbol, start))
+            SELECT '\(name)', coalesce(e.symbol, v.symbol), coalesce(e.start, v.bucket)::text
+            FROM expected e FULL JOIN market_candles_\(name) v ON v.symbol = e.symbol AND v.bucket = e.start
+            WHERE (e.open, e.high, e.low, e.close, e.volume, e.trade_count, e.turnover, e.vwap, e.first_seq, e.last_seq)
+                  IS DISTINCT FROM (v.open, v.high, v.low, v.close, v.volume, v.trade_count, v.turnover, v.vwap, v.first_seq, v.last_seq)
+            ORDER BY 3, 2 LIMIT 20
+            """).rows
+        mismatches += rows
+        count += try db.execute("SELECT count(*) FROM market_candles_\(name)").rows[0][0].flatMap { Int($0) } ?? 0
+    }
+    return (count, mismatches)
+}

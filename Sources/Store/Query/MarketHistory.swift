@@ -91,14 +91,30 @@ public final class MarketHistory: Sendable {
         }
     }
 
+    /// Candles of any length are aggregated from the stored 1-minute candles when asked (on both
+    /// layouts), so every minute the store holds is in them at once, whenever it was written.
+    /// The scan is bounded on the minutes' own key: a candle starting in [from, to) is made of
+    /// minutes in [from, to + its length), and the outer filter drops the partial groups at
+    /// either end. An hour more covers a 25-hour Istanbul day of the years with DST.
     public func candles(_ q: CandleQuery) throws -> [StoredCandle] {
+        let range = [q.symbol, String(Self.ceilingMicros(q.fromNanos)), String(Self.ceilingMicros(q.toNanos))]
+        let span = String((q.interval.nanos + 3_600 * UTCTime.nanosPerSecond) / 1_000)
         let result = try withConnection { db in
-            try db.execute("""
+            q.interval == .oneMinute ? try db.execute("""
                 SELECT (extract(epoch FROM bucket) * 1000000)::bigint, open, high, low, close, volume, trade_count, vwap, first_seq, last_seq
-                FROM \(q.interval.relation)
+                FROM market_candles
                 WHERE symbol = $1 AND bucket >= TIMESTAMPTZ 'epoch' + $2::bigint * INTERVAL '1 microsecond' AND bucket < TIMESTAMPTZ 'epoch' + $3::bigint * INTERVAL '1 microsecond'
                 ORDER BY bucket
-                """, parameters: [q.symbol, String(Self.ceilingMicros(q.fromNanos)), String(Self.ceilingMicros(q.toNanos))])
+                """, parameters: range) : try db.execute("""
+                SELECT (extract(epoch FROM s.bucket) * 1000000)::bigint, s.open, s.high, s.low, s.close, s.volume, s.trade_count, s.vwap, s.first_seq, s.last_seq
+                FROM (SELECT \(q.interval.bucketSQL) AS bucket, \(CandleInterval.aggregateColumnsSQL)
+                      FROM market_candles c
+                      WHERE c.symbol = $1 AND c.bucket >= TIMESTAMPTZ 'epoch' + $2::bigint * INTERVAL '1 microsecond'
+                        AND c.bucket < TIMESTAMPTZ 'epoch' + ($3::bigint + $4::bigint) * INTERVAL '1 microsecond'
+                      GROUP BY 1) s
+                WHERE s.bucket >= TIMESTAMPTZ 'epoch' + $2::bigint * INTERVAL '1 microsecond' AND s.bucket < TIMESTAMPTZ 'epoch' + $3::bigint * INTERVAL '1 microsecond'
+                ORDER BY s.bucket
+                """, parameters: range + [span])
         }
         return try result.rows.map { r in
             var row = Row(r)

@@ -42,15 +42,28 @@ public enum CandleInterval: String, Sendable, CaseIterable {
     case oneHour = "1h"
     case oneDay = "1d"
 
-    /// The table or view holding candles of this length.
-    public var relation: String {
+    /// The start of the candle of this length that holds the 1-minute candle `c.bucket`, as SQL:
+    /// UTC multiples of the length, and Istanbul days for `1d` (the market's trading days).
+    /// The `market_candles_5m/_1h/_1d` views and the history API group by the same expression.
+    public var bucketSQL: String {
         switch self {
-        case .oneMinute: "market_candles"
-        case .fiveMinutes: "market_candles_5m"
-        case .oneHour: "market_candles_1h"
-        case .oneDay: "market_candles_1d"
+        case .oneMinute: "c.bucket"
+        case .fiveMinutes: "date_bin(INTERVAL '5 minutes', c.bucket, TIMESTAMPTZ '2000-01-01 00:00:00+00')"
+        case .oneHour: "date_bin(INTERVAL '1 hour', c.bucket, TIMESTAMPTZ '2000-01-01 00:00:00+00')"
+        case .oneDay: "(date_trunc('day', c.bucket AT TIME ZONE 'Europe/Istanbul') AT TIME ZONE 'Europe/Istanbul')"
         }
     }
+
+    /// The columns of a longer candle, aggregated from the 1-minute candles `c` grouped by
+    /// `bucketSQL`: first open and last close by minute, extremes, sums, and the VWAP recomputed
+    /// from the exact turnover (rounded half away from zero, as the 1-minute VWAP is).
+    static let aggregateColumnsSQL = """
+        (array_agg(c.open ORDER BY c.bucket))[1] AS open, max(c.high) AS high, min(c.low) AS low,
+        (array_agg(c.close ORDER BY c.bucket DESC))[1] AS close,
+        sum(c.volume)::bigint AS volume, sum(c.trade_count)::bigint AS trade_count, sum(c.turnover) AS turnover,
+        round(sum(c.turnover) / sum(c.volume))::bigint AS vwap,
+        (array_agg(c.first_seq ORDER BY c.bucket))[1] AS first_seq, (array_agg(c.last_seq ORDER BY c.bucket DESC))[1] AS last_seq
+        """
 
     public var nanos: Int64 {
         let minute = 60 * UTCTime.nanosPerSecond

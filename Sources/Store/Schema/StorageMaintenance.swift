@@ -1,5 +1,6 @@
-/// Keeps stored history inside its configured bounds. On TimescaleDB it (re)installs the
-/// compression and retention policies with the configured ages, and TimescaleDB's jobs do the work.
+/// Keeps stored history inside its configured bounds. On TimescaleDB it reconciles the
+/// compression and retention policies with the configured ages (a policy is replaced only when its
+/// age differs, so jobs keep their ids and history), and TimescaleDB's jobs do the work.
 /// On plain PostgreSQL it does that work itself: creates the day partitions (ticks, snapshots)
 /// ahead of time, drops the ones past retention, and deletes candles past retention. Run at start and then periodically;
 /// running it twice in a row changes nothing.
@@ -23,20 +24,27 @@ public struct StorageMaintenance: Sendable, Equatable {
         public var droppedSnapshotPartitions = 0
         public var deletedCandles = 0
         public var deletedDefaultTicks = 0
-        public var policies = false
+        /// TimescaleDB: the policies checked, and those (re)created because they were missing or
+        /// had another age.
+        public var policies = 0
+        public var policiesChanged = 0
 
         public init(droppedPartitions: Int = 0, droppedSnapshotPartitions: Int = 0, deletedCandles: Int = 0, deletedDefaultTicks: Int = 0,
-                    policies: Bool = false) {
+                    policies: Int = 0, policiesChanged: Int = 0) {
             self.droppedPartitions = droppedPartitions
             self.droppedSnapshotPartitions = droppedSnapshotPartitions
             self.deletedCandles = deletedCandles
             self.deletedDefaultTicks = deletedDefaultTicks
             self.policies = policies
+            self.policiesChanged = policiesChanged
         }
 
+        /// Whether the run changed anything worth a log line.
+        public var changedSomething: Bool { droppedPartitions + droppedSnapshotPartitions + deletedCandles + deletedDefaultTicks + policiesChanged > 0 }
+
         public var description: String {
-            policies
-                ? "TimescaleDB compression and retention policies in place"
+            policies > 0
+                ? "TimescaleDB compression and retention policies in place (\(policiesChanged) of \(policies) set now)"
                 : "dropped \(droppedPartitions) day partitions of ticks, \(droppedSnapshotPartitions) of snapshots and \(deletedCandles) candles past retention"
                     + (deletedDefaultTicks > 0 ? ", and \(deletedDefaultTicks) unpartitioned rows" : "")
         }
@@ -50,12 +58,11 @@ public struct StorageMaintenance: Sendable, Equatable {
             switch layout {
             case .timescale:
                 for table in ["market_ticks", "market_candles", "order_book_snapshots"] {
-                    try db.execute("SELECT remove_compression_policy('\(table)', if_exists => true)")
-                    try db.execute("SELECT add_compression_policy('\(table)', INTERVAL '\(compressAfterDays) days')")
-                    try db.execute("SELECT remove_retention_policy('\(table)', if_exists => true)")
-                    try db.execute("SELECT add_retention_policy('\(table)', INTERVAL '\(retentionDays) days')")
+                    for policy in [Policy.compression(afterDays: compressAfterDays), .retention(afterDays: retentionDays)] {
+                        report.policies += 1
+                        if try policy.reconcile(table, on: db) { report.policiesChanged += 1 }
+                    }
                 }
-                report.policies = true
             case .plain:
                 let today = "(now() AT TIME ZONE 'UTC')::date"
                 let cutoff = "(\(today) - \(retentionDays))"
@@ -74,5 +81,28 @@ public struct StorageMaintenance: Sendable, Equatable {
             throw error
         }
         return report
+    }
+}
+
+/// A TimescaleDB policy on a hypertable, with the age it acts at.
+private enum Policy {
+    case compression(afterDays: Int)
+    case retention(afterDays: Int)
+
+    /// Leaves a policy that is there once with this age alone; otherwise replaces what is there.
+    /// Returns whether it changed anything.
+    func reconcile(_ table: String, on db: PostgresConnection) throws -> Bool {
+        let (procedure, key, kind, days) = switch self {
+        case .compression(let days): ("policy_compression", "compress_after", "compression", days)
+        case .retention(let days): ("policy_retention", "drop_after", "retention", days)
+        }
+        let found = try db.execute("""
+            SELECT count(*), count(*) FILTER (WHERE (config->>'\(key)')::interval = make_interval(days => $3::int))
+            FROM timescaledb_information.jobs WHERE proc_name = $1 AND hypertable_schema = current_schema() AND hypertable_name = $2
+            """, parameters: [procedure, table, String(days)]).rows[0]
+        if found == ["1", "1"] { return false }
+        try db.execute("SELECT remove_\(kind)_policy('\(table)', if_exists => true)")
+        try db.execute("SELECT add_\(kind)_policy('\(table)', make_interval(days => \(days)))")
+        return true
     }
 }
