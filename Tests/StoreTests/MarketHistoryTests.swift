@@ -34,6 +34,40 @@ import Testing
         }
     }
 
+    /// Pages of any size, each asked with the cursor of the one before, return every tick of the
+    /// range exactly once and in order, although many ticks share a microsecond (and some their
+    /// microsecond and sequence number, on two feeds).
+    @Test func pagingWithTheCursorReturnsEveryTickOnceWhereMicrosecondsAreShared() throws {
+        try withScratchDatabase { url in
+            let db = try migrated(url)
+            let garan = storeSymbols.id(for: "GARAN")!
+            // 600 trades in 23 distinct microseconds (plus nanoseconds that storage drops), on two
+            // feeds whose sequence numbers overlap.
+            let start: Int64 = 1_727_161_200_000_000_000
+            let ticks = (0..<600).map { (i: Int) -> Tick in
+                let time: Int64 = start + Int64(i % 23) * 1_000 + Int64(i % 7)
+                return Tick(symbol: garan, kind: .trade, price: Price(units: Int64(1_000_000 + i)), quantity: 1,
+                            exchangeTime: time, receiveTime: start, sequence: UInt64(i / 2), feed: UInt16(1 + i % 2))
+            }
+            #expect(try copyTicks(ticks, into: db) == 600)
+            func key(_ t: Tick) -> (Int64, UInt16, UInt64) { (t.exchangeTime / 1_000, t.feed, t.sequence) }
+            let expected = ticks.sorted { key($0) < key($1) }.map { "\($0.feed)/\($0.sequence)" }
+            let history = MarketHistory(conninfo: url, connections: 1)
+            for limit in [1, 2, 3, 5, 7, 26, 599, 600, 601, 10_000] {
+                var seen: [String] = []
+                var after: TickCursor?
+                var pages = 0
+                repeat {
+                    let page = try history.ticks(TickQuery(symbol: "GARAN", fromNanos: start, toNanos: start + 1_000_000_000, limit: limit, after: after))
+                    seen += page.map { "\($0.feed)/\($0.sequence)" }
+                    after = page.count == limit ? page.last.map(TickCursor.init(after:)) : nil
+                    pages += 1
+                } while after != nil && pages <= 700
+                #expect(seen == expected, "limit \(limit): \(seen.count) ticks in \(pages) pages")
+            }
+        }
+    }
+
     /// A minute candle with consistent OHLC and an exact turnover.
     struct Minute {
         var start: Int64

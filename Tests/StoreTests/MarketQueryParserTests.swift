@@ -36,8 +36,19 @@ import Testing
         for limit in ["0", "10001", "-5", "12abc", "1e3"] {
             #expect(error { _ = try parser.ticks([("symbol", "GARAN"), ("limit", limit)], now: now) }?.message.hasPrefix("limit must be a whole number from 1 to 10000") == true, "\(limit)")
         }
-        #expect(error { _ = try parser.ticks([("symbol", "GARAN"), ("sort", "desc")], now: now) }?.message == "unknown parameter \"sort\"; expected from, limit, symbol, to")
+        #expect(error { _ = try parser.ticks([("symbol", "GARAN"), ("sort", "desc")], now: now) }?.message == "unknown parameter \"sort\"; expected after, from, limit, symbol, to")
         #expect(error { _ = try parser.ticks([("symbol", "GARAN"), ("symbol", "AKBNK")], now: now) }?.message == "symbol is given more than once")
+    }
+
+    @Test func aCursorNamesTheTickAfterWhichThePageStarts() throws {
+        let q = try parser.ticks([("symbol", "GARAN"), ("after", "1727172000000125-2-18446744073709551615")], now: now)
+        #expect(q.after == TickCursor(timeMicros: 1_727_172_000_000_125, feed: 2, sequence: .max))
+        #expect(q.after?.description == "1727172000000125-2-18446744073709551615")
+        for bad in ["", "1-2", "1-2-3-4", "-1-2-3", "1--3", "a-1-2", "1-70000-2", "1-2-18446744073709551616", "1-+2-3", "１-2-3", "1-2-3\u{1B}"] {
+            let e = error { _ = try parser.ticks([("symbol", "GARAN"), ("after", bad)], now: now) }
+            #expect(e?.status == 400 && e?.message.hasPrefix("after must be the next cursor of a previous page") == true, "\(bad)")
+            #expect(e?.message.contains("\u{1B}") == false)
+        }
     }
 
     @Test func candleRequestsAreBounded() throws {

@@ -71,21 +71,32 @@ public final class MarketHistory: Sendable {
         self.keep = connections
     }
 
+    /// A page of ticks. After a cursor, the scan starts at the cursor's microsecond (an index
+    /// range on (symbol, time)) and skips the ticks of that microsecond up to the cursor's.
     public func ticks(_ q: TickQuery) throws -> [StoredTick] {
+        var parameters = [q.symbol, String(Self.ceilingMicros(q.fromNanos)), String(Self.ceilingMicros(q.toNanos)), String(q.limit)]
+        var after = ""
+        if let cursor = q.after {
+            parameters += [String(cursor.timeMicros), String(cursor.feed), String(Int64(bitPattern: cursor.sequence))]
+            after = """
+                 AND time >= TIMESTAMPTZ 'epoch' + $5::bigint * INTERVAL '1 microsecond'
+                  AND (time, feed, seq) > (TIMESTAMPTZ 'epoch' + $5::bigint * INTERVAL '1 microsecond', $6::smallint, $7::bigint)
+                """
+        }
         let result = try withConnection { db in
             try db.execute("""
                 SELECT (extract(epoch FROM time) * 1000000)::bigint, price, volume, bid, ask, feed, seq, kind, side,
                        (extract(epoch FROM receive_time) * 1000000)::bigint
                 FROM market_ticks
-                WHERE symbol = $1 AND time >= TIMESTAMPTZ 'epoch' + $2::bigint * INTERVAL '1 microsecond' AND time < TIMESTAMPTZ 'epoch' + $3::bigint * INTERVAL '1 microsecond'
+                WHERE symbol = $1 AND time >= TIMESTAMPTZ 'epoch' + $2::bigint * INTERVAL '1 microsecond' AND time < TIMESTAMPTZ 'epoch' + $3::bigint * INTERVAL '1 microsecond'\(after)
                 ORDER BY time, feed, seq
                 LIMIT $4
-                """, parameters: [q.symbol, String(Self.ceilingMicros(q.fromNanos)), String(Self.ceilingMicros(q.toNanos)), String(q.limit)])
+                """, parameters: parameters)
         }
         return try result.rows.map { r in
             var row = Row(r)
             return StoredTick(time: try row.micros(), price: try row.price(), volume: try row.int(), bid: try row.optionalPrice(),
-                              ask: try row.optionalPrice(), feed: UInt16(try row.int()), sequence: UInt64(try row.int()),
+                              ask: try row.optionalPrice(), feed: UInt16(try row.int()), sequence: UInt64(bitPattern: try row.int()),
                               kind: TickKind(rawValue: UInt8(try row.int())) ?? .trade,
                               side: TradeSide(rawValue: UInt8(try row.int())) ?? .unknown, receiveTime: try row.micros())
         }
@@ -120,7 +131,7 @@ public final class MarketHistory: Sendable {
             var row = Row(r)
             return StoredCandle(start: try row.micros(), open: try row.price(), high: try row.price(), low: try row.price(),
                                 close: try row.price(), volume: try row.int(), tradeCount: try row.int(), vwap: try row.price(),
-                                firstSequence: UInt64(try row.int()), lastSequence: UInt64(try row.int()))
+                                firstSequence: UInt64(bitPattern: try row.int()), lastSequence: UInt64(bitPattern: try row.int()))
         }
     }
 

@@ -15,24 +15,58 @@ public struct QueryError: Error, Equatable, Sendable, CustomStringConvertible {
     public var description: String { message }
 }
 
-/// Stored ticks of one symbol with exchange time in [from, to), oldest first, at most `limit`.
+/// Stored ticks of one symbol with exchange time in [from, to), oldest first (by time, feed,
+/// sequence), at most `limit`, and only those after `after` when it is given: the next page.
 public struct TickQuery: Sendable, Equatable {
     public var symbol: String
     public var fromNanos: Int64
     public var toNanos: Int64
     public var limit: Int
+    public var after: TickCursor?
 
-    public init(symbol: String, fromNanos: Int64, toNanos: Int64, limit: Int) {
+    public init(symbol: String, fromNanos: Int64, toNanos: Int64, limit: Int, after: TickCursor? = nil) {
         self.symbol = symbol
         self.fromNanos = fromNanos
         self.toNanos = toNanos
         self.limit = limit
+        self.after = after
     }
 
     public static let defaultLimit = 1_000
     public static let maximumLimit = 10_000
     /// Without `from`, the hour before `to`.
     public static let defaultWindowNanos: Int64 = 3_600 * UTCTime.nanosPerSecond
+}
+
+/// A place in one symbol's stored ticks: the (time, feed, sequence) of a tick, which is unique
+/// and is the order ticks are served in. A page of ticks ends with the cursor of its last tick;
+/// asking again with it returns the ticks after that one, so paging misses none, however many
+/// share a microsecond. Written `MICROS-FEED-SEQ` in decimal.
+public struct TickCursor: Sendable, Equatable, CustomStringConvertible {
+    public var timeMicros: Int64
+    public var feed: UInt16
+    public var sequence: UInt64
+
+    public init(timeMicros: Int64, feed: UInt16, sequence: UInt64) {
+        self.timeMicros = timeMicros
+        self.feed = feed
+        self.sequence = sequence
+    }
+
+    /// The cursor of `tick`: the next page starts after it.
+    public init(after tick: StoredTick) {
+        self.init(timeMicros: tick.time / 1_000, feed: tick.feed, sequence: tick.sequence)
+    }
+
+    /// Parses `MICROS-FEED-SEQ`; nil for anything else.
+    public init?(_ text: String) {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts.allSatisfy({ !$0.isEmpty && $0.utf8.allSatisfy { (0x30...0x39).contains($0) } }),
+              let time = Int64(parts[0]), let feed = UInt16(parts[1]), let sequence = UInt64(parts[2]) else { return nil }
+        self.init(timeMicros: time, feed: feed, sequence: sequence)
+    }
+
+    public var description: String { "\(timeMicros)-\(feed)-\(sequence)" }
 }
 
 /// The candle lengths served: the stored 1-minute candles and the views built on them.
@@ -102,9 +136,10 @@ public struct MarketQueryParser: Sendable {
 
     public init(symbols: SymbolTable) { self.symbols = symbols }
 
-    /// `symbol` (required), `from`, `to` (ISO 8601; default: the hour up to now), `limit` (1...10000).
+    /// `symbol` (required), `from`, `to` (ISO 8601; default: the hour up to now), `limit`
+    /// (1...10000), `after` (the `next` cursor of the previous page).
     public func ticks(_ parameters: [(String, String)], now: Int64) throws(QueryError) -> TickQuery {
-        var p = try Parameters(parameters, allowed: ["symbol", "from", "to", "limit"])
+        var p = try Parameters(parameters, allowed: ["symbol", "from", "to", "limit", "after"])
         let symbol = try self.symbol(p.take("symbol"))
         let (from, to) = try range(&p, now: now, defaultWindow: TickQuery.defaultWindowNanos)
         var limit = TickQuery.defaultLimit
@@ -114,7 +149,14 @@ public struct MarketQueryParser: Sendable {
             }
             limit = n
         }
-        return TickQuery(symbol: symbol, fromNanos: from, toNanos: to, limit: limit)
+        var after: TickCursor?
+        if let text = p.take("after") {
+            guard let cursor = TickCursor(text) else {
+                throw QueryError("after must be the next cursor of a previous page (such as 1727172000000125-1-81234), not \(Sanitized(text))")
+            }
+            after = cursor
+        }
+        return TickQuery(symbol: symbol, fromNanos: from, toNanos: to, limit: limit, after: after)
     }
 
     /// `symbol` and `interval` (1m, 5m, 1h, 1d) required; `from`, `to` (ISO 8601; default: the

@@ -7,7 +7,9 @@ import Store
 enum MarketJSON {
     static func ticks(_ q: TickQuery, _ rows: [StoredTick]) -> String {
         var out = "{\"symbol\":\(string(q.symbol)),\"from\":\(time(q.fromNanos)),\"to\":\(time(q.toNanos)),\"limit\":\(q.limit),"
-        out += "\"count\":\(rows.count),\"truncated\":\(rows.count == q.limit),\"ticks\":["
+        let next = rows.count == q.limit ? rows.last.map { "\"\(TickCursor(after: $0))\"" } ?? "null" : "null"
+        if let after = q.after { out += "\"after\":\"\(after)\"," }
+        out += "\"count\":\(rows.count),\"truncated\":\(rows.count == q.limit),\"next\":\(next),\"ticks\":["
         for (i, t) in rows.enumerated() {
             if i > 0 { out += "," }
             out += "{\"symbol\":\(string(q.symbol)),\"timestamp\":\(time(t.time)),\"price\":\(t.price),\"volume\":\(t.volume),"
