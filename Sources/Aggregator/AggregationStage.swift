@@ -26,6 +26,8 @@ public final class AggregationStage: PipelineStage, @unchecked Sendable {
     private let snapshots: SnapshotOutlet?
     /// Symbols whose book or trades changed since the last snapshot.
     private var bookChanged: [Bool]
+    /// The next snapshot's time: a tick at or after it cuts the snapshot before it is applied.
+    /// `.min` until the first tick starts the series.
     private var nextSnapshot = Int64.min
     private var statistics: [SymbolStatistics]
     private var changed: [Int] = []
@@ -65,6 +67,7 @@ public final class AggregationStage: PipelineStage, @unchecked Sendable {
 
     public func process(_ ticks: UnsafeBufferPointer<Tick>, now: Int64) {
         for tick in ticks {
+            if tick.exchangeTime >= nextSnapshot { snapshot(reaching: tick.exchangeTime) }
             aggregator.add(tick, now: now, emit: send)
             let s = Int(tick.symbol.rawValue)
             bookChanged[s] = true
@@ -77,28 +80,29 @@ public final class AggregationStage: PipelineStage, @unchecked Sendable {
             if statistics[s].tradingDay != day.day { statistics[s].roll(to: day.day) }
             statistics[s].apply(tick)
         }
-        if aggregator.watermark != .min && aggregator.watermark >= nextSnapshot { snapshot() }
         if now >= nextPublish { publish(now: now) }
     }
 
     public func idle(now: Int64) {
         aggregator.tick(now: now, emit: send)
-        if aggregator.watermark != .min && aggregator.watermark >= nextSnapshot { snapshot() }
         if now >= nextPublish { publish(now: now) }
     }
 
     public func finish() {
         aggregator.closeAll(emit: send)
-        if aggregator.watermark != .min { snapshot() }
         publish(now: .max)
     }
 
-    /// Sends the changed symbols' top of book, as of the market time passing the latest multiple of
-    /// the interval (the snapshot's time).
-    private func snapshot() {
-        let at = UTCTime.floor(aggregator.watermark, toMultipleOf: options.snapshotIntervalNanos)
-        nextSnapshot = at &+ options.snapshotIntervalNanos
-        guard let snapshots else { return }
+    /// A tick at `time` takes the market past the next snapshot's time: sends the top of book of
+    /// the symbols that changed since the last snapshot, as it is before that tick, stamped with
+    /// the first snapshot time passed (the state holds from then until the next row). Snapshots
+    /// follow the ticks' exchange times alone, never the wall clock, so a recording gives the
+    /// same rows at any speed and in batches of any size; the last interval, which the market's
+    /// time never passed, gets none.
+    private func snapshot(reaching time: Int64) {
+        let at = nextSnapshot
+        nextSnapshot = UTCTime.floor(time, toMultipleOf: options.snapshotIntervalNanos) &+ options.snapshotIntervalNanos
+        guard at != .min, let snapshots else { return }
         for i in bookChanged.indices where bookChanged[i] {
             bookChanged[i] = false
             let s = statistics[i]

@@ -325,6 +325,43 @@ func scratchFile(_ name: String) -> String {
         }
     }
 
+    /// Top-of-book snapshots are cut where the market's time passes them, whatever the feed's
+    /// speed: the bundled sample replayed as fast as it goes (whole reader batches at once) and
+    /// paced at 10x real time gives the same rows, and each row is what the stored ticks that
+    /// arrived before the market passed its time add up to.
+    @Test func snapshotsAreTheSameAtAnyReplaySpeedAndEqualTheTicksBeforeThem() throws {
+        let sample = packageRoot.appendingPathComponent("Samples/bist-sample.akrec").path
+        var runs: [[[String?]]] = []
+        for speed in ["max", "10"] {
+            try withScratchDatabase { url in
+                let storeConfig = "[database]\nurl = \"\(url)\"\n[store]\nspool_directory = \"\(scratchFile("spool"))\"\nretention_days = 36500"
+                let (serve, address, _) = try startServe("address = \"tcp://127.0.0.1:0\"", extra: storeConfig)
+                #expect(try akis("replay", sample, "--to", address, "--speed", speed).status == 0)
+                let (stopped, result) = stopServe(serve, after: "stored 59,705")
+                #expect(result.status == 0 && stopped.contains("stored 59,705 in"), "\(result.stderr)")
+                let db = try PostgresConnection(conninfo: url)
+                runs.append(try db.execute("""
+                    SELECT symbol, time::text, bid, ask, last_price, volume, trade_count FROM order_book_snapshots ORDER BY 1, 2
+                    """).rows)
+                // One feed, so sequence numbers give the order ticks arrived in.
+                let wrong = try db.execute("""
+                    SELECT s.symbol, s.time::text FROM order_book_snapshots s
+                    CROSS JOIN LATERAL (SELECT min(seq) AS passed FROM market_ticks t WHERE t.time >= s.time) p
+                    CROSS JOIN LATERAL (SELECT count(*) AS n, coalesce(sum(volume), 0) AS v, (array_agg(price ORDER BY time DESC, seq DESC))[1] AS last
+                                        FROM market_ticks t WHERE t.symbol = s.symbol AND t.kind = 1 AND t.time < s.time
+                                          AND t.seq < coalesce(p.passed, 9223372036854775807)) e
+                    CROSS JOIN LATERAL (SELECT (array_agg(bid ORDER BY time DESC, seq DESC))[1] AS bid, (array_agg(ask ORDER BY time DESC, seq DESC))[1] AS ask
+                                        FROM market_ticks t WHERE t.symbol = s.symbol AND t.kind = 2 AND t.time < s.time
+                                          AND t.seq < coalesce(p.passed, 9223372036854775807)) q
+                    WHERE (s.trade_count, s.volume, s.last_price, s.bid, s.ask) IS DISTINCT FROM (e.n, e.v, e.last, q.bid, q.ask)
+                    ORDER BY 2, 1 LIMIT 10
+                    """).rows
+                #expect(wrong.isEmpty, "speed \(speed): \(wrong)")
+            }
+        }
+        #expect(runs[0].count >= 30 * 5 && runs[0] == runs[1], "\(runs[0].count) rows at max speed, \(runs[1].count) paced")
+    }
+
     /// `/ws/market-data` during a replay into a daemon with a database: a subscriber gets exactly
     /// the ticks of its symbol that were stored, in sequence order, and the candles that were
     /// stored; a later subscriber (Python's websockets, a client independent of ours) gets a
@@ -489,7 +526,20 @@ func scratchFile(_ name: String) -> String {
         #expect(ticks.body.contains("\"ticks\":[{\"symbol\":\"GARAN\",\"timestamp\":\"\(time)\""), "\(ticks.body.prefix(300))")
         #expect(ticks.body.contains("\"price\":\(price),") && ticks.body.contains("\"seq\":\(first[1]!),"), "exact decimal, not a float")
         let limited = try httpGet(http, "/api/market/ticks?symbol=GARAN&from=\(from)&to=\(to)&limit=3")
-        #expect(limited.body.contains("\"count\":3,\"truncated\":true"))
+        #expect(limited.body.contains("\"count\":3,\"truncated\":true,\"next\":\""), "\(limited.body.prefix(200))")
+        // Paging with the cursor returns every stored tick once, in order (MarketHistoryTests
+        // pages through ticks that share microseconds).
+        let all = try db.execute("SELECT seq FROM market_ticks WHERE symbol = 'GARAN' ORDER BY time, feed, seq").rows.map { Int($0[0]!)! }
+        var paged: [Int] = []
+        var after = ""
+        for _ in 0...all.count {
+            let page = try httpGet(http, "/api/market/ticks?symbol=GARAN&from=2024-09-24T00:00:00Z&to=2024-09-25T00:00:00Z&limit=97" + after)
+            let body = try JSONSerialization.jsonObject(with: Data(page.body.utf8)) as? [String: Any] ?? [:]
+            paged += (body["ticks"] as? [[String: Any]] ?? []).compactMap { $0["seq"] as? Int }
+            guard let next = body["next"] as? String else { break }
+            after = "&after=" + next
+        }
+        #expect(paged == all, "\(paged.count) paged of \(all.count)")
         let istanbul = try httpGet(http, "/api/market/ticks?symbol=GARAN&from=2024-09-24T13:00:00%2B03:00&to=2024-09-24T13:00:01%2B03:00")
         #expect(istanbul.status == 200 && istanbul.body.contains("\"from\":\"2024-09-24T10:00:00.000Z\""), "\(istanbul.body.prefix(200))")
 
@@ -501,6 +551,7 @@ func scratchFile(_ name: String) -> String {
             ("/api/market/ticks?symbol=ZZZZ", 404, "unknown symbol ZZZZ"),
             ("/api/market/ticks?symbol=%27%3B%20DROP%20TABLE%20market_ticks%3B--", 400, "is not a symbol"),
             ("/api/market/ticks?symbol=GARAN&limit=0", 400, "limit must be a whole number from 1 to 10000"),
+            ("/api/market/ticks?symbol=GARAN&after=12-x", 400, "after must be the next cursor of a previous page"),
             ("/api/market/ticks?symbol=GARAN&from=yesterday", 400, "from must be an ISO 8601 time"),
             ("/api/market/ticks?symbol=GARAN&to=2024-01-01T00:00:00Z&from=2024-02-01T00:00:00Z", 400, "must be before to"),
             ("/api/market/candles?symbol=GARAN&interval=2m", 400, "interval must be one of 1m, 5m, 1h, 1d"),

@@ -94,8 +94,10 @@ import Testing
             let db = try PostgresConnection(conninfo: url)
             let layout = try testLayout()
             try Migrator(layout: layout, migrations: Migration.all.filter { $0.version <= 4 }).run(on: db)
+            try db.execute(Self.leftByVersion4(layout))
             if layout == .timescale {
-                #expect(try Self.indexes(db).contains("market_ticks|market_ticks_time_idx"), "what migration 1 left on TimescaleDB")
+                #expect(try Self.indexes(db).contains("market_ticks|market_ticks_time_idx"))
+                #expect(try db.execute("SELECT count(*) FROM timescaledb_information.jobs WHERE proc_name = 'policy_refresh_continuous_aggregate'").rows == [["3"]])
             }
             // A minute of 2024, far outside any refresh window.
             try db.execute("""
@@ -116,6 +118,35 @@ import Testing
                 #expect(try db.execute("SELECT count(*) FROM timescaledb_information.jobs WHERE proc_name = 'policy_refresh_continuous_aggregate'").rows == [["0"]])
             }
         }
+    }
+
+    /// What the text of migrations 1, 2 and 4 used to leave that it no longer does: on TimescaleDB
+    /// a time index on each hypertable, and continuous aggregates with refresh policies; on plain
+    /// PostgreSQL views of the minutes.
+    static func leftByVersion4(_ layout: StorageLayout) -> String {
+        let views = [("5m", "time_bucket(INTERVAL '5 minutes', c.bucket)", "1 hour", "5 minutes"),
+                     ("1h", "time_bucket(INTERVAL '1 hour', c.bucket)", "1 day", "1 hour"),
+                     ("1d", "time_bucket(INTERVAL '1 day', c.bucket, 'Europe/Istanbul')", "7 days", "1 day")]
+        guard layout == .timescale else {
+            return views.map { "CREATE VIEW market_candles_\($0.0) AS SELECT symbol, bucket FROM market_candles;\n" }.joined()
+        }
+        return """
+            CREATE INDEX market_ticks_time_idx ON market_ticks (time DESC);
+            CREATE INDEX market_candles_bucket_idx ON market_candles (bucket DESC);
+            CREATE INDEX order_book_snapshots_time_idx ON order_book_snapshots (time DESC);
+
+            """ + views.map { name, bucket, offset, every in
+            """
+            CREATE MATERIALIZED VIEW market_candles_\(name) WITH (timescaledb.continuous, timescaledb.materialized_only = false) AS
+            SELECT symbol, \(bucket) AS bucket, first(open, c.bucket) AS open, max(high) AS high, min(low) AS low, last(close, c.bucket) AS close,
+                   sum(volume)::bigint AS volume, sum(trade_count)::bigint AS trade_count, sum(turnover) AS turnover,
+                   round(sum(turnover) / sum(volume))::bigint AS vwap, first(first_seq, c.bucket) AS first_seq, last(last_seq, c.bucket) AS last_seq
+            FROM market_candles c GROUP BY symbol, \(bucket) WITH NO DATA;
+            SELECT add_continuous_aggregate_policy('market_candles_\(name)', start_offset => INTERVAL '\(offset)' * 3,
+                                                   end_offset => INTERVAL '\(every)', schedule_interval => INTERVAL '\(every)');
+
+            """
+        }.joined()
     }
 
     /// "table|index" for the indexes of the three time-series tables.

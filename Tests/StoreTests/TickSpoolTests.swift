@@ -26,13 +26,18 @@ import Testing
         #expect(throws: TickSpool.ReadError.self) { try spool.read(7).ticks }
     }
 
-    @Test func candleKeysTravelWithTheirBatchAndSurviveAReopen() throws {
+    @Test func candleKeysAndSnapshotsTravelWithTheirBatchAndSurviveAReopen() throws {
         let dir = scratchDirectory("spool")
         let keys = [CandleKey(symbol: SymbolID(3), start: 1_727_172_000_000_000_000), CandleKey(symbol: SymbolID(29), start: -60_000_000_000)]
+        let snapshots = [BookSnapshot(symbol: SymbolID(3), time: 1_727_172_010_000_000_000, bid: Price(units: 1), ask: .zero,
+                                      lastPrice: Price(units: Int64.max), volume: 7, tradeCount: 2),
+                         BookSnapshot(symbol: SymbolID(29), time: -10_000_000_000, bid: .zero, ask: Price(units: 5), lastPrice: .zero,
+                                      volume: 0, tradeCount: 0)]
         do {
             let spool = try TickSpool(options: .init(directory: dir), symbols: storeSymbols) { _ in }
-            try spool.append(number: 1, ticks: storeTicks(20), candles: keys)
+            try spool.append(number: 1, ticks: storeTicks(20), candles: keys, snapshots: [snapshots[0]])
             try spool.append(number: 2, ticks: [], candles: [keys[0]])  // candles closed while no tick came
+            try spool.append(number: 3, ticks: [], snapshots: snapshots)  // only snapshots
         }
         // Reopened under a table that orders the symbols differently: keys map by name, like ticks.
         let reordered = try SymbolTable(storeSymbols.allNames.reversed())
@@ -41,7 +46,14 @@ import Testing
         let byName = { (k: CandleKey) in reordered.name(of: k.symbol) }
         #expect(first.ticks.count == 20 && first.candles.map(byName) == keys.map { storeSymbols.name(of: $0.symbol) })
         #expect(first.candles.map(\.start) == keys.map(\.start))
-        #expect(second.ticks.isEmpty && second.candles.map(byName) == [storeSymbols.name(of: keys[0].symbol)])
+        #expect(second.ticks.isEmpty && second.candles.map(byName) == [storeSymbols.name(of: keys[0].symbol)] && second.snapshots.isEmpty)
+        let third = try spool.read(3)
+        #expect(first.snapshots.count == 1 && third.ticks.isEmpty && third.candles.isEmpty)
+        for (back, sent) in zip(first.snapshots + third.snapshots, [snapshots[0]] + snapshots) {
+            var renamed = back
+            renamed.symbol = sent.symbol
+            #expect(reordered.name(of: back.symbol) == storeSymbols.name(of: sent.symbol) && renamed == sent)
+        }
     }
 
     @Test func aReopenedSpoolHasEverythingEvenUnderAnotherSymbolTable() throws {

@@ -14,7 +14,10 @@ public struct Migration: Sendable {
 }
 
 extension Migration {
-    /// Every migration, in order. Append only: a released migration never changes.
+    /// Every migration, in order. Append only: a released migration never changes what it leaves
+    /// behind. (Migrations 1, 2 and 4 once gave TimescaleDB hypertables its default time index,
+    /// and 2 continuous aggregates; they no longer do, and migration 5 brings databases made with
+    /// the old text to the same schema.)
     public static let all: [Migration] = [
         Migration(version: 1, name: "market_ticks, ingest checkpoints", sql: { layout in
             let columns = """
@@ -37,7 +40,7 @@ extension Migration {
                 table = """
                     CREATE EXTENSION IF NOT EXISTS timescaledb;
                     CREATE TABLE market_ticks (\(columns));
-                    SELECT create_hypertable('market_ticks', 'time', chunk_time_interval => INTERVAL '1 day');
+                    SELECT create_hypertable('market_ticks', 'time', chunk_time_interval => INTERVAL '1 day', create_default_indexes => false);
                     """
             case .plain:
                 table = """
@@ -76,7 +79,7 @@ extension Migration {
                 );
                 """
         }),
-        Migration(version: 2, name: "market_candles, 5m/1h/1d candles", sql: { layout in
+        Migration(version: 2, name: "market_candles", sql: { layout in
             let table = """
                 -- One row per symbol and UTC minute that had a trade (filled by the aggregator).
                 CREATE TABLE market_candles (
@@ -103,51 +106,14 @@ extension Migration {
                 COMMENT ON COLUMN market_candles.vwap IS 'turnover / volume rounded half away from zero, in units of 10^-6 TRY';
 
                 """
-            // The longer candles: first open and last close by minute, extremes, sums, and a VWAP
-            // recomputed from the exact turnover. Days are trading days in Istanbul.
-            func select(_ bucket: String, first: (String) -> String, last: (String) -> String) -> String {
+            // The longer candles (views over the minutes) come with migration 5.
+            let hypertable = layout == .plain ? "" : """
+                SELECT create_hypertable('market_candles', 'bucket', chunk_time_interval => INTERVAL '1 day', create_default_indexes => false);
+                ALTER TABLE market_ticks SET (timescaledb.compress, timescaledb.compress_segmentby = 'symbol', timescaledb.compress_orderby = 'time');
+                ALTER TABLE market_candles SET (timescaledb.compress, timescaledb.compress_segmentby = 'symbol', timescaledb.compress_orderby = 'bucket');
+
                 """
-                SELECT symbol, \(bucket) AS bucket,
-                       \(first("open")) AS open, max(high) AS high, min(low) AS low, \(last("close")) AS close,
-                       sum(volume)::bigint AS volume, sum(trade_count)::bigint AS trade_count, sum(turnover) AS turnover,
-                       round(sum(turnover) / sum(volume))::bigint AS vwap,
-                       \(first("first_seq")) AS first_seq, \(last("last_seq")) AS last_seq
-                FROM market_candles c
-                GROUP BY symbol, \(bucket)
-                """
-            }
-            switch layout {
-            case .timescale:
-                let views = [("5m", "time_bucket(INTERVAL '5 minutes', c.bucket)", "1 hour", "5 minutes"),
-                             ("1h", "time_bucket(INTERVAL '1 hour', c.bucket)", "1 day", "1 hour"),
-                             ("1d", "time_bucket(INTERVAL '1 day', c.bucket, 'Europe/Istanbul')", "7 days", "1 day")]
-                return table + """
-                    SELECT create_hypertable('market_candles', 'bucket', chunk_time_interval => INTERVAL '1 day');
-                    ALTER TABLE market_ticks SET (timescaledb.compress, timescaledb.compress_segmentby = 'symbol', timescaledb.compress_orderby = 'time');
-                    ALTER TABLE market_candles SET (timescaledb.compress, timescaledb.compress_segmentby = 'symbol', timescaledb.compress_orderby = 'bucket');
-
-                    """ + views.map { name, bucket, offset, every in
-                    """
-                    CREATE MATERIALIZED VIEW market_candles_\(name) WITH (timescaledb.continuous, timescaledb.materialized_only = false) AS
-                    \(select(bucket, first: { "first(\($0), c.bucket)" }, last: { "last(\($0), c.bucket)" }))
-                    WITH NO DATA;
-                    SELECT add_continuous_aggregate_policy('market_candles_\(name)', start_offset => INTERVAL '\(offset)' * 3,
-                                                           end_offset => INTERVAL '\(every)', schedule_interval => INTERVAL '\(every)');
-
-                    """
-                }.joined()
-            case .plain:
-                let views = [("5m", "date_bin(INTERVAL '5 minutes', c.bucket, TIMESTAMPTZ '2000-01-01 00:00:00+00')"),
-                             ("1h", "date_bin(INTERVAL '1 hour', c.bucket, TIMESTAMPTZ '2000-01-01 00:00:00+00')"),
-                             ("1d", "(date_trunc('day', c.bucket AT TIME ZONE 'Europe/Istanbul') AT TIME ZONE 'Europe/Istanbul')")]
-                return table + views.map { name, bucket in
-                    """
-                    CREATE VIEW market_candles_\(name) AS
-                    \(select(bucket, first: { "(array_agg(\($0) ORDER BY c.bucket))[1]" }, last: { "(array_agg(\($0) ORDER BY c.bucket DESC))[1]" }));
-
-                    """
-                }.joined()
-            }
+            return table + hypertable
         }),
         Migration(version: 3, name: "candle session phases, candle rebuild from stored trades", sql: { _ in
             """
@@ -220,7 +186,7 @@ extension Migration {
             switch layout {
             case .timescale:
                 return table + ";\n" + comments + """
-                    SELECT create_hypertable('order_book_snapshots', 'time', chunk_time_interval => INTERVAL '1 day');
+                    SELECT create_hypertable('order_book_snapshots', 'time', chunk_time_interval => INTERVAL '1 day', create_default_indexes => false);
                     ALTER TABLE order_book_snapshots SET (timescaledb.compress, timescaledb.compress_segmentby = 'symbol', timescaledb.compress_orderby = 'time');
                     """
             case .plain:
@@ -243,12 +209,22 @@ extension Migration {
                 DROP INDEX IF EXISTS market_ticks_time_idx;
                 DROP INDEX IF EXISTS market_candles_bucket_idx;
                 DROP INDEX IF EXISTS order_book_snapshots_time_idx;
-                DROP MATERIALIZED VIEW market_candles_5m;
-                DROP MATERIALIZED VIEW market_candles_1h;
-                DROP MATERIALIZED VIEW market_candles_1d;
+                DO $$
+                DECLARE
+                    v text;
+                BEGIN
+                    FOREACH v IN ARRAY ARRAY['market_candles_5m', 'market_candles_1h', 'market_candles_1d'] LOOP
+                        IF EXISTS (SELECT 1 FROM timescaledb_information.continuous_aggregates
+                                   WHERE view_schema = current_schema() AND view_name = v) THEN
+                            EXECUTE format('DROP MATERIALIZED VIEW %I', v);  -- and its refresh policy
+                        ELSE
+                            EXECUTE format('DROP VIEW IF EXISTS %I', v);
+                        END IF;
+                    END LOOP;
+                END $$;
 
                 """
-            case .plain: "DROP VIEW market_candles_5m, market_candles_1h, market_candles_1d;\n"
+            case .plain: "DROP VIEW IF EXISTS market_candles_5m, market_candles_1h, market_candles_1d;\n"
             }
             return drops + [("5m", CandleInterval.fiveMinutes), ("1h", .oneHour), ("1d", .oneDay)].map { name, interval in
                 """

@@ -134,11 +134,11 @@ public final class TickSpool: Sendable {
         }
     }
 
-    /// Compresses and durably appends one batch: its ticks and the candles to rebuild once they
-    /// are stored. Returns the bytes it took.
+    /// Compresses and durably appends one batch: its ticks, the candles to rebuild once they are
+    /// stored, and its top-of-book snapshots. Returns the bytes it took.
     @discardableResult
-    public func append(number: Int64, ticks: [Tick], candles: [CandleKey] = []) throws(AppendError) -> Int {
-        let record = SpoolFormat.record(number: number, ticks: ticks, candles: candles, compressor: ZstdCompressor(level: 1))
+    public func append(number: Int64, ticks: [Tick], candles: [CandleKey] = [], snapshots: [BookSnapshot] = []) throws(AppendError) -> Int {
+        let record = SpoolFormat.record(number: number, ticks: ticks, candles: candles, snapshots: snapshots, compressor: ZstdCompressor(level: 1))
         let header = SpoolFormat.segmentHeader(symbols: writerSymbols)
         let options = options
         return try state.withLock { (s) throws(AppendError) -> Int in
@@ -181,8 +181,8 @@ public final class TickSpool: Sendable {
         }
     }
 
-    /// Reads a spooled batch back: its ticks and candle keys.
-    public func read(_ number: Int64) throws(ReadError) -> (ticks: [Tick], candles: [CandleKey]) {
+    /// Reads a spooled batch back.
+    public func read(_ number: Int64) throws(ReadError) -> SpooledBatch {
         guard let (entry, fd, ids) = state.withLock({ s -> (Entry, Int32, [SymbolID])? in
             guard let i = Self.index(of: number, in: s.entries) else { return nil }
             let e = s.entries[i]

@@ -170,7 +170,8 @@ final class BatchCommitter {
         """
 
     private func insert(_ snapshots: [BookSnapshot], on db: PostgresConnection) throws {
-        // The last state per symbol and time (the stage sends a final one at its stop).
+        // The last state per symbol and time: one statement cannot update a row twice, and spooled
+        // batches drained together may hold two runs' snapshots of the same time.
         var latest: [SnapshotKey: Int] = [:]
         for (i, snap) in snapshots.enumerated() { latest[SnapshotKey(symbol: snap.symbol, time: snap.time)] = i }
         let snapshots = latest.values.sorted().map { snapshots[$0] }

@@ -33,10 +33,9 @@ import Ingest
 /// At start, once the spool is drained, the candles from a little before the latest stored trade
 /// are rebuilt, which repairs what a crash lost with the batches in memory.
 ///
-/// **Snapshots.** Top-of-book snapshots from a `SnapshotOutlet` ride with the next batch cut. They
-/// are samples of what `market_ticks` holds, so they are kept in memory only: while batches go to
-/// the spool they wait (at most `maximumHeldSnapshots`, the oldest dropped beyond and counted), and those
-/// of a memory batch moved to the spool are lost (counted).
+/// **Snapshots.** Top-of-book snapshots from a `SnapshotOutlet` ride with the next batch cut,
+/// in memory or through the spool like its ticks, so none is lost while the database is slow or
+/// down.
 public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
     public struct Options: Sendable {
         public var flushIntervalNanos: Int64 = 100_000_000
@@ -58,8 +57,6 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
         public var candleRebuildWindowNanos: Int64 = 10 * 60_000_000_000
         /// Session phases for the candles.
         public var calendar = SessionCalendar()
-        /// Snapshots waiting while batches go to the spool; beyond this the oldest are dropped.
-        public var maximumHeldSnapshots = 1_000_000
         public var spool: TickSpool.Options
         public init(spool: TickSpool.Options) { self.spool = spool }
     }
@@ -79,7 +76,7 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
     /// Candles upserted as the aggregator computed them, and rebuilt from the stored trades.
     public let candlesUpserted = ManagedAtomic<UInt64>(0)
     public let candlesRebuilt = ManagedAtomic<UInt64>(0)
-    /// Top-of-book snapshots stored, and lost (held too long during an outage, or spooled).
+    /// Top-of-book snapshots stored, and refused by the schema (reported in the log).
     public let snapshotsStored = ManagedAtomic<UInt64>(0)
     public let snapshotsLost = ManagedAtomic<UInt64>(0)
     public let spool: TickSpool
@@ -103,10 +100,8 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
     private var pendingCandles: [CandleKey: Candle] = [:]
     private var pendingRebuilds: Set<CandleKey> = []
     private let snapshotOutlet: SnapshotOutlet?
-    /// Snapshots received since the last cut, and older ones waiting for a batch that goes to
-    /// memory (these do not make a batch due: while the spool is in use they would cut one per call).
+    /// Snapshots received since the last cut.
     private var pendingSnapshots: [BookSnapshot] = []
-    private var heldSnapshots: [BookSnapshot] = []
     /// Per symbol, the minute of its first candle in this run (`.min` before it).
     private var firstCandle: [Int64]
 
@@ -192,11 +187,6 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
     public func finish() {
         receiveUpdates()
         flush()
-        if !heldSnapshots.isEmpty {
-            snapshotsLost.wrappingIncrement(by: UInt64(heldSnapshots.count), ordering: .relaxed)
-            log("store: \(heldSnapshots.count) top-of-book snapshots not stored: batches were going to the spool")
-            heldSnapshots.removeAll()
-        }
         lock.withLock {
             finishing = true
             lock.broadcast()
@@ -240,36 +230,19 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
         let batch = StoreBatch(number: nextNumber, ticks: pending, copyData: encoder.finished(),
                                candles: pendingCandles.values.sorted { ($0.start, $0.symbol) < ($1.start, $1.symbol) },
                                rebuilds: pendingRebuilds.sorted { ($0.start, $0.symbol) < ($1.start, $1.symbol) },
-                               snapshots: heldSnapshots + pendingSnapshots)
+                               snapshots: pendingSnapshots)
         batchStarted = nil
         encoder.reset()
         pending.removeAll(keepingCapacity: true)
         pendingCandles.removeAll(keepingCapacity: true)
         pendingRebuilds.removeAll(keepingCapacity: true)
         pendingSnapshots.removeAll(keepingCapacity: true)
-        heldSnapshots.removeAll(keepingCapacity: true)
-        if batch.ticks.isEmpty && batch.candleKeys.isEmpty {
-            // Snapshots only: they wait for a batch that goes to memory.
-            if !handOver(batch) { hold(batch.snapshots) } else { nextNumber += 1 }
-            return
-        }
         nextNumber += 1
         if handOver(batch) { return }
-        hold(batch.snapshots)
         // From here on every uncommitted batch is on disk, so a crash cannot leave a hole
         // before batches that survive in the spool.
         _ = spillMemory()
         spill(batch)
-    }
-
-    /// Keeps snapshots of a batch that goes to the spool for the next batch, within the bound.
-    private func hold(_ snapshots: [BookSnapshot]) {
-        heldSnapshots = snapshots
-        let excess = heldSnapshots.count - options.maximumHeldSnapshots
-        if excess > 0 {
-            heldSnapshots.removeFirst(excess)
-            snapshotsLost.wrappingIncrement(by: UInt64(excess), ordering: .relaxed)
-        }
     }
 
     /// Queues `batch` in memory when nothing is spooled and there is room.
@@ -288,7 +261,7 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
         var since: Int64?
         while true {
             do {
-                try spool.append(number: batch.number, ticks: batch.ticks, candles: batch.candleKeys)
+                try spool.append(number: batch.number, ticks: batch.ticks, candles: batch.candleKeys, snapshots: batch.snapshots)
                 spooledBatches.wrappingIncrement(ordering: .relaxed)
                 break
             } catch {
@@ -331,12 +304,14 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
                 // One transaction for all of them, numbered as the highest: it stores all or none.
                 var ticks: [Tick] = []
                 var keys: [CandleKey] = []
+                var snapshots: [BookSnapshot] = []
                 var highest: Int64?
                 for number in numbers where number > lastCommitted {
                     do {
                         let read = try spool.read(number)
                         ticks += read.ticks
                         keys += read.candles
+                        snapshots += read.snapshots
                         highest = number
                     } catch {
                         unreadableBatches.wrappingIncrement(ordering: .relaxed)
@@ -348,7 +323,7 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
                     done(source)
                     continue
                 }
-                batch = StoreBatch(number: highest, ticks: ticks, copyData: nil, rebuilds: Array(Set(keys)))
+                batch = StoreBatch(number: highest, ticks: ticks, copyData: nil, rebuilds: Array(Set(keys)), snapshots: snapshots)
             case .rebuild(let from):
                 do {
                     let started = Clock.monotonicNanos()
@@ -461,14 +436,9 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
         }
         var kept: [StoreBatch] = []
         for batch in waiting {
-            if batch.ticks.isEmpty && batch.candleKeys.isEmpty {
-                snapshotsLost.wrappingIncrement(by: UInt64(batch.snapshots.count), ordering: .relaxed)
-                continue
-            }
             do {
-                try spool.append(number: batch.number, ticks: batch.ticks, candles: batch.candleKeys)
+                try spool.append(number: batch.number, ticks: batch.ticks, candles: batch.candleKeys, snapshots: batch.snapshots)
                 spooledBatches.wrappingIncrement(ordering: .relaxed)
-                snapshotsLost.wrappingIncrement(by: UInt64(batch.snapshots.count), ordering: .relaxed)
             } catch {
                 kept.append(batch)
             }

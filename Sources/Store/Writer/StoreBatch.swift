@@ -14,7 +14,7 @@ struct StoreBatch: Sendable {
     var candles: [Candle] = []
     /// Candles to rebuild from the stored trades (late trades, restarts, spooled batches).
     var rebuilds: [CandleKey] = []
-    /// Top-of-book snapshots (memory batches only: the spool does not keep them).
+    /// Top-of-book snapshots.
     var snapshots: [BookSnapshot] = []
 
     /// Every candle the batch touches, for the spool (which keeps keys only: rebuilt on drain).

@@ -94,7 +94,7 @@ final class ServeMetrics: Sendable {
                 writer.candlesRebuilt.load(ordering: .relaxed)
             }
             counter("store_snapshots", "Top-of-book snapshots stored in order_book_snapshots", []) { writer.snapshotsStored.load(ordering: .relaxed) }
-            counter("store_snapshots_lost", "Top-of-book snapshots lost (outage beyond the held bound, spooled, or refused)", []) {
+            counter("store_snapshots_lost", "Top-of-book snapshots the schema refused (each logged)", []) {
                 writer.snapshotsLost.load(ordering: .relaxed)
             }
             counter("store_ticks", "Ticks committed to market_ticks", []) { writer.storedTicks.load(ordering: .relaxed) }
