@@ -23,12 +23,14 @@ import Testing
         var sequence: UInt64
 
         /// - Parameter memoryBatches: 0 sends every batch through the spool.
-        init(url: String, firstSequence: UInt64, memoryBatches: Int, log: StoreLog) throws {
+        init(url: String, firstSequence: UInt64, memoryBatches: Int, log: StoreLog,
+             tune: (inout CopyBatchWriter.Options) -> Void = { _ in }) throws {
             outlet = CandleOutlet(lane: lane)
             stage = AggregationStage(symbolCount: storeSymbols.count, outlets: [outlet], snapshots: snapshots) { _ in }
             var options = writerOptions("candles")
             options.maximumBatchTicks = 40
             options.memoryBatches = memoryBatches
+            tune(&options)
             writer = try CopyBatchWriter(conninfo: url, symbols: storeSymbols, layout: testLayout(), options: options, candles: outlet, snapshots: snapshots) { log.append($0) }
             sequence = firstSequence
         }
@@ -123,5 +125,43 @@ import Testing
             rollups = try rollupsAgainstMinutes(db)
             #expect(rollups.candles == 3 + 2 + 2 && rollups.mismatches.isEmpty, "spooled and rebuilt minutes too: \(rollups)")
         }
+    }
+
+    /// PostgreSQL really stopped for a while (a cluster of the test's own): the batches of the
+    /// outage go through the spool with their candle keys and snapshots, and once it is back every
+    /// candle, every roll-up and every snapshot is stored as if nothing had happened.
+    @Test func anOutageLosesNoCandleRollUpOrSnapshot() throws {
+        let pg = try PrivatePostgres()
+        _ = try migrated(pg.url)
+        let log = StoreLog()
+        let flow = try Flow(url: pg.url, firstSequence: 1, memoryBatches: 2, log: log) {
+            $0.retryInitialNanos = 20_000_000
+            $0.retryMaximumNanos = 200_000_000
+        }
+        // Five minutes of two symbols, a trade every 2 s each; the database is away for the middle two.
+        func minutes(_ range: Range<Int>) {
+            for i in range {
+                let time = Self.ten + Int64(i) * 2 * Self.second
+                flow.trade(0, at: time, price: 10_000_000 + Int64(i % 13) * 10_000)
+                flow.trade(1, at: time + 500_000_000, price: 20_000_000 - Int64(i % 11) * 10_000)
+            }
+        }
+        minutes(0..<45)
+        try pg.stop()
+        minutes(45..<105)
+        #expect(flow.writer.spooledBatches.load(ordering: .relaxed) > 0, "\(log.all.suffix(5))")
+        try pg.start()
+        minutes(105..<150)
+        flow.finish()
+        let db = try PostgresConnection(conninfo: pg.url)
+        #expect(flow.writer.failedAttempts.load(ordering: .relaxed) >= 1 && flow.writer.spool.isEmpty)
+        #expect(try db.execute("SELECT count(*), count(DISTINCT seq) FROM market_ticks").rows == [["300", "300"]])
+        let (candles, mismatches) = try candlesAgainstTrades(db)
+        #expect(candles == 10 && mismatches.isEmpty, "\(candles) candles; \(mismatches)")
+        let rollups = try rollupsAgainstMinutes(db)
+        #expect(rollups.candles == 2 + 2 + 2 && rollups.mismatches.isEmpty, "\(rollups)")
+        #expect(flow.writer.snapshotsLost.load(ordering: .relaxed) == 0)
+        #expect(try db.execute("SELECT count(*), count(DISTINCT time) FROM order_book_snapshots").rows == [["58", "29"]],
+                "every snapshot of the five minutes, the outage's too")
     }
 }
