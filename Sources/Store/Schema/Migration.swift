@@ -15,7 +15,7 @@ public struct Migration: Sendable {
 
 extension Migration {
     /// Every migration, in order. Append only: a released migration never changes what it leaves
-    /// behind. (Migrations 1, 2 and 4 once gave TimescaleDB hypertables its default time index,
+    /// behind. (Migrations 1, 2 and 4 once gave TimescaleDB hypertables their default time index,
     /// and 2 continuous aggregates; they no longer do, and migration 5 brings databases made with
     /// the old text to the same schema.)
     public static let all: [Migration] = [
