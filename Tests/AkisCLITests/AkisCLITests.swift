@@ -343,19 +343,7 @@ func scratchFile(_ name: String) -> String {
                 runs.append(try db.execute("""
                     SELECT symbol, time::text, bid, ask, last_price, volume, trade_count FROM order_book_snapshots ORDER BY 1, 2
                     """).rows)
-                // One feed, so sequence numbers give the order ticks arrived in.
-                let wrong = try db.execute("""
-                    SELECT s.symbol, s.time::text FROM order_book_snapshots s
-                    CROSS JOIN LATERAL (SELECT min(seq) AS passed FROM market_ticks t WHERE t.time >= s.time) p
-                    CROSS JOIN LATERAL (SELECT count(*) AS n, coalesce(sum(volume), 0) AS v, (array_agg(price ORDER BY time DESC, seq DESC))[1] AS last
-                                        FROM market_ticks t WHERE t.symbol = s.symbol AND t.kind = 1 AND t.time < s.time
-                                          AND t.seq < coalesce(p.passed, 9223372036854775807)) e
-                    CROSS JOIN LATERAL (SELECT (array_agg(bid ORDER BY time DESC, seq DESC))[1] AS bid, (array_agg(ask ORDER BY time DESC, seq DESC))[1] AS ask
-                                        FROM market_ticks t WHERE t.symbol = s.symbol AND t.kind = 2 AND t.time < s.time
-                                          AND t.seq < coalesce(p.passed, 9223372036854775807)) q
-                    WHERE (s.trade_count, s.volume, s.last_price, s.bid, s.ask) IS DISTINCT FROM (e.n, e.v, e.last, q.bid, q.ask)
-                    ORDER BY 2, 1 LIMIT 10
-                    """).rows
+                let wrong = try snapshotsAgainstTicks(db)  // one feed: sequence numbers follow arrival
                 #expect(wrong.isEmpty, "speed \(speed): \(wrong)")
             }
         }

@@ -96,14 +96,7 @@ import Testing
             // aggregator counted) equals the stored trades that had arrived (sequence numbers
             // follow arrival here) with a time before the row's when the market first passed it:
             // the late 10:01:30 trade is not in the 10:02:00 to 10:04:10 rows.
-            let wrong = try db.execute("""
-                SELECT s.time::text, s.trade_count, e.n, s.volume, e.v, s.last_price, e.last
-                FROM order_book_snapshots s
-                CROSS JOIN LATERAL (SELECT min(seq) AS passed FROM market_ticks t WHERE t.time >= s.time) p
-                CROSS JOIN LATERAL (SELECT count(*) AS n, coalesce(sum(volume), 0) AS v, (array_agg(price ORDER BY time DESC, seq DESC))[1] AS last
-                                    FROM market_ticks t WHERE t.symbol = s.symbol AND t.kind = 1 AND t.time < s.time AND t.seq < p.passed) e
-                WHERE s.symbol = $1 AND (s.trade_count, s.volume, s.last_price) IS DISTINCT FROM (e.n, e.v, e.last)
-                """, parameters: [storeSymbols.name(of: SymbolID(0))]).rows
+            let wrong = try snapshotsAgainstTicks(db, symbol: storeSymbols.name(of: SymbolID(0)))
             #expect(wrong.isEmpty, "\(wrong)")
             #expect(try db.execute("SELECT count(*) FROM order_book_snapshots WHERE bid IS NOT NULL OR ask IS NOT NULL").rows == [["0"]])
 

@@ -52,3 +52,22 @@ public func rollupsAgainstMinutes(_ db: PostgresConnection) throws -> (candles: 
     }
     return (count, mismatches)
 }
+
+/// Compares each top-of-book snapshot (of `symbol`, or of every symbol) with the stored ticks that
+/// had arrived before the market first passed its time: the trades and the last quote with a time
+/// before the row's, among the ticks whose sequence number is below that of the first tick at or
+/// after it (sequence numbers must follow arrival: one feed). Returns the (symbol, time) of every
+/// row that differs.
+public func snapshotsAgainstTicks(_ db: PostgresConnection, symbol: String? = nil) throws -> [[String?]] {
+    try db.execute("""
+        SELECT s.symbol, s.time::text FROM order_book_snapshots s
+        CROSS JOIN LATERAL (SELECT coalesce(min(seq), 9223372036854775807) AS passed FROM market_ticks t WHERE t.time >= s.time) p
+        CROSS JOIN LATERAL (SELECT count(*) AS n, coalesce(sum(volume), 0) AS v, (array_agg(price ORDER BY time DESC, seq DESC))[1] AS last
+                            FROM market_ticks t WHERE t.symbol = s.symbol AND t.kind = 1 AND t.time < s.time AND t.seq < p.passed) e
+        CROSS JOIN LATERAL (SELECT (array_agg(bid ORDER BY time DESC, seq DESC))[1] AS bid, (array_agg(ask ORDER BY time DESC, seq DESC))[1] AS ask
+                            FROM market_ticks t WHERE t.symbol = s.symbol AND t.kind = 2 AND t.time < s.time AND t.seq < p.passed) q
+        WHERE ($1::text IS NULL OR s.symbol = $1)
+          AND (s.trade_count, s.volume, s.last_price, s.bid, s.ask) IS DISTINCT FROM (e.n, e.v, e.last, q.bid, q.ask)
+        ORDER BY 2, 1 LIMIT 10
+        """, parameters: [symbol]).rows
+}
