@@ -17,6 +17,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-atomics", from: "1.3.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
@@ -59,10 +60,22 @@ let package = Package(
         ),
         .target(name: "Store", dependencies: ["CLibPQ", "Ingest", "Aggregator", "RingBuffer"], swiftSettings: strict),
         .target(name: "AkisConfig", dependencies: ["Ingest", "Aggregator"], swiftSettings: strict),
+        .target(
+            name: "Bench",
+            dependencies: [
+                "Ingest", .product(name: "Atomics", package: "swift-atomics"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "akis",
             dependencies: [
-                "RingBuffer", "Ingest", "Aggregator", "Store", "AkisConfig", "Fanout",
+                "RingBuffer", "Ingest", "Aggregator", "Store", "AkisConfig", "Fanout", "Bench",
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -82,6 +95,7 @@ let package = Package(
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "RingBuffer"], swiftSettings: strict),
         .testTarget(name: "AkisConfigTests", dependencies: ["AkisConfig", "Ingest", "Aggregator"], swiftSettings: strict),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Ingest", "Aggregator", "RingBuffer", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "BenchTests", dependencies: ["Bench", "Fanout", "Ingest"], swiftSettings: strict),
         .testTarget(name: "AggregatorTests", dependencies: ["Aggregator", "Ingest", "RingBuffer"], swiftSettings: strict),
         .testTarget(
             name: "FanoutTests",
@@ -96,7 +110,7 @@ let package = Package(
         .testTarget(
             name: "AkisCLITests",
             dependencies: [
-                "Ingest", "Store", "Aggregator", "TestSupport",
+                "Ingest", "Store", "Aggregator", "Bench", "TestSupport",
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             ],
             swiftSettings: strict

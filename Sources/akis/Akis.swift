@@ -5,7 +5,7 @@ struct Akis: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "akis",
         abstract: "Low-latency market-data ingestion for Borsa Istanbul equities.",
-        subcommands: [Serve.self, Migrate.self, Record.self, Replay.self, Synth.self, Subscribe.self]
+        subcommands: [Serve.self, Migrate.self, Record.self, Replay.self, Synth.self, Subscribe.self, BenchCommand.self]
     )
 }
 

@@ -8,14 +8,3 @@ func parseDuration(_ text: String) -> Double? {
     guard let v = Double(text), v.isFinite, v > 0 else { return nil }
     return v
 }
-
-/// "1,234,567"
-func grouped(_ n: UInt64) -> String {
-    let digits = String(n)
-    var out = ""
-    for (i, c) in digits.enumerated() {
-        if i > 0 && (digits.count - i) % 3 == 0 { out.append(",") }
-        out.append(c)
-    }
-    return out
-}

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Ingest
 import HummingbirdWSClient
 import Logging
 import Synchronization

@@ -1,0 +1,57 @@
+import Foundation
+import Ingest
+
+/// The bench's report as text: what was offered and achieved, delivery and losses, latency per
+/// client group, storage, and CPU and memory.
+public enum BenchReport {
+    public static func text(_ r: BenchResult) -> String {
+        var out: [String] = []
+        func ms(_ nanos: Int64) -> String { String(format: "%.3f", Double(nanos) / 1e6) }
+        func percentiles(_ s: LatencySummary) -> String {
+            "p50 \(ms(s.p50))  p90 \(ms(s.p90))  p99 \(ms(s.p99))  p99.9 \(ms(s.p999))  p99.99 \(ms(s.p9999))  max \(ms(s.max)) ms"
+        }
+        out.append("akis bench: \(r.passed ? "PASS" : "FAIL")  (\(r.command))")
+        out.append("daemon: \(r.daemon); storage: \(r.storeMode)")
+        out.append(String(format: "feed: %@, %d symbols, %@ ticks over %.1f s; offered %@ ticks/s, achieved %@ ticks/s",
+                          r.feed.source, r.feed.symbols, grouped(UInt64(r.feed.ticks)), r.feed.scheduleSeconds,
+                          grouped(UInt64(r.feed.offeredRate.rounded())), grouped(UInt64(r.sender.achievedRate.rounded()))))
+        out.append("sender lateness (send − schedule): \(percentiles(r.sender.lateness))")
+        out.append(String(format: "delivered: %@ tick messages/s to %d clients", grouped(UInt64(r.messagesPerSecond.rounded())), r.groups.reduce(0) { $0 + $1.clients }))
+        out.append("")
+        out.append("latency, tick scheduled → received by the client (ms):")
+        for g in r.groups {
+            out.append("  \(g.name), \(g.clients) clients: \(percentiles(g.latency)); worst client's p99 \(ms(g.worstClientP99))")
+            out.append("    ticks \(grouped(g.deliveredTicks)) of \(grouped(g.expectedTicks)) expected, candles \(grouped(g.candles)), "
+                       + "gaps \(g.gaps) (\(grouped(g.missingInGaps)) ticks), missing at the end \(grouped(g.missingAtEnd)), out of order \(g.outOfOrder), unexpected \(g.unexpected)")
+            for line in (g.closed + g.errors).prefix(5) { out.append("    \(line)") }
+        }
+        if r.groups.count > 1 { out.append("  all clients: \(percentiles(r.all))") }
+        out.append("")
+        out.append("drops by reason:")
+        for (reason, n) in r.drops.sorted(by: { $0.key < $1.key }) { out.append("  \(reason): \(grouped(n))") }
+        if let s = r.storage {
+            out.append("")
+            out.append("storage: \(grouped(s.committed)) of \(grouped(s.sent)) ticks committed" + (s.rows.map { ", \(grouped($0)) rows in market_ticks" } ?? "")
+                       + String(format: "; spool peak %.0f batches", s.peakSpoolBatches))
+            out.append("  lag, scheduled → committed (polled every \(s.pollMillis) ms): p50 \(ms(s.lag.p50)) p99 \(ms(s.lag.p99)) max \(ms(s.lag.max)) ms")
+        }
+        out.append("")
+        if !r.daemonCPU.isEmpty {
+            let total = r.daemonCPU.reduce(0) { $0 + $1.percentOfCore }
+            out.append(String(format: "daemon CPU: %.0f%% of one core: ", total) + cpu(r.daemonCPU))
+        }
+        if let peak = r.daemonPeakResidentBytes { out.append("daemon peak RSS: \(peak >> 20) MiB") }
+        let benchTotal = r.benchCPU.reduce(0) { $0 + $1.percentOfCore }
+        out.append(String(format: "bench process CPU (sender and clients): %.0f%% of one core: ", benchTotal) + cpu(r.benchCPU))
+        if !r.failures.isEmpty {
+            out.append("")
+            out.append("not a pass:")
+            for f in r.failures { out.append("  \(f)") }
+        }
+        return out.joined(separator: "\n")
+    }
+
+    private static func cpu(_ threads: [ThreadCPU]) -> String {
+        threads.filter { $0.percentOfCore >= 0.5 }.map { String(format: "%@ %.0f%%", $0.thread, $0.percentOfCore) }.joined(separator: ", ")
+    }
+}

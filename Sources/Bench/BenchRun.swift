@@ -1,0 +1,265 @@
+import Foundation
+import Ingest
+import Synchronization
+
+/// One bench run against a running daemon: subscribes the clients, sends the feed on its
+/// schedule, watches delivery and storage, and gathers the result.
+public struct BenchRun {
+    /// Where the daemon is and what the bench knows about it.
+    public struct Target: Sendable {
+        public var feed: FeedAddress
+        public var httpHost: String
+        public var httpPort: UInt16
+        /// The daemon's process, when it runs on this machine and is known (CPU and memory).
+        public var pid: Int32?
+        public var description: String
+        /// `true` when the daemon stores ticks (a database is configured).
+        public var storing: Bool
+        /// Counts `market_ticks` rows after the run, when the bench owns the database.
+        public var countRows: (@Sendable () throws -> UInt64)?
+
+        public init(feed: FeedAddress, httpHost: String, httpPort: UInt16, pid: Int32?, description: String, storing: Bool,
+                    countRows: (@Sendable () throws -> UInt64)? = nil) {
+            self.feed = feed
+            self.httpHost = httpHost
+            self.httpPort = httpPort
+            self.pid = pid
+            self.description = description
+            self.storing = storing
+            self.countRows = countRows
+        }
+    }
+
+    public struct Options: Sendable {
+        public var mix: SubscriptionMix
+        public var clientThreads = 2
+        /// After the last tick is sent: how long to wait for deliveries and commits to stop moving.
+        public var settleSeconds: Double = 10
+        public var storagePollMillis = 20
+        public var command = "akis bench"
+        public var source = "synthetic"
+
+        public init(mix: SubscriptionMix) { self.mix = mix }
+    }
+
+    public let feed: BenchFeed
+    public let target: Target
+    public let options: Options
+    /// Progress lines (one a second) and notes.
+    public let log: @Sendable (String) -> Void
+
+    public init(feed: BenchFeed, target: Target, options: Options, log: @escaping @Sendable (String) -> Void) {
+        self.feed = feed
+        self.target = target
+        self.options = options
+        self.log = log
+    }
+
+    public func run() throws -> BenchResult {
+        let startedAt = UTCTime.formatISO8601(Clock.wallNanos())
+        let clock = BenchClock()
+        let metricsBefore = try scrape()
+        log("connecting \(options.mix.clients.count) WebSocket clients to ws://\(target.httpHost):\(target.httpPort)/ws/market-data")
+        let clients = try LoadClients(host: target.httpHost, port: Int(target.httpPort), mix: options.mix, feed: feed, clock: clock,
+                                      threads: options.clientThreads)
+        defer { clients.shutdown() }
+        let socket: Socket
+        do { socket = try Socket.connect(to: target.feed) } catch { throw BenchError("cannot connect to the daemon's feed at \(target.feed): \(error)") }
+
+        let sender = OpenLoopSender(feed: feed)
+        let expected = options.mix.clients.reduce(UInt64(0)) { $0 + UInt64(feed.expectedTicks(for: $1)) }
+        let daemonBefore = target.pid.flatMap { ProcessUsage.read(pid: $0) }
+        let benchBefore = ProcessUsage.read(pid: nil)
+        let start = Clock.monotonicNanos() + 200_000_000
+        let outcome = SenderThread(sender: sender, socket: socket, start: start, clock: clock)
+        log(String(format: "sending %@ ticks over %.1f s (%@ ticks/s offered); expecting %@ tick messages across the clients",
+                   grouped(UInt64(feed.ticks.count)), Double(feed.spanNanos) / 1e9, grouped(UInt64(offeredRate)), grouped(expected)))
+
+        // Watch: commits every poll (for the storage lag), a progress line every second.
+        var commits: [(mono: Int64, committed: UInt64)] = []
+        let storedBefore = UInt64(metricsBefore["akis_store_ticks_total"])
+        var timeline: [BenchResult.Second] = []
+        var peakSpool = 0.0
+        var lastChange = Clock.monotonicNanos()
+        var lastSeen: (UInt64, UInt64) = (0, 0)
+        var nextSecond = start + 1_000_000_000
+        var committed: UInt64 = 0
+        var senderDoneAt: Int64?
+        while true {
+            usleep(UInt32(options.storagePollMillis * 1000))
+            let now = Clock.monotonicNanos()
+            if target.storing, let m = try? scrape() {
+                committed = UInt64(max(0, m["akis_store_ticks_total"] - Double(storedBefore)))
+                peakSpool = max(peakSpool, m["akis_store_spool_batches"])
+                if commits.last?.committed != committed { commits.append((now, committed)) }
+            }
+            let sent = sender.sent.load(ordering: .relaxed)
+            let delivered = clients.ticksReceived
+            if (sent, delivered) != lastSeen || committed != (commits.last?.committed ?? 0) { lastChange = now }
+            if (sent, delivered) != lastSeen { lastSeen = (sent, delivered) }
+            if now >= nextSecond {
+                nextSecond += 1_000_000_000
+                let second = timeline.count + 1
+                let rss = target.pid.flatMap { ProcessUsage.read(pid: $0) }?.residentBytes
+                let previous = timeline.last
+                timeline.append(.init(second: second, sent: sent, delivered: delivered, committed: target.storing ? committed : nil, daemonResidentBytes: rss))
+                var line = "bench: \(second) s: sent \(grouped(sent)) (\(grouped(sent - (previous?.sent ?? 0)))/s), delivered \(grouped(delivered)) of \(grouped(expected)) (\(grouped(delivered - (previous?.delivered ?? 0)))/s)"
+                if target.storing { line += ", committed \(grouped(committed))" }
+                if let rss { line += ", daemon RSS \(rss >> 20) MiB" }
+                line += ", \(clients.connected) clients connected"
+                log(line)
+            }
+            if senderDoneAt == nil, outcome.finished { senderDoneAt = now }
+            guard let doneAt = senderDoneAt else { continue }
+            let allIn = delivered >= expected && (!target.storing || committed >= sent)
+            if allIn { break }
+            let settle = Int64(options.settleSeconds * 1e9)
+            if now - lastChange > settle && now - doneAt > settle {
+                log("bench: nothing moved for \(options.settleSeconds) s after the last tick was sent; stopping the wait")
+                break
+            }
+        }
+        let end = Clock.monotonicNanos()
+        let report = try outcome.result()
+        socket.shutdownWrite()
+        let metricsAfter = try scrape()
+        let daemonAfter = target.pid.flatMap { ProcessUsage.read(pid: $0) }
+        let benchAfter = ProcessUsage.read(pid: nil)
+        let outcomes = try clients.outcomes()
+        let seconds = Double(end - start) / 1e9
+
+        // Per group.
+        var groups: [BenchResult.Group] = []
+        var all = LatencyHistogram()
+        var failures: [String] = []
+        var deliveredTotal: UInt64 = 0
+        for g in options.mix.groups {
+            var latency = LatencyHistogram()
+            var group = BenchResult.Group(name: g.name, clients: g.members.count, expectedTicks: 0, deliveredTicks: 0, candles: 0, gaps: 0,
+                                          missingInGaps: 0, missingAtEnd: 0, outOfOrder: 0, unexpected: 0, closed: [], errors: [],
+                                          latency: LatencyHistogram().summary, worstClientP99: 0)
+            for i in g.members {
+                let o = outcomes[i]
+                group.expectedTicks += UInt64(feed.expectedTicks(for: o.subscription))
+                group.deliveredTicks += o.tally.ticks
+                group.candles += o.tally.candles
+                group.gaps += o.tally.gaps
+                group.missingInGaps += o.tally.missingInGaps
+                group.missingAtEnd += o.tally.missingAtEnd(subscription: o.subscription, feed: feed)
+                group.outOfOrder += o.tally.outOfOrder
+                group.unexpected += o.tally.unexpected
+                if let code = o.closeCode { group.closed.append("client \(i + 1): closed by the daemon, \(code) \(o.closeReason ?? "")") }
+                if let failure = o.failure { group.closed.append("client \(i + 1): \(failure)") }
+                group.errors += o.tally.errors.map { "client \(i + 1): \($0)" }
+                latency.add(o.tally.latency)
+                group.worstClientP99 = max(group.worstClientP99, o.tally.latency.summary.p99)
+            }
+            group.latency = latency.summary
+            all.add(latency)
+            deliveredTotal += group.deliveredTicks
+            if group.deliveredTicks != group.expectedTicks {
+                failures.append("\(g.name): \(grouped(group.deliveredTicks)) of \(grouped(group.expectedTicks)) ticks delivered")
+            }
+            if group.gaps + group.outOfOrder + group.unexpected > 0 {
+                failures.append("\(g.name): \(group.gaps) gaps, \(group.outOfOrder) out of order, \(group.unexpected) unexpected")
+            }
+            if !group.closed.isEmpty { failures.append("\(g.name): \(group.closed.count) clients lost their connection") }
+            groups.append(group)
+        }
+
+        func delta(_ name: String) -> UInt64 { UInt64(max(0, metricsAfter[name] - metricsBefore[name])) }
+        func deltaSample(_ key: String) -> UInt64 { UInt64(max(0, (metricsAfter.samples[key] ?? 0) - (metricsBefore.samples[key] ?? 0))) }
+        var drops: [String: UInt64] = [
+            "rejected by the feed reader": delta("akis_feed_rejected_total"),
+            "dropped as duplicate sequence numbers": delta("akis_sequence_duplicates_total"),
+            "dropped by the fan-out lane (full)": deltaSample("akis_lane_dropped_total{lane=\"fanout\"}"),
+            "clients cut off as slow consumers": delta("akis_fanout_slow_clients_total"),
+            "clients refused (client limit)": delta("akis_fanout_clients_refused_total"),
+            "tick messages not delivered": groups.reduce(0) { $0 + ($1.expectedTicks > $1.deliveredTicks ? $1.expectedTicks - $1.deliveredTicks : 0) },
+        ]
+        let sentTotal = report.ticks
+        if sentTotal != UInt64(feed.ticks.count) { failures.append("sent \(sentTotal) of \(feed.ticks.count) ticks") }
+        let received = delta("akis_pipeline_received_total")
+        drops["not received by the daemon's pipeline"] = sentTotal > received ? sentTotal - received : 0
+
+        var storage: BenchResult.Storage?
+        if target.storing {
+            drops["dropped by the store lane (full)"] = deltaSample("akis_lane_dropped_total{lane=\"store\"}")
+            drops["rows rejected by PostgreSQL"] = delta("akis_store_rejected_rows_total")
+            drops["not committed"] = sentTotal > committed ? sentTotal - committed : 0
+            var lag = LatencyHistogram()
+            var c = 0
+            for (i, tick) in feed.ticks.enumerated().prefix(Int(min(committed, UInt64(feed.ticks.count)))) {
+                while c < commits.count && commits[c].committed <= UInt64(i) { c += 1 }
+                guard c < commits.count else { break }
+                lag.record(nanos: commits[c].mono - (start + tick.exchangeTime))
+            }
+            var rows: UInt64?
+            if let count = target.countRows {
+                do { rows = try count() } catch { log("bench: cannot count the stored rows: \(error)") }
+            }
+            storage = .init(sent: sentTotal, committed: committed, rows: rows, lag: lag.summary, pollMillis: options.storagePollMillis, peakSpoolBatches: peakSpool)
+            if committed < sentTotal { failures.append("\(grouped(committed)) of \(grouped(sentTotal)) ticks committed") }
+            if let rows, rows != sentTotal { failures.append("\(grouped(rows)) rows in market_ticks for \(grouped(sentTotal)) ticks sent") }
+        }
+        for (reason, n) in drops.sorted(by: { $0.key < $1.key }) where n > 0 && reason != "tick messages not delivered" && reason != "not committed" {
+            failures.append("\(reason): \(grouped(n))")
+        }
+
+        let span = Double(feed.spanNanos) / 1e9
+        return BenchResult(
+            startedAt: startedAt, command: options.command, daemon: target.description, storeMode: target.storing ? "PostgreSQL" : "none (counting sink)",
+            feed: .init(source: options.source, symbols: feed.symbols.count, ticks: feed.ticks.count, offeredRate: offeredRate, scheduleSeconds: span),
+            sender: .init(ticks: report.ticks, bytes: report.bytes,
+                          achievedRate: Double(report.ticks) / max(1e-9, Double(report.endMonotonic - report.startMonotonic) / 1e9),
+                          lateness: report.lateness.summary),
+            groups: groups, all: all.summary, drops: drops, storage: storage,
+            daemonCPU: daemonAfter.flatMap { a in daemonBefore.map { a.cpuShare(since: $0, over: seconds) } } ?? [],
+            daemonPeakResidentBytes: daemonAfter?.peakResidentBytes,
+            benchCPU: benchAfter.flatMap { a in benchBefore.map { a.cpuShare(since: $0, over: seconds) } } ?? [],
+            messagesPerSecond: Double(deliveredTotal) / max(1e-9, Double(report.endMonotonic - report.startMonotonic) / 1e9),
+            timeline: timeline, failures: failures,
+            latencyCurve: all.percentileCurve().map { .init(percentile: $0.percentile, nanos: $0.nanos) })
+    }
+
+    private var offeredRate: Double {
+        feed.spanNanos > 0 ? Double(max(0, feed.ticks.count - 1)) / (Double(feed.spanNanos) / 1e9) : Double(feed.ticks.count)
+    }
+
+    private func scrape() throws -> DaemonMetrics {
+        try DaemonMetrics.fetch(host: target.httpHost, port: target.httpPort)
+    }
+}
+
+/// The sender on a thread of its own.
+final class SenderThread: Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private let outcome = Mutex<Result<OpenLoopSender.Report, any Error>?>(nil)
+
+    init(sender: OpenLoopSender, socket: Socket, start: Int64, clock: BenchClock) {
+        let thread = Thread { [self] in
+            nameThisThread("akis-bench-send")
+            let result = Result { try sender.run(to: socket, startingAt: start, clock: clock) }
+            outcome.withLock { $0 = result }
+            done.signal()
+        }
+        thread.start()
+    }
+
+    var finished: Bool { outcome.withLock { $0 != nil } }
+
+    func result() throws -> OpenLoopSender.Report {
+        done.wait()
+        done.signal()
+        return try outcome.withLock { $0! }.get()
+    }
+}
+
+/// Names the calling thread as /proc/PID/task/*/comm, top -H and perf show it (at most 15 bytes).
+func nameThisThread(_ name: String) {
+    let fd = open("/proc/thread-self/comm", O_WRONLY)
+    guard fd >= 0 else { return }
+    let bytes = Array(name.utf8.prefix(15))
+    _ = write(fd, bytes, bytes.count)
+    close(fd)
+}

@@ -1,0 +1,107 @@
+import ArgumentParser
+import AkisConfig
+import Bench
+import Foundation
+import Ingest
+
+/// `akis bench`: tick-to-client latency and delivery under open-loop load, against a daemon it
+/// starts (with a private PostgreSQL) or one already running.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure tick-to-client latency, delivery and storage under open-loop load.",
+        discussion: """
+            Sends a feed (synthetic, or --recording) to the daemon on a fixed schedule that never \
+            waits for it, stamping each tick's exchange time with the time it was scheduled for, \
+            while --clients WebSocket subscribers in this process measure receive time − scheduled \
+            time for every tick (HdrHistogram). By default it starts a private PostgreSQL (in \
+            --dir) and `akis serve` from this executable; --daemon measures one already running. \
+            Prints a progress line a second and a report, and writes the result as JSON. Exits \
+            with status 1 when the run is not a pass (a tick lost, a gap, a client cut off).
+            """)
+
+    @Option(help: "Ticks per second offered (synthetic feed).") var rate: Double = 50_000
+    @Option(help: "Seconds of feed to send (synthetic feed), e.g. 30 or 2m.") var duration = "30"
+    @Option(help: "Symbols in the synthetic feed (1-30, BIST-30 order).") var symbols = 30
+    @Option(help: "Replay this recording instead of a synthetic feed (its own pacing, scaled by --speed).") var recording: String?
+    @Option(help: "With --recording: 1 = the recording's pace, 10 = ten times faster.") var speed: Double = 1
+    @Option(help: "WebSocket subscribers, all in this process.") var clients = 100
+    @Option(help: "Symbols each subscriber takes (dealt round the universe).") var symbolsPerClient = 3
+    @Option(help: "How many of the --clients subscribe to every symbol.") var firehose = 2
+    @Option(help: "Event-loop threads for the subscribers.") var clientThreads = 2
+    @Flag(help: "Store nothing: the daemon's store lane ends in a counting sink (the daemon's own ceiling).") var nullStore = false
+    @Flag(help: "Preload TimescaleDB in the private PostgreSQL (it must be installed).") var timescaledb = false
+    @Option(help: "Measure a running daemon at this HTTP address (HOST:PORT) instead of starting one; needs --feed.") var daemon: String?
+    @Option(help: "With --daemon: its TCP feed address, tcp://HOST:PORT (binary frames).") var feed: String?
+    @Option(help: "Working directory (configuration, logs, the private PostgreSQL, results).") var dir = ".akis/bench"
+    @Option(help: "Write the JSON result here (default DIR/result.json).") var json: String?
+
+    func validate() throws {
+        guard parseDuration(duration) != nil else { throw ValidationError("--duration must be like 30, 30s or 2m, got \(duration.debugDescription)") }
+        guard rate > 0, rate.isFinite else { throw ValidationError("--rate must be a positive number of ticks per second, got \(rate)") }
+        guard speed > 0, speed.isFinite else { throw ValidationError("--speed must be positive, got \(speed)") }
+        guard (1...64).contains(clientThreads) else { throw ValidationError("--client-threads must be between 1 and 64, got \(clientThreads)") }
+        if daemon != nil && feed == nil { throw ValidationError("--daemon needs --feed, the daemon's TCP feed address (tcp://HOST:PORT)") }
+        if feed != nil && daemon == nil { throw ValidationError("--feed is for a running daemon: give its HTTP address with --daemon") }
+        if daemon != nil && (nullStore || timescaledb) { throw ValidationError("--null-store and --timescaledb configure a daemon the bench starts; they do not apply with --daemon") }
+    }
+
+    func run() throws {
+        #if DEBUG
+        printError("warning: this is a debug build of akis; its figures are not representative (swift build -c release)")
+        #endif
+        let log: @Sendable (String) -> Void = { printError($0) }
+        // Sequence numbers start from the wall clock in microseconds, so they rise across runs
+        // against the same daemon (which drops numbers it has seen).
+        let firstSequence = UInt64(Clock.wallNanos() / 1_000)
+        let benchFeed: BenchFeed
+        var source: String
+        if let recording {
+            let universe = AkisConfiguration().symbols
+            let (f, rejected) = try BenchFeed.recording(path: recording, symbols: universe, speed: speed, firstSequence: firstSequence)
+            if rejected > 0 { log("bench: \(grouped(rejected)) frames of \(recording) do not decode and are left out") }
+            benchFeed = f
+            source = "recording \(recording) at speed \(speed)"
+        } else {
+            benchFeed = try BenchFeed.synthetic(rate: rate, duration: parseDuration(duration)!, symbolCount: symbols, firstSequence: firstSequence)
+            source = "synthetic (Poisson arrivals)"
+        }
+        let mix = try SubscriptionMix(clients: clients, symbolsPerClient: symbolsPerClient, firehose: firehose, symbolCount: benchFeed.symbols.count)
+
+        var started: BenchDaemon?
+        let target: BenchRun.Target
+        if let daemon {
+            guard let colon = daemon.lastIndex(of: ":"), let port = UInt16(daemon[daemon.index(after: colon)...]) else {
+                throw ValidationError("--daemon must be HOST:PORT, got \(daemon.debugDescription)")
+            }
+            let feedAddress: FeedAddress
+            do { feedAddress = try FeedAddress(parsing: feed!) } catch { throw ValidationError("--feed: \(error)") }
+            target = BenchRun.Target(feed: feedAddress, httpHost: String(daemon[..<colon]), httpPort: port, pid: nil,
+                                     description: "running daemon at \(daemon)", storing: true)
+        } else {
+            let d = try BenchDaemon(directory: dir, nullStore: nullStore, timescaleDB: timescaledb, clients: clients, log: log)
+            started = d
+            target = d.target
+        }
+        var options = BenchRun.Options(mix: mix)
+        options.clientThreads = clientThreads
+        options.command = (["akis"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
+        options.source = source
+        let result: BenchResult
+        do {
+            result = try BenchRun(feed: benchFeed, target: target, options: options, log: log).run()
+        } catch {
+            started?.stop()
+            throw CLIError("\(error)")
+        }
+        if let started, let line = started.stop() { log("daemon \(line)") }
+        print(BenchReport.text(result))
+        let path = json ?? "\(dir)/result.json"
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try FileManager.default.createDirectory(atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path, withIntermediateDirectories: true)
+        try encoder.encode(result).write(to: URL(fileURLWithPath: path))
+        print("result: \(path)")
+        if !result.passed { throw ExitCode(1) }
+    }
+}

@@ -1,0 +1,71 @@
+import Bench
+import Foundation
+import Testing
+
+/// `akis bench` end to end: a private PostgreSQL, a daemon, real WebSocket clients. Checks the
+/// report's counts, never its timings.
+@Suite(.serialized, .timeLimit(.minutes(5))) struct BenchCommandTests {
+    func result(at path: String) throws -> BenchResult {
+        try JSONDecoder().decode(BenchResult.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+    }
+
+    @Test func aShortBenchDeliversAndStoresEveryTick() throws {
+        let dir = scratchFile("bench")
+        let json = "\(dir)/out/result.json"
+        var arguments = ["bench", "--rate", "3000", "--duration", "3", "--symbols", "10", "--clients", "5", "--symbols-per-client", "2",
+                         "--firehose", "1", "--dir", dir, "--json", json]
+        if ProcessInfo.processInfo.environment["AKIS_PG_TIMESCALEDB"] == "1" { arguments.append("--timescaledb") }
+        let run = try AkisProcess(arguments).wait(timeoutSeconds: 240)
+        #expect(run.status == 0, "\(run.stdout)\n\(run.stderr)")
+        #expect(run.stdout.contains("akis bench: PASS"))
+        #expect(run.stdout.contains("latency, tick scheduled → received by the client"))
+        #expect(run.stderr.contains("bench: 1 s: sent"), "a progress line a second")
+        let r = try result(at: json)
+        #expect(r.feed.ticks > 8_000 && r.feed.ticks < 10_000, "about 3 s at 3,000 ticks/s: \(r.feed.ticks)")
+        #expect(r.sender.ticks == UInt64(r.feed.ticks))
+        #expect(r.groups.map(\.clients) == [1, 4])
+        // The firehose client sees every tick; four clients of two symbols each cover 8 of the 10.
+        #expect(r.groups[0].expectedTicks == UInt64(r.feed.ticks))
+        #expect(r.groups[1].expectedTicks > 0 && r.groups[1].expectedTicks < UInt64(r.feed.ticks) * 4)
+        for g in r.groups {
+            #expect(g.deliveredTicks == g.expectedTicks, "\(g.name)")
+            #expect(g.latency.count == g.deliveredTicks)
+            #expect(g.gaps == 0 && g.missingAtEnd == 0 && g.outOfOrder == 0 && g.unexpected == 0)
+            #expect(g.closed.isEmpty && g.errors.isEmpty, "\(g.closed) \(g.errors)")
+        }
+        #expect(r.drops.values.allSatisfy { $0 == 0 }, "\(r.drops)")
+        let storage = try #require(r.storage)
+        #expect(storage.committed == UInt64(r.feed.ticks))
+        #expect(storage.rows == UInt64(r.feed.ticks))
+        #expect(storage.lag.count == UInt64(r.feed.ticks))
+        #expect(r.failures.isEmpty && r.passed)
+        #expect(r.daemonCPU.contains { $0.thread == "akis-pipeline" })
+        #expect((r.daemonPeakResidentBytes ?? 0) > 1 << 20)
+        #expect(r.timeline.count >= 3 && r.timeline.last!.sent == UInt64(r.feed.ticks))
+        // The bench stops what it started: the daemon and its PostgreSQL.
+        #expect(!FileManager.default.fileExists(atPath: "\(dir)/postgres\(arguments.contains("--timescaledb") ? "-timescaledb" : "")/data/postmaster.pid"))
+    }
+
+    @Test func withANullStoreNothingIsStoredAndNothingLost() throws {
+        let dir = scratchFile("bench-null")
+        let run = try AkisProcess(["bench", "--rate", "2000", "--duration", "2", "--symbols", "5", "--clients", "3", "--symbols-per-client", "1",
+                                   "--firehose", "1", "--null-store", "--dir", dir]).wait(timeoutSeconds: 120)
+        #expect(run.status == 0, "\(run.stdout)\n\(run.stderr)")
+        let r = try result(at: "\(dir)/result.json")
+        #expect(r.storage == nil)
+        #expect(r.storeMode.contains("counting sink"))
+        #expect(r.groups.allSatisfy { $0.deliveredTicks == $0.expectedTicks })
+        #expect(!FileManager.default.fileExists(atPath: "\(dir)/postgres"), "no PostgreSQL for a null store")
+    }
+
+    @Test func badOptionsAreRefusedWithTheOptionNamed() throws {
+        let firehose = try akis("bench", "--clients", "2", "--firehose", "3", "--null-store", "--dir", scratchFile("b"))
+        #expect(firehose.status != 0 && firehose.stderr.contains("--firehose must be between 0 and --clients (2)"), "\(firehose.stderr)")
+        let daemon = try akis("bench", "--daemon", "127.0.0.1:1")
+        #expect(daemon.status != 0 && daemon.stderr.contains("--daemon needs --feed"), "\(daemon.stderr)")
+        let duration = try akis("bench", "--duration", "soon")
+        #expect(duration.status != 0 && duration.stderr.contains("--duration must be like 30, 30s or 2m"), "\(duration.stderr)")
+        let unreachable = try akis("bench", "--daemon", "127.0.0.1:1", "--feed", "tcp://127.0.0.1:1", "--clients", "1", "--firehose", "0", "--duration", "1")
+        #expect(unreachable.status == 1 && unreachable.stderr.contains("127.0.0.1:1"), "\(unreachable.stderr)")
+    }
+}
