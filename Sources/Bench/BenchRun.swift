@@ -35,7 +35,7 @@ public struct BenchRun {
         public var clientThreads = 2
         /// After the last tick is sent: how long to wait for deliveries and commits to stop moving.
         public var settleSeconds: Double = 10
-        public var storagePollMillis = 20
+        public var storagePollMillis = 50
         public var command = "akis bench"
         public var source = "synthetic"
 
@@ -87,12 +87,13 @@ public struct BenchRun {
         var senderDoneAt: Int64?
         while true {
             usleep(UInt32(options.storagePollMillis * 1000))
-            let now = Clock.monotonicNanos()
             if target.storing, let m = try? scrape() {
                 committed = UInt64(max(0, m["akis_store_ticks_total"] - Double(storedBefore)))
                 peakSpool = max(peakSpool, m["akis_store_spool_batches"])
-                if commits.last?.committed != committed { commits.append((now, committed)) }
+                // Seen committed by now at the latest (the scrape's answer may have taken a while).
+                if commits.last?.committed != committed { commits.append((Clock.monotonicNanos(), committed)) }
             }
+            let now = Clock.monotonicNanos()
             let sent = sender.sent.load(ordering: .relaxed)
             let delivered = clients.ticksReceived
             if (sent, delivered) != lastSeen || committed != (commits.last?.committed ?? 0) { lastChange = now }

@@ -48,9 +48,7 @@ public final class LoadClients: Sendable {
                         channel.eventLoop.makeCompletedFuture {
                             let upgrader = NIOTypedWebSocketClientUpgrader<Bool>(maxFrameSize: 1 << 24) { channel, _ in
                                 channel.eventLoop.makeCompletedFuture {
-                                    try channel.pipeline.syncOperations.addHandlers(
-                                        NIOWebSocketFrameAggregator(minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 1 << 16, maxAccumulatedFrameSize: 1 << 24),
-                                        handler)
+                                    try channel.pipeline.syncOperations.addHandler(handler)
                                     return true
                                 }
                             }
@@ -133,6 +131,8 @@ final class LoadClientHandler: ChannelInboundHandler, @unchecked Sendable {
     private var context: ChannelHandlerContext?
     private var confirmed = false
     private var closeSent = false
+    /// A message whose first frames have come (the server splits long ones).
+    private var fragments: ByteBuffer?
 
     init(subscription: [SymbolID], command: String, feed: BenchFeed, clock: BenchClock, loop: any EventLoop) {
         outcome = LoadClients.Outcome(subscription: subscription, tally: ClientTally(symbolCount: feed.symbols.count))
@@ -157,22 +157,16 @@ final class LoadClientHandler: ChannelInboundHandler, @unchecked Sendable {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
         switch frame.opcode {
+        case .text where !frame.fin:
+            fragments = frame.data
+        case .continuation:
+            guard var message = fragments else { return }
+            var part = frame.data
+            message.writeBuffer(&part)
+            fragments = frame.fin ? nil : message
+            if frame.fin { handle(message) }
         case .text:
-            let now = clock.now()
-            let message = frame.data.withUnsafeReadableBytes { StreamMessage.parse($0, symbols: feed.symbols) }
-            switch message {
-            case .tick(let symbol, let exchangeTime, let sequence):
-                outcome.tally.tick(symbol: symbol, sequence: sequence, latencyNanos: now - exchangeTime, feed: feed)
-                received.store(outcome.tally.ticks, ordering: .relaxed)
-            case .candle: outcome.tally.candle()
-            case .subscribed:
-                if !confirmed { confirmed = true; promise.succeed() }
-            case .snapshot: break
-            case .error(let text):
-                outcome.tally.error(text)
-                if !confirmed { confirmed = true; promise.fail(BenchError("the daemon refused a subscription: \(text)")) }
-            case .other(let text): outcome.tally.error("unexpected message: \(text.prefix(200))")
-            }
+            handle(frame.data)
         case .connectionClose:
             var data = frame.unmaskedData
             outcome.closeCode = data.readInteger(as: UInt16.self)
@@ -186,6 +180,25 @@ final class LoadClientHandler: ChannelInboundHandler, @unchecked Sendable {
             send(.pong, frame.unmaskedData, context: context)
         default:
             break
+        }
+    }
+
+    /// One whole text message.
+    private func handle(_ text: ByteBuffer) {
+        let now = clock.now()
+        let message = text.withUnsafeReadableBytes { StreamMessage.parse($0, symbols: feed.symbols) }
+        switch message {
+        case .tick(let symbol, let exchangeTime, let sequence):
+            outcome.tally.tick(symbol: symbol, sequence: sequence, latencyNanos: now - exchangeTime, feed: feed)
+            received.store(outcome.tally.ticks, ordering: .relaxed)
+        case .candle: outcome.tally.candle()
+        case .subscribed:
+            if !confirmed { confirmed = true; promise.succeed() }
+        case .snapshot: break
+        case .error(let text):
+            outcome.tally.error(text)
+            if !confirmed { confirmed = true; promise.fail(BenchError("the daemon refused a subscription: \(text)")) }
+        case .other(let text): outcome.tally.error("unexpected message: \(text.prefix(200))")
         }
     }
 

@@ -29,10 +29,13 @@ public enum StreamMessage: Equatable, Sendable {
     }
 
     private static func parseTick(_ text: UnsafeRawBufferPointer, symbols: SymbolTable) -> StreamMessage? {
-        guard let symbol = text.range(ofValueAfter: "\"symbol\":\""),
-              let time = text.range(ofValueAfter: "\"timestamp\":\""),
+        // The daemon writes the symbol first and the sequence number last: look there first.
+        let symbolKey: StaticString = "{\"type\":\"MARKET_TICK\",\"data\":{\"symbol\":\""
+        let symbol = text.hasPrefix(symbolKey) ? text.stringValue(from: symbolKey.utf8CodeUnitCount) : text.range(ofValueAfter: "\"symbol\":\"")
+        guard let symbol,
+              let time = text.range(ofValueAfter: "\"timestamp\":\"", from: symbol.upperBound) ?? text.range(ofValueAfter: "\"timestamp\":\""),
               let exchangeTime = UTCTime.parseISO8601(UnsafeRawBufferPointer(rebasing: text[time])),
-              let seqAt = text.firstRange(of: "\"seq\":")?.upperBound
+              let seqAt = text.lastRange(of: "\"seq\":")?.upperBound
         else { return nil }
         var sequence: UInt64 = 0
         var i = seqAt
@@ -49,11 +52,15 @@ public enum StreamMessage: Equatable, Sendable {
 }
 
 extension UnsafeRawBufferPointer {
-    func firstRange(of needle: StaticString) -> Range<Int>? {
+    func hasPrefix(_ prefix: StaticString) -> Bool {
+        count >= prefix.utf8CodeUnitCount && memcmp(baseAddress!, prefix.utf8Start, prefix.utf8CodeUnitCount) == 0
+    }
+
+    func firstRange(of needle: StaticString, from start: Int = 0) -> Range<Int>? {
         let n = needle.utf8CodeUnitCount
-        guard n > 0, count >= n else { return nil }
+        guard n > 0, count >= n, start <= count - n else { return nil }
         let first = needle.utf8Start.pointee
-        var i = 0
+        var i = start
         while i <= count - n {
             if self[i] == first && memcmp(baseAddress! + i, needle.utf8Start, n) == 0 { return i..<(i + n) }
             i += 1
@@ -61,10 +68,26 @@ extension UnsafeRawBufferPointer {
         return nil
     }
 
+    func lastRange(of needle: StaticString) -> Range<Int>? {
+        let n = needle.utf8CodeUnitCount
+        guard n > 0, count >= n else { return nil }
+        var i = count - n
+        while i >= 0 {
+            if memcmp(baseAddress! + i, needle.utf8Start, n) == 0 { return i..<(i + n) }
+            i -= 1
+        }
+        return nil
+    }
+
     /// The bytes of a JSON string value that follows `key` (which ends with its opening quote), up to
     /// its closing quote.
-    func range(ofValueAfter key: StaticString) -> Range<Int>? {
-        guard let start = firstRange(of: key)?.upperBound else { return nil }
+    func range(ofValueAfter key: StaticString, from start: Int = 0) -> Range<Int>? {
+        guard let start = firstRange(of: key, from: start)?.upperBound else { return nil }
+        return stringValue(from: start)
+    }
+
+    /// From `start` up to the next quote.
+    func stringValue(from start: Int) -> Range<Int>? {
         var i = start
         while i < count && self[i] != UInt8(ascii: "\"") { i += 1 }
         return i < count ? start..<i : nil

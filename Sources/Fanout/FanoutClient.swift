@@ -2,59 +2,88 @@ import NIOCore
 import Synchronization
 
 /// One WebSocket client's outbound queue: the fan-out thread (and the connection's own reader,
-/// for replies) put encoded messages in; the connection's writer task takes out everything queued
-/// at once and writes it with one flush. Bounded: a client that lets `capacity` messages pile up
-/// is a slow consumer and is disconnected (`isSlow`), rather than making anyone wait.
+/// for replies) put encoded messages in; the connection's writer takes out everything queued at
+/// once and writes it with one flush. Bounded: a client that lets `capacity` messages pile up is
+/// a slow consumer and is disconnected (`isSlow`), rather than making anyone wait.
+///
+/// Messages are queued as WebSocket frames, copied into one buffer per client: the writer's
+/// work per batch does not grow with its length, and the message buffers the hub shares between
+/// clients are not retained and released on the event loops (their reference counts would
+/// bounce between cores).
+///
+/// The writer is woken, not polled: `onReady` is called when a message arrives (or the queue
+/// ends) while no drain is under way, and the writer then calls `take()` until it answers `idle`.
 public final class FanoutClient: Sendable {
     public typealias ID = SubscriptionTable.ClientID
+
+    /// What `take()` found.
+    public enum Take: Sendable {
+        /// Everything queued, in order, as WebSocket frames (`WebSocketWire`), and how many messages.
+        case frames(ByteBuffer, messages: Int)
+        /// Nothing queued: the next message calls `onReady` again.
+        case idle
+        /// The queue has ended and is empty (closed, or cut off as slow): nothing more comes.
+        case ended
+    }
 
     public let id: ID
     public let capacity: Int
     private let onSlow: @Sendable () -> Void
+    private let onReady: @Sendable () -> Void
     private let state = Mutex(State())
 
     private struct State {
-        var queue: [ByteBuffer] = []
-        var waiter: CheckedContinuation<[ByteBuffer], Never>?
+        var frames = ByteBuffer()
+        var queued = 0
+        /// A writer was woken and has not yet found the queue idle.
+        var draining = false
         var ended = false
         var slow = false
+
+        /// Marks a drain as due; true if the writer needs waking for it.
+        mutating func due() -> Bool {
+            defer { draining = true }
+            return !draining
+        }
     }
 
-    /// - Parameter onSlow: called once, on the thread that found the queue full.
-    public init(id: ID, capacity: Int, onSlow: @escaping @Sendable () -> Void = {}) {
+    /// - Parameters:
+    ///   - onSlow: called once, on the thread that found the queue full.
+    ///   - onReady: called on the sending thread when the writer has something to take.
+    public init(id: ID, capacity: Int, onSlow: @escaping @Sendable () -> Void = {}, onReady: @escaping @Sendable () -> Void = {}) {
         self.id = id
         self.capacity = capacity
         self.onSlow = onSlow
+        self.onReady = onReady
     }
 
     /// Queues one message; false when the client is gone or too slow (it is then being closed).
     @discardableResult
     public func send(_ message: ByteBuffer) -> Bool {
-        enum Outcome { case queued, handed(CheckedContinuation<[ByteBuffer], Never>, [ByteBuffer]), refused, becameSlow }
+        enum Outcome { case queued(wake: Bool), refused, becameSlow(wake: Bool) }
         let outcome = state.withLock { s -> Outcome in
             guard !s.ended else { return .refused }
-            if let waiter = s.waiter {
-                s.waiter = nil
-                return .handed(waiter, [message])
-            }
-            guard s.queue.count < capacity else {
+            guard s.queued < capacity else {
                 // Its backlog is not worth sending: it hears why it is cut off instead.
                 s.ended = true
                 s.slow = true
-                s.queue = []
-                return .becameSlow
+                s.frames = ByteBuffer()
+                s.queued = 0
+                return .becameSlow(wake: s.due())
             }
-            s.queue.append(message)
-            return .queued
+            if s.queued == 0 { s.frames.reserveCapacity(WebSocketWire.size(of: message, maximumFramePayload: MarketDataSocket.frameBytes) + 4096) }
+            WebSocketWire.appendText(message, maximumFramePayload: MarketDataSocket.frameBytes, to: &s.frames)
+            s.queued += 1
+            return .queued(wake: s.due())
         }
         switch outcome {
-        case .queued: return true
-        case .handed(let waiter, let batch):
-            waiter.resume(returning: batch)
+        case .queued(let wake):
+            if wake { onReady() }
             return true
         case .refused: return false
-        case .becameSlow:
+        case .becameSlow(let wake):
             onSlow()
+            if wake { onReady() }
             return false
         }
     }
@@ -62,29 +91,25 @@ public final class FanoutClient: Sendable {
     /// Makes the client slow without a message (the hub held too many for it): its queue ends
     /// at once and its connection closes with the slow-consumer reason.
     public func cutOff() {
-        let (waiter, first) = state.withLock { s in
-            defer { s.waiter = nil; s.ended = true; s.slow = true; s.queue = [] }
-            return (s.waiter, !s.slow)
+        let (first, wake) = state.withLock { s in
+            defer { s.ended = true; s.slow = true; s.frames = ByteBuffer(); s.queued = 0 }
+            return (!s.slow, s.due())
         }
-        waiter?.resume(returning: [])
         if first { onSlow() }
+        if wake { onReady() }
     }
 
-    /// Everything queued, in order, waiting until there is something; nil once the queue has ended
-    /// and been emptied.
-    public func next() async -> [ByteBuffer]? {
-        let batch = await withCheckedContinuation { (waiter: CheckedContinuation<[ByteBuffer], Never>) in
-            let ready = state.withLock { s -> [ByteBuffer]? in
-                if !s.queue.isEmpty || s.ended {
-                    defer { s.queue = [] }
-                    return s.queue
-                }
-                s.waiter = waiter
-                return nil
+    /// The writer's side: everything queued, or why there is nothing.
+    public func take() -> Take {
+        state.withLock { s in
+            if s.queued > 0 {
+                defer { s.frames = ByteBuffer(); s.queued = 0 }
+                return .frames(s.frames, messages: s.queued)
             }
-            if let ready { waiter.resume(returning: ready) }
+            if s.ended { return .ended }
+            s.draining = false
+            return .idle
         }
-        return batch.isEmpty ? nil : batch
     }
 
     /// True once a message did not fit: the connection closes with a policy-violation code.
@@ -92,11 +117,10 @@ public final class FanoutClient: Sendable {
 
     /// Ends the queue: the writer stops after what is already queued.
     public func close() {
-        let waiter = state.withLock { s in
+        let wake = state.withLock { s in
             s.ended = true
-            defer { s.waiter = nil }
-            return s.waiter
+            return s.due()
         }
-        waiter?.resume(returning: [])
+        if wake { onReady() }
     }
 }

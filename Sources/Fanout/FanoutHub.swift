@@ -88,8 +88,9 @@ public final class FanoutHub: TickConsumer, @unchecked Sendable {
     // MARK: - Connections (any thread)
 
     /// A new client's queue, or nil when `maximumClients` are connected or the daemon is stopping.
-    /// `onSlow` is called (on the fan-out thread) when the client falls too far behind.
-    public func connect(onSlow: @escaping @Sendable () -> Void = {}) -> FanoutClient? {
+    /// `onSlow` is called (on the fan-out thread) when the client falls too far behind, `onReady`
+    /// when its queue has messages for its writer (`FanoutClient`).
+    public func connect(onSlow: @escaping @Sendable () -> Void = {}, onReady: @escaping @Sendable () -> Void = {}) -> FanoutClient? {
         guard !stopped.load(ordering: .acquiring) else { return nil }
         while true {
             let n = clientsConnected.load(ordering: .relaxed)
@@ -99,7 +100,7 @@ public final class FanoutHub: TickConsumer, @unchecked Sendable {
             }
             if clientsConnected.compareExchange(expected: n, desired: n + 1, ordering: .relaxed).exchanged { break }
         }
-        let client = FanoutClient(id: nextID.loadThenWrappingIncrement(ordering: .relaxed), capacity: options.clientQueueCapacity, onSlow: onSlow)
+        let client = FanoutClient(id: nextID.loadThenWrappingIncrement(ordering: .relaxed), capacity: options.clientQueueCapacity, onSlow: onSlow, onReady: onReady)
         post(.add(client))
         return client
     }

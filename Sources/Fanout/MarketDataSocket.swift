@@ -20,6 +20,7 @@ public struct MarketDataSocket: Sendable {
     let symbols: SymbolTable
     let slowClientGrace: TimeAmount
     let commandLimit: CommandRateLimit
+    let wakeups = WriterWakeups()
 
     /// - Parameters:
     ///   - slowClientGrace: how long a slow client has to take its close frame before its
@@ -45,15 +46,18 @@ public struct MarketDataSocket: Sendable {
         // A client that stopped reading leaves the writer waiting on a full socket: nothing
         // written would reach it, so after the grace its connection is closed outright.
         let grace = slowClientGrace
-        guard let client = hub.connect(onSlow: { channel.eventLoop.scheduleTask(in: grace) { channel.close(promise: nil) } }) else {
+        let writer = ClientWriter(channel: channel, wakeups: wakeups)
+        guard let client = hub.connect(onSlow: { channel.eventLoop.scheduleTask(in: grace) { channel.close(promise: nil) } },
+                                       onReady: { writer.wake() }) else {
             let reason = "too many clients: at most \(hub.options.maximumClients) (fanout.max_clients); try again later"
             try? await outbound.write(.text(MarketMessage.error(reason)))
             try? await outbound.close(.unknown(1013), reason: reason)
             return
         }
+        let drained = writer.attach(client)
         defer { hub.disconnect(client) }
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { await write(client, to: outbound, channel: channel) }
+            group.addTask { await close(client, drained: drained, outbound: outbound) }
             var limit = commandLimit
             do {
                 for try await message in inbound.messages(maxSize: ClientCommand.maximumMessageBytes) {
@@ -78,12 +82,10 @@ public struct MarketDataSocket: Sendable {
         }
     }
 
-    /// Writes the client's queue until it ends, then says why if the server is the one closing.
-    private func write(_ client: FanoutClient, to outbound: WebSocketOutboundWriter, channel: any Channel) async {
+    /// Once the client's queue has ended and been written, says why if the server is the one closing.
+    private func close(_ client: FanoutClient, drained: EventLoopFuture<Void>, outbound: WebSocketOutboundWriter) async {
         do {
-            while let batch = await client.next() {
-                try await Self.write(batch, to: channel)
-            }
+            try await drained.get()
             if client.isSlow {
                 let reason = "slow consumer: more than \(client.capacity) messages queued"
                 try await outbound.write(.text(MarketMessage.error(reason)))
@@ -94,35 +96,5 @@ public struct MarketDataSocket: Sendable {
         } catch {
             // The connection is gone; the reader ends too.
         }
-    }
-
-    /// Writes a batch of messages with one flush, and returns once the socket has taken them (so
-    /// a client that reads slowly holds its writer, and its queue fills). The frames go straight
-    /// into the channel's pipeline (ahead of the frame encoder) rather than through
-    /// `WebSocketOutboundWriter`, which costs an actor hop and a flush per message.
-    static func write(_ batch: [ByteBuffer], to channel: any Channel) async throws {
-        try await channel.eventLoop.flatSubmit {
-            let written = channel.eventLoop.makePromise(of: Void.self)
-            for (i, message) in batch.enumerated() {
-                let frames = Self.frames(of: message)
-                for (j, frame) in frames.enumerated() {
-                    channel.write(frame, promise: i == batch.count - 1 && j == frames.count - 1 ? written : nil)
-                }
-            }
-            channel.flush()
-            return written.futureResult
-        }.get()
-    }
-
-    /// One text message as frames of at most `frameBytes`.
-    static func frames(of message: ByteBuffer) -> [WebSocketFrame] {
-        guard message.readableBytes > frameBytes else { return [WebSocketFrame(fin: true, opcode: .text, data: message)] }
-        var rest = message
-        var frames: [WebSocketFrame] = []
-        while rest.readableBytes > 0 {
-            let part = rest.readSlice(length: min(frameBytes, rest.readableBytes))!
-            frames.append(WebSocketFrame(fin: rest.readableBytes == 0, opcode: frames.isEmpty ? .text : .continuation, data: part))
-        }
-        return frames
     }
 }
