@@ -6,7 +6,7 @@ import Ingest
 /// same daemon (its sequence tracker drops anything at or below what it has seen). `previousOfSymbol`
 /// lets a subscriber tell a gap from a tick it was never meant to see: for tick `i`, the index of
 /// the tick before it with the same symbol, or -1.
-public struct BenchFeed: Sendable {
+public final class BenchFeed: Sendable {
     public let symbols: SymbolTable
     /// Ticks in send order; `exchangeTime` holds the offset from the start in nanoseconds (the
     /// sender stamps the wall-clock time it schedules each one for).
@@ -20,7 +20,7 @@ public struct BenchFeed: Sendable {
     public var spanNanos: Int64 { ticks.last?.exchangeTime ?? 0 }
 
     /// `ticks` with their exchange times taken as the schedule: made relative to the first and
-    /// divided by `speed`.
+    /// divided by `speed`. (A class: subscribers on several threads read it for every message.)
     public init(symbols: SymbolTable, ticks source: some Sequence<Tick>, speed: Double = 1, firstSequence: UInt64) {
         var ticks: [Tick] = []
         ticks.reserveCapacity(source.underestimatedCount)

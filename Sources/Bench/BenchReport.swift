@@ -16,7 +16,8 @@ public enum BenchReport {
                           r.feed.source, r.feed.symbols, grouped(UInt64(r.feed.ticks)), r.feed.scheduleSeconds,
                           grouped(UInt64(r.feed.offeredRate.rounded())), grouped(UInt64(r.sender.achievedRate.rounded()))))
         out.append("sender lateness (send − schedule): \(percentiles(r.sender.lateness))")
-        out.append(String(format: "delivered: %@ tick messages/s to %d clients", grouped(UInt64(r.messagesPerSecond.rounded())), r.groups.reduce(0) { $0 + $1.clients }))
+        out.append(String(format: "delivered: %@ tick messages/s to %d clients; everything in %.2f s after the last tick was sent",
+                          grouped(UInt64(r.messagesPerSecond.rounded())), r.groups.reduce(0) { $0 + $1.clients }, r.catchUpSeconds))
         out.append("")
         out.append("latency, tick scheduled → received by the client (ms):")
         for g in r.groups {
@@ -53,5 +54,31 @@ public enum BenchReport {
 
     private static func cpu(_ threads: [ThreadCPU]) -> String {
         threads.filter { $0.percentOfCore >= 0.5 }.map { String(format: "%@ %.0f%%", $0.thread, $0.percentOfCore) }.joined(separator: ", ")
+    }
+}
+
+extension BenchReport {
+    /// The find-max table and the baselines, with Akis as a ratio to them.
+    public static func summary(_ o: BenchOutput) -> String {
+        var out: [String] = []
+        if let f = o.findMax {
+            out.append("")
+            out.append(String(format: "find-max (p99 bound %.1f ms):", Double(f.p99BoundNanos) / 1e6))
+            for (step, run) in zip(f.steps, o.runs) {
+                out.append(String(format: "  %@ ticks/s: %@; p99 %.3f ms, %@ messages/s", grouped(UInt64(step.rate)), step.failure.map { "not held (\($0))" } ?? "held",
+                                  Double(run.all.p99) / 1e6, grouped(UInt64(run.messagesPerSecond))))
+            }
+            out.append("highest rate held: " + (f.highestRate.map { "\(grouped(UInt64($0))) ticks/s" } ?? "none (the first step did not hold)"))
+        }
+        if let p = o.psqlCopy {
+            out.append("")
+            out.append(String(format: "baseline psql \\copy (FORMAT binary): %@ rows in %.2f s = %@ rows/s", grouped(p.rows), p.seconds, grouped(UInt64(p.rowsPerSecond))))
+            if let highest = o.findMax?.highestRate, o.runs.contains(where: { $0.storage != nil }) {
+                out.append(String(format: "  akis's highest rate held into PostgreSQL is %.0f%% of psql's", highest / p.rowsPerSecond * 100))
+            } else if let run = o.runs.last, run.storage != nil {
+                out.append(String(format: "  this run's rate is %.0f%% of psql's (a run that is not --find-max does not say what the store can hold)", run.sender.achievedRate / p.rowsPerSecond * 100))
+            }
+        }
+        return out.joined(separator: "\n")
     }
 }

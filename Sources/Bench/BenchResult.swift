@@ -44,7 +44,7 @@ public struct BenchResult: Sendable, Codable {
         public var sent: UInt64
         /// Ticks the daemon reports committed (`akis_store_ticks_total`) during the run.
         public var committed: UInt64
-        /// Rows counted in `market_ticks` afterwards, when the bench owns the database.
+        /// This run's rows counted in `market_ticks` afterwards, when the bench owns the database.
         public var rows: UInt64?
         /// Scheduled time − commit seen, by polling the daemon every `pollMillis`.
         public var lag: LatencySummary
@@ -77,6 +77,8 @@ public struct BenchResult: Sendable, Codable {
     public var daemonPeakResidentBytes: UInt64?
     public var benchCPU: [ThreadCPU]
     public var messagesPerSecond: Double
+    /// From the last tick sent until every client had its ticks and storage had committed them.
+    public var catchUpSeconds: Double
     public var timeline: [Second]
     /// Why the run is not a pass; empty for a pass.
     public var failures: [String]

@@ -15,11 +15,11 @@ public struct BenchRun {
         public var description: String
         /// `true` when the daemon stores ticks (a database is configured).
         public var storing: Bool
-        /// Counts `market_ticks` rows after the run, when the bench owns the database.
-        public var countRows: (@Sendable () throws -> UInt64)?
+        /// Counts the `market_ticks` rows with sequence numbers in a range, when the bench owns the database.
+        public var countRows: (@Sendable (ClosedRange<UInt64>) throws -> UInt64)?
 
         public init(feed: FeedAddress, httpHost: String, httpPort: UInt16, pid: Int32?, description: String, storing: Bool,
-                    countRows: (@Sendable () throws -> UInt64)? = nil) {
+                    countRows: (@Sendable (ClosedRange<UInt64>) throws -> UInt64)? = nil) {
             self.feed = feed
             self.httpHost = httpHost
             self.httpPort = httpPort
@@ -121,6 +121,7 @@ public struct BenchRun {
             }
         }
         let end = Clock.monotonicNanos()
+        let catchUp = Double(end - (senderDoneAt ?? end)) / 1e9
         let report = try outcome.result()
         socket.shutdownWrite()
         let metricsAfter = try scrape()
@@ -197,7 +198,8 @@ public struct BenchRun {
             }
             var rows: UInt64?
             if let count = target.countRows {
-                do { rows = try count() } catch { log("bench: cannot count the stored rows: \(error)") }
+                let sequences = feed.firstSequence...(feed.firstSequence + UInt64(max(1, feed.ticks.count)) - 1)
+                do { rows = try count(sequences) } catch { log("bench: cannot count the stored rows: \(error)") }
             }
             storage = .init(sent: sentTotal, committed: committed, rows: rows, lag: lag.summary, pollMillis: options.storagePollMillis, peakSpoolBatches: peakSpool)
             if committed < sentTotal { failures.append("\(grouped(committed)) of \(grouped(sentTotal)) ticks committed") }
@@ -219,6 +221,7 @@ public struct BenchRun {
             daemonPeakResidentBytes: daemonAfter?.peakResidentBytes,
             benchCPU: benchAfter.flatMap { a in benchBefore.map { a.cpuShare(since: $0, over: seconds) } } ?? [],
             messagesPerSecond: Double(deliveredTotal) / max(1e-9, Double(report.endMonotonic - report.startMonotonic) / 1e9),
+            catchUpSeconds: catchUp,
             timeline: timeline, failures: failures,
             latencyCurve: all.percentileCurve().map { .init(percentile: $0.percentile, nanos: $0.nanos) })
     }

@@ -5,8 +5,14 @@ import Testing
 /// `akis bench` end to end: a private PostgreSQL, a daemon, real WebSocket clients. Checks the
 /// report's counts, never its timings.
 @Suite(.serialized, .timeLimit(.minutes(5))) struct BenchCommandTests {
+    func output(at path: String) throws -> BenchOutput {
+        try JSONDecoder().decode(BenchOutput.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+    }
+
     func result(at path: String) throws -> BenchResult {
-        try JSONDecoder().decode(BenchResult.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+        let runs = try output(at: path).runs
+        try #require(runs.count == 1)
+        return runs[0]
     }
 
     @Test func aShortBenchDeliversAndStoresEveryTick() throws {
@@ -56,6 +62,34 @@ import Testing
         #expect(r.storeMode.contains("counting sink"))
         #expect(r.groups.allSatisfy { $0.deliveredTicks == $0.expectedTicks })
         #expect(!FileManager.default.fileExists(atPath: "\(dir)/postgres"), "no PostgreSQL for a null store")
+    }
+
+    @Test func findMaxClimbsUntilTheCeilingAndThePsqlBaselineRunsAfter() throws {
+        let dir = scratchFile("bench-max")
+        let run = try AkisProcess(["bench", "--find-max", "--rate", "1000", "--max-rate", "1500", "--p99-bound", "10000", "--duration", "2",
+                                   "--symbols", "5", "--clients", "2", "--symbols-per-client", "1", "--firehose", "1", "--psql-baseline",
+                                   "--dir", dir]).wait(timeoutSeconds: 200)
+        #expect(run.status == 0, "\(run.stdout)\n\(run.stderr)")
+        let o = try output(at: "\(dir)/result.json")
+        let f = try #require(o.findMax)
+        #expect(f.steps.map(\.rate) == [1000, 1500])
+        #expect(f.steps.allSatisfy { $0.failure == nil })
+        #expect(f.highestRate == 1500)
+        #expect(o.runs.count == 2 && o.runs.allSatisfy(\.passed))
+        // Both steps stored every tick; psql then copied all of them back.
+        let stored = o.runs.reduce(UInt64(0)) { $0 + ($1.storage?.committed ?? 0) }
+        #expect(stored == o.runs.reduce(UInt64(0)) { $0 + UInt64($1.feed.ticks) })
+        let psql = try #require(o.psqlCopy)
+        #expect(psql.rows == stored && psql.rowsPerSecond > 0)
+        #expect(run.stdout.contains("highest rate held: 1,500 ticks/s"))
+
+        // A bound no run can meet: the first step does not hold, and the exit status says so.
+        let strict = try AkisProcess(["bench", "--find-max", "--rate", "1000", "--p99-bound", "0.000001", "--duration", "1", "--symbols", "5",
+                                      "--clients", "1", "--symbols-per-client", "1", "--firehose", "0", "--null-store", "--dir", scratchFile("bench-strict")])
+            .wait(timeoutSeconds: 120)
+        #expect(strict.status == 1)
+        #expect(strict.stdout.contains("not held (p99"), "\(strict.stdout)")
+        #expect(strict.stdout.contains("highest rate held: none"))
     }
 
     @Test func badOptionsAreRefusedWithTheOptionNamed() throws {

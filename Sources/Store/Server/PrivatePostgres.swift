@@ -11,7 +11,8 @@ public struct PrivatePostgres: Sendable {
     public let directory: String
     /// A libpq connection string to the `postgres` database.
     public let conninfo: String
-    private let binaries: String
+    /// The directory of the server's programs (psql, pg_ctl).
+    public let binaries: String
 
     /// Starts the cluster in `directory` (creating it on first use), or reuses it if it runs.
     /// `timescaleDB` preloads the extension (it must be installed). `log` gets one line per step.

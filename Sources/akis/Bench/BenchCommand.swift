@@ -35,6 +35,11 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "With --daemon: its TCP feed address, tcp://HOST:PORT (binary frames).") var feed: String?
     @Option(help: "Working directory (configuration, logs, the private PostgreSQL, results).") var dir = ".akis/bench"
     @Option(help: "Write the JSON result here (default DIR/result.json).") var json: String?
+    @Flag(help: "Raise the rate from --rate by half each step (each --duration long) until a tick is lost, p99 passes --p99-bound or storage falls behind; report the highest rate held.")
+    var findMax = false
+    @Option(help: "With --find-max: the highest p99 latency a step may have, in milliseconds.") var p99Bound: Double = 50
+    @Option(help: "With --find-max: the highest rate to try, ticks per second.") var maxRate: Double = 10_000_000
+    @Flag(help: "Also measure psql's \\copy (FORMAT binary) of the stored rows into the emptied table, for comparison.") var psqlBaseline = false
 
     func validate() throws {
         guard parseDuration(duration) != nil else { throw ValidationError("--duration must be like 30, 30s or 2m, got \(duration.debugDescription)") }
@@ -44,6 +49,9 @@ struct BenchCommand: ParsableCommand {
         if daemon != nil && feed == nil { throw ValidationError("--daemon needs --feed, the daemon's TCP feed address (tcp://HOST:PORT)") }
         if feed != nil && daemon == nil { throw ValidationError("--feed is for a running daemon: give its HTTP address with --daemon") }
         if daemon != nil && (nullStore || timescaledb) { throw ValidationError("--null-store and --timescaledb configure a daemon the bench starts; they do not apply with --daemon") }
+        if findMax && recording != nil { throw ValidationError("--find-max sets the rate of a synthetic feed; it does not apply to --recording") }
+        guard p99Bound > 0, p99Bound.isFinite else { throw ValidationError("--p99-bound must be a positive number of milliseconds, got \(p99Bound)") }
+        if psqlBaseline && (daemon != nil || nullStore) { throw ValidationError("--psql-baseline needs the bench's own PostgreSQL: not with --daemon or --null-store") }
     }
 
     func run() throws {
@@ -53,20 +61,24 @@ struct BenchCommand: ParsableCommand {
         let log: @Sendable (String) -> Void = { printError($0) }
         // Sequence numbers start from the wall clock in microseconds, so they rise across runs
         // against the same daemon (which drops numbers it has seen).
-        let firstSequence = UInt64(Clock.wallNanos() / 1_000)
-        let benchFeed: BenchFeed
-        var source: String
-        if let recording {
-            let universe = AkisConfiguration().symbols
-            let (f, rejected) = try BenchFeed.recording(path: recording, symbols: universe, speed: speed, firstSequence: firstSequence)
-            if rejected > 0 { log("bench: \(grouped(rejected)) frames of \(recording) do not decode and are left out") }
-            benchFeed = f
-            source = "recording \(recording) at speed \(speed)"
-        } else {
-            benchFeed = try BenchFeed.synthetic(rate: rate, duration: parseDuration(duration)!, symbolCount: symbols, firstSequence: firstSequence)
-            source = "synthetic (Poisson arrivals)"
+        var nextSequence = UInt64(Clock.wallNanos() / 1_000)
+        var source = "synthetic (Poisson arrivals)"
+        // A feed for each run; sequence numbers keep rising from one to the next.
+        func makeFeed(rate: Double) throws -> BenchFeed {
+            let feed: BenchFeed
+            if let recording {
+                let (f, rejected) = try BenchFeed.recording(path: recording, symbols: AkisConfiguration().symbols, speed: speed, firstSequence: nextSequence)
+                if rejected > 0 { log("bench: \(grouped(rejected)) frames of \(recording) do not decode and are left out") }
+                source = "recording \(recording) at speed \(speed)"
+                feed = f
+            } else {
+                feed = try BenchFeed.synthetic(rate: rate, duration: parseDuration(duration)!, symbolCount: symbols, firstSequence: nextSequence)
+            }
+            nextSequence = max(UInt64(Clock.wallNanos() / 1_000), feed.firstSequence + UInt64(feed.ticks.count))
+            return feed
         }
-        let mix = try SubscriptionMix(clients: clients, symbolsPerClient: symbolsPerClient, firehose: firehose, symbolCount: benchFeed.symbols.count)
+        let first = try makeFeed(rate: rate)
+        let mix = try SubscriptionMix(clients: clients, symbolsPerClient: symbolsPerClient, firehose: firehose, symbolCount: first.symbols.count)
 
         var started: BenchDaemon?
         let target: BenchRun.Target
@@ -83,25 +95,54 @@ struct BenchCommand: ParsableCommand {
             started = d
             target = d.target
         }
+        defer { started?.stop() }
         var options = BenchRun.Options(mix: mix)
         options.clientThreads = clientThreads
         options.command = (["akis"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
-        options.source = source
-        let result: BenchResult
-        do {
-            result = try BenchRun(feed: benchFeed, target: target, options: options, log: log).run()
-        } catch {
-            started?.stop()
-            throw CLIError("\(error)")
+        func run(_ feed: BenchFeed) throws -> BenchResult {
+            options.source = source
+            do { return try BenchRun(feed: feed, target: target, options: options, log: log).run() } catch { throw CLIError("\(error)") }
         }
-        if let started, let line = started.stop() { log("daemon \(line)") }
-        print(BenchReport.text(result))
+
+        var output: BenchOutput
+        if findMax {
+            let bound = Int64(p99Bound * 1e6)
+            var search = RateSearch(start: rate, ceiling: max(rate, maxRate))
+            var runs: [BenchResult] = []
+            var steps: [BenchOutput.FindMax.Step] = []
+            var feed = first
+            while true {
+                log(String(format: "find-max: step %d at %@ ticks/s", steps.count + 1, grouped(UInt64(search.current))))
+                let result = try run(feed)
+                let failure = StepVerdict.failure(of: result, p99Bound: bound)
+                log("find-max: \(grouped(UInt64(search.current))) ticks/s " + (failure.map { "not held: \($0)" } ?? "held")
+                    + String(format: " (p99 %.3f ms, %@ messages/s)", Double(result.all.p99) / 1e6, grouped(UInt64(result.messagesPerSecond))))
+                runs.append(result)
+                steps.append(.init(rate: search.current, failure: failure))
+                guard let next = search.record(held: failure == nil) else { break }
+                feed = try makeFeed(rate: next)
+            }
+            output = BenchOutput(runs: runs, findMax: .init(p99BoundNanos: bound, steps: steps, highestRate: search.highestHeld))
+        } else {
+            output = BenchOutput(runs: [try run(first)])
+        }
+        if let started, let line = started.stopDaemon() { log("daemon \(line)") }
+        if psqlBaseline, let started {
+            do { output.psqlCopy = try started.psqlCopy(log: log) } catch { log("baseline: psql failed: \(error)") }
+        }
+
+        for (i, r) in output.runs.enumerated() {
+            if output.runs.count > 1 { print("\n== step \(i + 1) of \(output.runs.count)") }
+            print(BenchReport.text(r))
+        }
+        print(BenchReport.summary(output))
         let path = json ?? "\(dir)/result.json"
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try FileManager.default.createDirectory(atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path, withIntermediateDirectories: true)
-        try encoder.encode(result).write(to: URL(fileURLWithPath: path))
+        try encoder.encode(output).write(to: URL(fileURLWithPath: path))
         print("result: \(path)")
-        if !result.passed { throw ExitCode(1) }
+        let passed = findMax ? output.findMax?.highestRate != nil : output.runs.allSatisfy(\.passed)
+        if !passed { throw ExitCode(1) }
     }
 }

@@ -9,10 +9,13 @@ final class BenchDaemon {
     let process = Process()
     let target: BenchRun.Target
     private let postgres: PrivatePostgres?
+    private let benchDatabase: String?
+    private let directory: String
     let logPath: String
 
     init(directory: String, nullStore: Bool, timescaleDB: Bool, clients: Int, log: @escaping @Sendable (String) -> Void) throws {
         let fm = FileManager.default
+        self.directory = directory
         try fm.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var databaseTOML = ""
         var benchDatabase: String?
@@ -75,34 +78,68 @@ final class BenchDaemon {
             postgres?.stop()
             throw BenchError("akis serve did not come up (log \(logPath)):\n\(tail)")
         }
-        var counter: (@Sendable () throws -> UInt64)?
+        self.benchDatabase = benchDatabase
+        var counter: (@Sendable (ClosedRange<UInt64>) throws -> UInt64)?
         if let url = benchDatabase {
-            counter = { try BenchDaemon.countTicks(url) }
+            counter = { try BenchDaemon.countTicks(url, sequences: $0) }
         }
         target = BenchRun.Target(feed: feed, httpHost: String(http[..<colon]), httpPort: port, pid: process.processIdentifier,
                                  description: "akis serve started by the bench (pid \(process.processIdentifier))", storing: !nullStore,
                                  countRows: counter)
     }
 
-    private static func countTicks(_ url: String) throws -> UInt64 {
+    private static func countTicks(_ url: String, sequences: ClosedRange<UInt64>? = nil) throws -> UInt64 {
         let db = try PostgresConnection(conninfo: url)
-        let rows = try db.execute("SELECT count(*) FROM market_ticks").rows
+        let filter = sequences.map { " WHERE seq BETWEEN \($0.lowerBound) AND \($0.upperBound)" } ?? ""
+        let rows = try db.execute("SELECT count(*) FROM market_ticks" + filter).rows
         guard let first = rows.first, let cell = first.first, let text = cell, let n = UInt64(text) else { return 0 }
         return n
     }
 
-    /// Stops the daemon (SIGTERM: it drains and stores everything) and the private PostgreSQL.
-    /// Returns the daemon's last "stopped:" line.
+    /// Stops the daemon (SIGTERM: it drains and stores everything). Returns its last "stopped:" line.
     @discardableResult
-    func stop() -> String? {
+    func stopDaemon() -> String? {
         if process.isRunning {
             process.terminate()
             let deadline = Clock.monotonicNanos() + 120_000_000_000
             while process.isRunning && Clock.monotonicNanos() < deadline { usleep(20_000) }
             if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         }
-        postgres?.stop()
         let log = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
         return log.split(separator: "\n").last { $0.contains("stopped: ") }.map(String.init)
+    }
+
+    /// Stops the daemon and the private PostgreSQL.
+    func stop() {
+        stopDaemon()
+        postgres?.stop()
+    }
+
+    /// psql's `\copy (FORMAT binary)` of the rows the daemon stored, into the same table emptied
+    /// (after the daemon has stopped): the baseline for the store's ingest rate.
+    func psqlCopy(log: @Sendable (String) -> Void) throws -> BenchOutput.PsqlCopy {
+        guard let postgres, let url = benchDatabase else { throw BenchError("the psql baseline needs the bench's own PostgreSQL (not --null-store)") }
+        let file = "\(directory)/ticks.copy"
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        func psql(_ commands: String...) throws {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "\(postgres.binaries)/psql")
+            process.arguments = [url, "-v", "ON_ERROR_STOP=1", "-qAt"] + commands.flatMap { ["-c", $0] }
+            let errors = Pipe()
+            process.standardError = errors
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            guard process.terminationStatus == 0 else { throw BenchError("psql \(commands.joined(separator: "; ")): \(message)") }
+        }
+        log("baseline: psql \\copy (FORMAT binary) of the stored rows into market_ticks, emptied")
+        try psql("\\copy (SELECT * FROM market_ticks) TO '\(file)' (FORMAT binary)")
+        let rows = try BenchDaemon.countTicks(url)
+        try psql("TRUNCATE market_ticks", "CHECKPOINT")
+        let start = Clock.monotonicNanos()
+        try psql("\\copy market_ticks FROM '\(file)' (FORMAT binary)")
+        let seconds = Double(Clock.monotonicNanos() - start) / 1e9
+        return BenchOutput.PsqlCopy(rows: rows, seconds: seconds, rowsPerSecond: Double(rows) / seconds)
     }
 }
