@@ -63,7 +63,7 @@ let package = Package(
         .target(
             name: "Bench",
             dependencies: [
-                "Ingest", .product(name: "Atomics", package: "swift-atomics"),
+                "Ingest", "Fanout", .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -31,10 +31,22 @@ public struct BenchOutput: Sendable, Codable {
         }
     }
 
+    /// Redis pub/sub carrying the same ticks to the same subscriber mix, measured the same way.
+    public struct Redis: Sendable, Codable {
+        public var runs: [BenchResult]
+        public var findMax: FindMax?
+        public init(runs: [BenchResult], findMax: FindMax?) {
+            self.runs = runs
+            self.findMax = findMax
+        }
+    }
+
     public var version = 1
+    /// Akis: one run, or one per `--find-max` step.
     public var runs: [BenchResult]
     public var findMax: FindMax?
     public var psqlCopy: PsqlCopy?
+    public var redis: Redis?
 
     public init(runs: [BenchResult], findMax: FindMax? = nil, psqlCopy: PsqlCopy? = nil) {
         self.runs = runs

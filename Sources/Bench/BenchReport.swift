@@ -70,6 +70,32 @@ extension BenchReport {
             }
             out.append("highest rate held: " + (f.highestRate.map { "\(grouped(UInt64($0))) ticks/s" } ?? "none (the first step did not hold)"))
         }
+        if let redis = o.redis {
+            out.append("")
+            out.append("baseline Redis pub/sub, the same ticks to the same subscriber mix through the same client process:")
+            if let f = redis.findMax {
+                for (step, run) in zip(f.steps, redis.runs) {
+                    out.append(String(format: "  %@ ticks/s: %@; p99 %.3f ms, %@ messages/s", grouped(UInt64(step.rate)), step.failure.map { "not held (\($0))" } ?? "held",
+                                      Double(run.all.p99) / 1e6, grouped(UInt64(run.messagesPerSecond))))
+                }
+                out.append("  Redis's highest rate held: " + (f.highestRate.map { "\(grouped(UInt64($0))) ticks/s" } ?? "none"))
+                if let a = o.findMax?.highestRate, let r = f.highestRate, let akisRun = o.runs.last(where: \.passed), let redisRun = redis.runs.last(where: \.passed) {
+                    out.append(String(format: "  fan-out at the highest rate held: akis %@ messages/s, Redis %@ messages/s: akis %.2f× Redis (rates %.2f×)",
+                                      grouped(UInt64(akisRun.messagesPerSecond)), grouped(UInt64(redisRun.messagesPerSecond)),
+                                      akisRun.messagesPerSecond / max(1, redisRun.messagesPerSecond), a / r))
+                }
+            } else if let a = o.runs.first, let r = redis.runs.first {
+                func ratio(_ x: Int64, _ y: Int64) -> String { y > 0 ? String(format: "%.2f×", Double(x) / Double(y)) : "–" }
+                out.append(String(format: "  Redis: p50 %.3f  p99 %.3f  p99.9 %.3f  max %.3f ms; %@ messages/s%@", Double(r.all.p50) / 1e6, Double(r.all.p99) / 1e6,
+                                  Double(r.all.p999) / 1e6, Double(r.all.max) / 1e6, grouped(UInt64(r.messagesPerSecond)), r.passed ? "" : " (not a pass)"))
+                out.append("  akis latency as a multiple of Redis's: p50 \(ratio(a.all.p50, r.all.p50)), p99 \(ratio(a.all.p99, r.all.p99)), p99.9 \(ratio(a.all.p999, r.all.p999))")
+                out.append(String(format: "  messages/s delivered: akis %.2f× Redis", a.messagesPerSecond / max(1, r.messagesPerSecond)))
+                let akisCPU = a.daemonCPU.reduce(0) { $0 + $1.percentOfCore }, redisCPU = r.daemonCPU.reduce(0) { $0 + $1.percentOfCore }
+                if akisCPU > 0 && redisCPU > 0 {
+                    out.append(String(format: "  server CPU: akis %.0f%% of a core (all its work: ingest, candles, storage), redis-server %.0f%%", akisCPU, redisCPU))
+                }
+            }
+        }
         if let p = o.psqlCopy {
             out.append("")
             out.append(String(format: "baseline psql \\copy (FORMAT binary): %@ rows in %.2f s = %@ rows/s", grouped(p.rows), p.seconds, grouped(UInt64(p.rowsPerSecond))))

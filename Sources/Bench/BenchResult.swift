@@ -38,6 +38,8 @@ public struct BenchResult: Sendable, Codable {
         /// Receive time − scheduled time.
         public var latency: LatencySummary
         public var worstClientP99: Int64
+        /// The latency distribution by percentile, for plots.
+        public var curve: [CurvePoint]
     }
 
     public struct Storage: Sendable, Codable {

@@ -17,6 +17,8 @@ public struct BenchRun {
         public var storing: Bool
         /// Counts the `market_ticks` rows with sequence numbers in a range, when the bench owns the database.
         public var countRows: (@Sendable (ClosedRange<UInt64>) throws -> UInt64)?
+        /// `.redis`: the baseline, a Redis server at `feed` and `httpHost:httpPort` (no metrics).
+        public var subscribers = SubscriberProtocol.webSocket
 
         public init(feed: FeedAddress, httpHost: String, httpPort: UInt16, pid: Int32?, description: String, storing: Bool,
                     countRows: (@Sendable (ClosedRange<UInt64>) throws -> UInt64)? = nil) {
@@ -59,14 +61,17 @@ public struct BenchRun {
         let startedAt = UTCTime.formatISO8601(Clock.wallNanos())
         let clock = BenchClock()
         let metricsBefore = try scrape()
-        log("connecting \(options.mix.clients.count) WebSocket clients to ws://\(target.httpHost):\(target.httpPort)/ws/market-data")
-        let clients = try LoadClients(host: target.httpHost, port: Int(target.httpPort), mix: options.mix, feed: feed, clock: clock,
-                                      threads: options.clientThreads)
+        let redis = target.subscribers == .redis
+        log("connecting \(options.mix.clients.count) \(redis ? "Redis subscribers to \(target.httpHost):\(target.httpPort)" : "WebSocket clients to ws://\(target.httpHost):\(target.httpPort)/ws/market-data")")
+        let clients = try LoadClients(host: target.httpHost, port: Int(target.httpPort), protocol: target.subscribers, mix: options.mix, feed: feed,
+                                      clock: clock, threads: options.clientThreads)
         defer { clients.shutdown() }
         let socket: Socket
         do { socket = try Socket.connect(to: target.feed) } catch { throw BenchError("cannot connect to the daemon's feed at \(target.feed): \(error)") }
 
-        let sender = OpenLoopSender(feed: feed)
+        let sender = redis ? OpenLoopSender(feed: feed, encode: OpenLoopSender.redisPublish) : OpenLoopSender(feed: feed)
+        // Redis answers every PUBLISH: read the answers, or it stops reading the commands.
+        let replies = redis ? ReplyDrain(socket) : nil
         let expected = options.mix.clients.reduce(UInt64(0)) { $0 + UInt64(feed.expectedTicks(for: $1)) }
         let daemonBefore = target.pid.flatMap { ProcessUsage.read(pid: $0) }
         let benchBefore = ProcessUsage.read(pid: nil)
@@ -124,6 +129,7 @@ public struct BenchRun {
         let catchUp = Double(end - (senderDoneAt ?? end)) / 1e9
         let report = try outcome.result()
         socket.shutdownWrite()
+        replies?.wait()
         let metricsAfter = try scrape()
         let daemonAfter = target.pid.flatMap { ProcessUsage.read(pid: $0) }
         let benchAfter = ProcessUsage.read(pid: nil)
@@ -139,7 +145,7 @@ public struct BenchRun {
             var latency = LatencyHistogram()
             var group = BenchResult.Group(name: g.name, clients: g.members.count, expectedTicks: 0, deliveredTicks: 0, candles: 0, gaps: 0,
                                           missingInGaps: 0, missingAtEnd: 0, outOfOrder: 0, unexpected: 0, closed: [], errors: [],
-                                          latency: LatencyHistogram().summary, worstClientP99: 0)
+                                          latency: LatencyHistogram().summary, worstClientP99: 0, curve: [])
             for i in g.members {
                 let o = outcomes[i]
                 group.expectedTicks += UInt64(feed.expectedTicks(for: o.subscription))
@@ -157,6 +163,7 @@ public struct BenchRun {
                 group.worstClientP99 = max(group.worstClientP99, o.tally.latency.summary.p99)
             }
             group.latency = latency.summary
+            group.curve = latency.percentileCurve().map { .init(percentile: $0.percentile, nanos: $0.nanos) }
             all.add(latency)
             deliveredTotal += group.deliveredTicks
             if group.deliveredTicks != group.expectedTicks {
@@ -171,18 +178,20 @@ public struct BenchRun {
 
         func delta(_ name: String) -> UInt64 { UInt64(max(0, metricsAfter[name] - metricsBefore[name])) }
         func deltaSample(_ key: String) -> UInt64 { UInt64(max(0, (metricsAfter.samples[key] ?? 0) - (metricsBefore.samples[key] ?? 0))) }
-        var drops: [String: UInt64] = [
-            "rejected by the feed reader": delta("akis_feed_rejected_total"),
-            "dropped as duplicate sequence numbers": delta("akis_sequence_duplicates_total"),
-            "dropped by the fan-out lane (full)": deltaSample("akis_lane_dropped_total{lane=\"fanout\"}"),
-            "clients cut off as slow consumers": delta("akis_fanout_slow_clients_total"),
-            "clients refused (client limit)": delta("akis_fanout_clients_refused_total"),
-            "tick messages not delivered": groups.reduce(0) { $0 + ($1.expectedTicks > $1.deliveredTicks ? $1.expectedTicks - $1.deliveredTicks : 0) },
-        ]
         let sentTotal = report.ticks
         if sentTotal != UInt64(feed.ticks.count) { failures.append("sent \(sentTotal) of \(feed.ticks.count) ticks") }
-        let received = delta("akis_pipeline_received_total")
-        drops["not received by the daemon's pipeline"] = sentTotal > received ? sentTotal - received : 0
+        var drops: [String: UInt64] = [
+            "tick messages not delivered": groups.reduce(0) { $0 + ($1.expectedTicks > $1.deliveredTicks ? $1.expectedTicks - $1.deliveredTicks : 0) },
+        ]
+        if !redis {
+            drops["rejected by the feed reader"] = delta("akis_feed_rejected_total")
+            drops["dropped as duplicate sequence numbers"] = delta("akis_sequence_duplicates_total")
+            drops["dropped by the fan-out lane (full)"] = deltaSample("akis_lane_dropped_total{lane=\"fanout\"}")
+            drops["clients cut off as slow consumers"] = delta("akis_fanout_slow_clients_total")
+            drops["clients refused (client limit)"] = delta("akis_fanout_clients_refused_total")
+            let received = delta("akis_pipeline_received_total")
+            drops["not received by the daemon's pipeline"] = sentTotal > received ? sentTotal - received : 0
+        }
 
         var storage: BenchResult.Storage?
         if target.storing {
@@ -231,7 +240,7 @@ public struct BenchRun {
     }
 
     private func scrape() throws -> DaemonMetrics {
-        try DaemonMetrics.fetch(host: target.httpHost, port: target.httpPort)
+        target.subscribers == .redis ? DaemonMetrics(text: "") : try DaemonMetrics.fetch(host: target.httpHost, port: target.httpPort)
     }
 }
 
@@ -257,6 +266,24 @@ final class SenderThread: Sendable {
         done.signal()
         return try outcome.withLock { $0! }.get()
     }
+}
+
+/// Reads and discards what a server sends on a connection until it closes (on a thread).
+final class ReplyDrain: Sendable {
+    private let done = DispatchSemaphore(value: 0)
+
+    init(_ socket: Socket) {
+        let thread = Thread { [self] in
+            nameThisThread("akis-bench-drain")
+            var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+            while (try? buffer.withUnsafeMutableBytes { try socket.receive(into: $0) }) ?? 0 > 0 {}
+            done.signal()
+        }
+        thread.start()
+    }
+
+    /// Waits for the server to close, at most `seconds`.
+    func wait(seconds: Int = 30) { _ = done.wait(timeout: .now() + .seconds(seconds)) }
 }
 
 /// Names the calling thread as /proc/PID/task/*/comm, top -H and perf show it (at most 15 bytes).

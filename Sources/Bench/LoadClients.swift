@@ -1,14 +1,19 @@
 import Atomics
 import Ingest
-import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOWebSocket
 
-/// Many `/ws/market-data` subscribers in this one process: each a NIO channel with a small
-/// handler, all on a few event-loop threads, so that the load generator costs little and a stall
-/// in it is not mistaken for the daemon's.
+/// How subscribers reach the stream: the daemon's `/ws/market-data`, or a Redis server's pub/sub
+/// (one channel per symbol) carrying the same messages, for the baseline.
+public enum SubscriberProtocol: String, Sendable, Codable {
+    case webSocket, redis
+}
+
+/// Many subscribers in this one process: each a NIO channel with a small handler, all on a few
+/// event-loop threads, so that the load generator costs little and a stall in it is not mistaken
+/// for the server's.
 public final class LoadClients: Sendable {
     public struct Outcome: Sendable {
         public var subscription: [SymbolID]
@@ -16,64 +21,81 @@ public final class LoadClients: Sendable {
         /// The server's close code and reason, if it closed the connection.
         public var closeCode: UInt16?
         public var closeReason: String?
-        /// The connection ended without a close frame from the server, or failed to open.
+        /// The connection ended without a close from the server, or failed.
         public var failure: String?
     }
 
     private let group: MultiThreadedEventLoopGroup
-    private let clients: [LoadClientHandler]
+    private let clients: [Subscriber]
     private let channels: [Channel]
 
     /// Total ticks received by every client so far (for progress lines).
     public var ticksReceived: UInt64 { clients.reduce(0) { $0 + $1.received.load(ordering: .relaxed) } }
 
-    /// Connects one client per subscription of `mix` to `ws://host:port/ws/market-data`, subscribes
-    /// each, and returns once every server has confirmed (`SUBSCRIBED`). Throws, closing what was
-    /// opened, if any connection or subscription fails within `timeoutSeconds`.
-    public init(host: String, port: Int, mix: SubscriptionMix, feed: BenchFeed, clock: BenchClock, threads: Int,
-                timeoutSeconds: Int64 = 30) throws {
+    /// Connects one client per subscription of `mix`, subscribes each, and returns once the server
+    /// has confirmed every subscription. Throws, closing what was opened, if any connection or
+    /// subscription fails within `timeoutSeconds`.
+    public init(host: String, port: Int, protocol kind: SubscriberProtocol, mix: SubscriptionMix, feed: BenchFeed, clock: BenchClock,
+                threads: Int, timeoutSeconds: Int64 = 30) throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
-        var clients: [LoadClientHandler] = []
+        var clients: [Subscriber] = []
         var channels: [Channel] = []
-        var subscribed: [EventLoopFuture<Void>] = []
         do {
             for (n, symbols) in mix.clients.enumerated() {
-                let command = "{\"type\":\"SUBSCRIBE\",\"symbols\":[" + symbols.map { "\"\(feed.symbols.name(of: $0))\"" }.joined(separator: ",") + "]}"
                 let loop = group.next()
-                let handler = LoadClientHandler(subscription: symbols, command: command, feed: feed, clock: clock, loop: loop)
-                let upgraded = loop.makePromise(of: Bool.self)
-                let channel = try ClientBootstrap(group: loop)
-                    .channelOption(.socketOption(.tcp_nodelay), value: 1)
-                    .channelInitializer { channel in
-                        channel.eventLoop.makeCompletedFuture {
-                            let upgrader = NIOTypedWebSocketClientUpgrader<Bool>(maxFrameSize: 1 << 24) { channel, _ in
-                                channel.eventLoop.makeCompletedFuture {
-                                    try channel.pipeline.syncOperations.addHandler(handler)
-                                    return true
+                let subscriber = Subscriber(subscription: symbols, feed: feed, clock: clock, loop: loop)
+                let channel: Channel
+                switch kind {
+                case .webSocket:
+                    let upgraded = loop.makePromise(of: Bool.self)
+                    channel = try ClientBootstrap(group: loop)
+                        .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                        .channelInitializer { channel in
+                            channel.eventLoop.makeCompletedFuture {
+                                let upgrader = NIOTypedWebSocketClientUpgrader<Bool>(maxFrameSize: 1 << 24) { channel, _ in
+                                    channel.eventLoop.makeCompletedFuture {
+                                        try channel.pipeline.syncOperations.addHandler(WebSocketSubscriberHandler(subscriber))
+                                        return true
+                                    }
                                 }
+                                var headers = HTTPHeaders()
+                                headers.add(name: "Host", value: "\(host):\(port)")
+                                let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/ws/market-data", headers: headers)
+                                let upgrade = NIOTypedHTTPClientUpgradeConfiguration<Bool>(
+                                    upgradeRequestHead: head, upgraders: [upgrader],
+                                    notUpgradingCompletionHandler: { $0.eventLoop.makeSucceededFuture(false) })
+                                try channel.pipeline.syncOperations.configureUpgradableHTTPClientPipeline(configuration: .init(upgradeConfiguration: upgrade))
+                                    .cascade(to: upgraded)
                             }
-                            var headers = HTTPHeaders()
-                            headers.add(name: "Host", value: "\(host):\(port)")
-                            let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/ws/market-data", headers: headers)
-                            let upgrade = NIOTypedHTTPClientUpgradeConfiguration<Bool>(
-                                upgradeRequestHead: head, upgraders: [upgrader],
-                                notUpgradingCompletionHandler: { $0.eventLoop.makeSucceededFuture(false) })
-                            try channel.pipeline.syncOperations.configureUpgradableHTTPClientPipeline(configuration: .init(upgradeConfiguration: upgrade))
-                                .cascade(to: upgraded)
                         }
-                    }
-                    .connect(host: host, port: port)
-                    .wait()
-                channels.append(channel)
-                guard try upgraded.futureResult.wait() else { throw BenchError("client \(n + 1): the daemon at \(host):\(port) refused the WebSocket upgrade") }
-                clients.append(handler)
-                // Only now: while the upgrade is under way, the pipeline still speaks HTTP.
-                loop.execute { handler.subscribe() }
-                subscribed.append(handler.subscribed)
+                        .connect(host: host, port: port)
+                        .wait()
+                    channels.append(channel)
+                    guard try upgraded.futureResult.wait() else { throw BenchError("client \(n + 1): the daemon at \(host):\(port) refused the WebSocket upgrade") }
+                    // Only now: while the upgrade is under way, the pipeline still speaks HTTP.
+                    let command = "{\"type\":\"SUBSCRIBE\",\"symbols\":[" + symbols.map { "\"\(feed.symbols.name(of: $0))\"" }.joined(separator: ",") + "]}"
+                    loop.execute { subscriber.send(ByteBuffer(string: command)) }
+                case .redis:
+                    channel = try ClientBootstrap(group: loop)
+                        .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                        .channelInitializer { channel in
+                            channel.eventLoop.makeCompletedFuture {
+                                try channel.pipeline.syncOperations.addHandlers(ByteToMessageHandler(RESPPushDecoder()), RedisSubscriberHandler(subscriber))
+                            }
+                        }
+                        .connect(host: host, port: port)
+                        .wait()
+                    channels.append(channel)
+                    var command: [UInt8] = []
+                    RESP.appendCommand([Array("SUBSCRIBE".utf8)] + symbols.map { Array(feed.symbols.name(of: $0).utf8) }, to: &command)
+                    let subscribe = command
+                    loop.execute { subscriber.send(ByteBuffer(bytes: subscribe)) }
+                }
+                clients.append(subscriber)
             }
-            let all = EventLoopFuture.andAllSucceed(subscribed, on: group.next())
+            let all = EventLoopFuture.andAllSucceed(clients.map(\.subscribed), on: group.next())
             let timeout = group.next().scheduleTask(in: .seconds(timeoutSeconds)) {
-                throw BenchError("the daemon did not confirm every subscription within \(timeoutSeconds) s")
+                throw BenchError("the server did not confirm every subscription within \(timeoutSeconds) s")
             }
             try all.or(timeout.futureResult).wait()
             timeout.cancel()
@@ -95,7 +117,7 @@ public final class LoadClients: Sendable {
     /// Clients still connected.
     public var connected: Int { channels.filter(\.isActive).count }
 
-    /// Closes every connection (a normal WebSocket close) and stops the event loops.
+    /// Closes every connection (a normal close) and stops the event loops.
     public func shutdown() {
         for client in clients { client.loop.execute { client.closeNormally() } }
         for channel in channels { _ = try? channel.closeFuture.wait() }
@@ -113,45 +135,100 @@ extension EventLoopFuture where Value == Void {
     }
 }
 
-/// One subscriber's channel handler: sends its `SUBSCRIBE`, then counts what arrives.
+/// One subscriber, whatever its protocol: counts and checks the ticks it receives.
 ///
 /// Its state is touched only on `loop` (the channel's event loop); other threads read it through
 /// `loop.submit`, which is why it can be `@unchecked Sendable`.
-final class LoadClientHandler: ChannelInboundHandler, @unchecked Sendable {
-    typealias InboundIn = WebSocketFrame
-    typealias OutboundOut = WebSocketFrame
-
+final class Subscriber: @unchecked Sendable {
     let received = ManagedAtomic<UInt64>(0)
+    let loop: any EventLoop
     private(set) var outcome: LoadClients.Outcome
-    private let command: String
     private let feed: BenchFeed
     private let clock: BenchClock
     private let promise: EventLoopPromise<Void>
-    let loop: any EventLoop
-    private var context: ChannelHandlerContext?
     private var confirmed = false
-    private var closeSent = false
-    /// A message whose first frames have come (the server splits long ones).
-    private var fragments: ByteBuffer?
+    /// The handler that owns the connection (set when it joins the pipeline).
+    weak var connection: SubscriberConnection?
 
-    init(subscription: [SymbolID], command: String, feed: BenchFeed, clock: BenchClock, loop: any EventLoop) {
+    init(subscription: [SymbolID], feed: BenchFeed, clock: BenchClock, loop: any EventLoop) {
         outcome = LoadClients.Outcome(subscription: subscription, tally: ClientTally(symbolCount: feed.symbols.count))
-        self.command = command
         self.feed = feed
         self.clock = clock
         self.loop = loop
-        self.promise = loop.makePromise()
+        promise = loop.makePromise()
     }
 
     var subscribed: EventLoopFuture<Void> { promise.futureResult }
 
-    func handlerAdded(context: ChannelHandlerContext) {
-        self.context = context
+    func send(_ bytes: ByteBuffer) { connection?.send(bytes) }
+    func closeNormally() { connection?.closeNormally() }
+
+    /// One whole text message of the stream.
+    func handle(_ text: ByteBuffer) {
+        let now = clock.now()
+        let message = text.withUnsafeReadableBytes { StreamMessage.parse($0, symbols: feed.symbols) }
+        switch message {
+        case .tick(let symbol, let exchangeTime, let sequence):
+            outcome.tally.tick(symbol: symbol, sequence: sequence, latencyNanos: now - exchangeTime, feed: feed)
+            received.store(outcome.tally.ticks, ordering: .relaxed)
+        case .candle: outcome.tally.candle()
+        case .subscribed: confirm()
+        case .snapshot: break
+        case .error(let text):
+            outcome.tally.error(text)
+            fail("the server refused a subscription: \(text)")
+        case .other(let text): outcome.tally.error("unexpected message: \(text.prefix(200))")
+        }
     }
 
-    func subscribe() {
-        guard let context else { return }
-        send(.text, ByteBuffer(string: command), context: context)
+    func confirm() {
+        guard !confirmed else { return }
+        confirmed = true
+        promise.succeed()
+    }
+
+    func fail(_ reason: String) {
+        guard !confirmed else { return }
+        confirmed = true
+        promise.fail(BenchError(reason))
+    }
+
+    func closed(code: UInt16?, reason: String?) {
+        outcome.closeCode = code
+        outcome.closeReason = reason
+        fail("the server closed a client before confirming its subscription (code \(code.map(String.init) ?? "none"): \(reason ?? ""))")
+    }
+
+    func ended(cleanly: Bool) {
+        if outcome.closeCode == nil && !cleanly { outcome.failure = outcome.failure ?? "the connection ended without a close from the server" }
+        fail("a client's connection closed before its subscription was confirmed")
+    }
+
+    func failed(_ error: any Error) { outcome.failure = "\(error)" }
+}
+
+/// What a subscriber's protocol handler does for it.
+protocol SubscriberConnection: AnyObject {
+    func send(_ bytes: ByteBuffer)
+    func closeNormally()
+}
+
+/// A WebSocket subscriber's handler: text messages (joined from fragments) to its `Subscriber`.
+final class WebSocketSubscriberHandler: ChannelInboundHandler, SubscriberConnection {
+    typealias InboundIn = WebSocketFrame
+    typealias OutboundOut = WebSocketFrame
+
+    private let subscriber: Subscriber
+    private var context: ChannelHandlerContext?
+    private var closeSent = false
+    /// A message whose first frames have come (the server splits long ones).
+    private var fragments: ByteBuffer?
+
+    init(_ subscriber: Subscriber) { self.subscriber = subscriber }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        subscriber.connection = self
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -164,54 +241,31 @@ final class LoadClientHandler: ChannelInboundHandler, @unchecked Sendable {
             var part = frame.data
             message.writeBuffer(&part)
             fragments = frame.fin ? nil : message
-            if frame.fin { handle(message) }
+            if frame.fin { subscriber.handle(message) }
         case .text:
-            handle(frame.data)
+            subscriber.handle(frame.data)
         case .connectionClose:
             var data = frame.unmaskedData
-            outcome.closeCode = data.readInteger(as: UInt16.self)
-            outcome.closeReason = data.readString(length: data.readableBytes)
-            if !confirmed {
-                confirmed = true
-                promise.fail(BenchError("the daemon closed a client before confirming its subscription (code \(outcome.closeCode.map(String.init) ?? "none"): \(outcome.closeReason ?? ""))"))
-            }
+            subscriber.closed(code: data.readInteger(as: UInt16.self), reason: data.readString(length: data.readableBytes))
             closeNormally()
         case .ping:
-            send(.pong, frame.unmaskedData, context: context)
+            write(.pong, frame.unmaskedData)
         default:
             break
         }
     }
 
-    /// One whole text message.
-    private func handle(_ text: ByteBuffer) {
-        let now = clock.now()
-        let message = text.withUnsafeReadableBytes { StreamMessage.parse($0, symbols: feed.symbols) }
-        switch message {
-        case .tick(let symbol, let exchangeTime, let sequence):
-            outcome.tally.tick(symbol: symbol, sequence: sequence, latencyNanos: now - exchangeTime, feed: feed)
-            received.store(outcome.tally.ticks, ordering: .relaxed)
-        case .candle: outcome.tally.candle()
-        case .subscribed:
-            if !confirmed { confirmed = true; promise.succeed() }
-        case .snapshot: break
-        case .error(let text):
-            outcome.tally.error(text)
-            if !confirmed { confirmed = true; promise.fail(BenchError("the daemon refused a subscription: \(text)")) }
-        case .other(let text): outcome.tally.error("unexpected message: \(text.prefix(200))")
-        }
-    }
-
     func channelInactive(context: ChannelHandlerContext) {
-        if outcome.closeCode == nil && !closeSent { outcome.failure = "the connection ended without a WebSocket close" }
-        if !confirmed { confirmed = true; promise.fail(BenchError("a client's connection closed before its subscription was confirmed")) }
+        subscriber.ended(cleanly: closeSent)
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        outcome.failure = "\(error)"
+        subscriber.failed(error)
         context.close(promise: nil)
     }
+
+    func send(_ bytes: ByteBuffer) { write(.text, bytes) }
 
     /// Sends a normal close (1000) unless one was sent, then closes the connection.
     func closeNormally() {
@@ -220,14 +274,63 @@ final class LoadClientHandler: ChannelInboundHandler, @unchecked Sendable {
             closeSent = true
             var body = context.channel.allocator.buffer(capacity: 2)
             body.writeInteger(UInt16(1000))
-            send(.connectionClose, body, context: context)
+            write(.connectionClose, body)
         }
         context.close(promise: nil)
     }
 
-    private func send(_ opcode: WebSocketOpcode, _ data: ByteBuffer, context: ChannelHandlerContext) {
+    private func write(_ opcode: WebSocketOpcode, _ data: ByteBuffer) {
         // Clients mask every frame (RFC 6455 5.3).
-        let frame = WebSocketFrame(fin: true, opcode: opcode, maskKey: .random(), data: data)
-        context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
+        context?.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: opcode, maskKey: .random(), data: data)), promise: nil)
+    }
+}
+
+/// A Redis subscriber's handler: `subscribe` confirmations (one per channel) and `message`
+/// payloads to its `Subscriber`.
+final class RedisSubscriberHandler: ChannelInboundHandler, SubscriberConnection {
+    typealias InboundIn = [RESP.Value]
+    typealias OutboundOut = ByteBuffer
+
+    private let subscriber: Subscriber
+    private var context: ChannelHandlerContext?
+    private var confirmations = 0
+    private var closing = false
+
+    init(_ subscriber: Subscriber) { self.subscriber = subscriber }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        subscriber.connection = self
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let push = unwrapInboundIn(data)
+        guard case .bulk(let kind)? = push.first else {
+            if case .error(let text)? = push.first { subscriber.fail("Redis refused a command: \(text)") }
+            return
+        }
+        if kind.readableBytesView.elementsEqual("message".utf8) {
+            if push.count == 3, case .bulk(let payload) = push[2] { subscriber.handle(payload) }
+        } else if kind.readableBytesView.elementsEqual("subscribe".utf8) {
+            confirmations += 1
+            if confirmations == subscriber.outcome.subscription.count { subscriber.confirm() }
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        subscriber.ended(cleanly: closing)
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        subscriber.failed(error)
+        context.close(promise: nil)
+    }
+
+    func send(_ bytes: ByteBuffer) { context?.writeAndFlush(wrapOutboundOut(bytes), promise: nil) }
+
+    func closeNormally() {
+        closing = true
+        context?.close(promise: nil)
     }
 }

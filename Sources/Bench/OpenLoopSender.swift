@@ -1,7 +1,9 @@
 import Atomics
+import Fanout
 import Ingest
 
-/// Sends a `BenchFeed` as Akis binary frames on its schedule, never waiting for the daemon.
+/// Sends a `BenchFeed` on its schedule (as Akis binary frames, or Redis `PUBLISH`es for the
+/// baseline), never waiting for the server.
 ///
 /// Tick `i` is due at `start + offset(i)`; its exchange time is set to that scheduled time (on the
 /// bench clock), so a subscriber's latency counts every delay after the schedule, including any
@@ -22,7 +24,20 @@ public final class OpenLoopSender: Sendable {
         public var lateness: LatencyHistogram
     }
 
-    public init(feed: BenchFeed) { self.feed = feed }
+    /// Writes one tick, its exchange time already the scheduled time, in the wire format.
+    public typealias Encoder = @Sendable (Tick, SymbolTable, inout [UInt8]) -> Void
+    private let encode: Encoder
+
+    public init(feed: BenchFeed, encode: @escaping Encoder = { BinaryFrameCodec.encode($0, symbols: $1, into: &$2) }) {
+        self.feed = feed
+        self.encode = encode
+    }
+
+    /// Redis `PUBLISH SYMBOL message`, the message what the daemon would send for the tick.
+    public static let redisPublish: Encoder = { tick, symbols, out in
+        let name = symbols.name(of: tick.symbol)
+        RESP.appendCommand([Array("PUBLISH".utf8), Array(name.utf8), Array(MarketMessage.tick(tick, symbol: name).utf8)], to: &out)
+    }
 
     /// Sends every tick, the first due at monotonic time `start`. Throws when the connection fails
     /// (the report of what was sent is lost with it: a bench with a broken feed has no result).
@@ -55,7 +70,7 @@ public final class OpenLoopSender: Sendable {
                 Clock.sleep(untilMonotonic: due)
             }
             tick.exchangeTime = clock.wall(atMonotonic: due)
-            BinaryFrameCodec.encode(tick, symbols: symbols, into: &buffer)
+            encode(tick, symbols, &buffer)
             dues.append(due)
             if buffer.count >= 128 * 1024 { try flush() }
         }

@@ -52,16 +52,28 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: "\(dir)/postgres\(arguments.contains("--timescaledb") ? "-timescaledb" : "")/data/postmaster.pid"))
     }
 
-    @Test func withANullStoreNothingIsStoredAndNothingLost() throws {
+    @Test func withANullStoreNothingIsStoredAndRedisCarriesTheSameTicks() throws {
         let dir = scratchFile("bench-null")
         let run = try AkisProcess(["bench", "--rate", "2000", "--duration", "2", "--symbols", "5", "--clients", "3", "--symbols-per-client", "1",
-                                   "--firehose", "1", "--null-store", "--dir", dir]).wait(timeoutSeconds: 120)
+                                   "--firehose", "1", "--null-store", "--redis-baseline", "--dir", dir]).wait(timeoutSeconds: 120)
         #expect(run.status == 0, "\(run.stdout)\n\(run.stderr)")
-        let r = try result(at: "\(dir)/result.json")
+        let o = try output(at: "\(dir)/result.json")
+        let r = try #require(o.runs.first)
         #expect(r.storage == nil)
         #expect(r.storeMode.contains("counting sink"))
-        #expect(r.groups.allSatisfy { $0.deliveredTicks == $0.expectedTicks })
+        #expect(r.groups.allSatisfy { $0.deliveredTicks == $0.expectedTicks && $0.deliveredTicks > 0 })
         #expect(!FileManager.default.fileExists(atPath: "\(dir)/postgres"), "no PostgreSQL for a null store")
+        // Redis pub/sub: the same number of ticks to the same mix, every one delivered and checked.
+        let redis = try #require(o.redis?.runs.first)
+        #expect(redis.daemon.contains("redis-server"))
+        #expect(redis.feed.ticks == r.feed.ticks || abs(redis.feed.ticks - r.feed.ticks) < r.feed.ticks / 10, "same rate and length")
+        #expect(redis.groups.map(\.clients) == r.groups.map(\.clients))
+        for g in redis.groups {
+            #expect(g.deliveredTicks == g.expectedTicks && g.deliveredTicks > 0, "\(g.name)")
+            #expect(g.gaps == 0 && g.outOfOrder == 0 && g.unexpected == 0 && g.latency.count == g.deliveredTicks)
+        }
+        #expect(run.stdout.contains("akis latency as a multiple of Redis's"))
+        #expect(FileManager.default.fileExists(atPath: "\(dir)/latency.svg"))
     }
 
     @Test func findMaxClimbsUntilTheCeilingAndThePsqlBaselineRunsAfter() throws {

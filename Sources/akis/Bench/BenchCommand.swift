@@ -35,11 +35,14 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "With --daemon: its TCP feed address, tcp://HOST:PORT (binary frames).") var feed: String?
     @Option(help: "Working directory (configuration, logs, the private PostgreSQL, results).") var dir = ".akis/bench"
     @Option(help: "Write the JSON result here (default DIR/result.json).") var json: String?
+    @Option(help: "Write the latency and throughput plot (SVG) here (default DIR/latency.svg).") var plot: String?
     @Flag(help: "Raise the rate from --rate by half each step (each --duration long) until a tick is lost, p99 passes --p99-bound or storage falls behind; report the highest rate held.")
     var findMax = false
     @Option(help: "With --find-max: the highest p99 latency a step may have, in milliseconds.") var p99Bound: Double = 50
     @Option(help: "With --find-max: the highest rate to try, ticks per second.") var maxRate: Double = 10_000_000
     @Flag(help: "Also measure psql's \\copy (FORMAT binary) of the stored rows into the emptied table, for comparison.") var psqlBaseline = false
+    @Flag(help: "Also send the same ticks through Redis pub/sub (Debian's redis-server, started here) to the same subscriber mix, measured the same way (with --find-max, its own search).")
+    var redisBaseline = false
 
     func validate() throws {
         guard parseDuration(duration) != nil else { throw ValidationError("--duration must be like 30, 30s or 2m, got \(duration.debugDescription)") }
@@ -99,40 +102,51 @@ struct BenchCommand: ParsableCommand {
         var options = BenchRun.Options(mix: mix)
         options.clientThreads = clientThreads
         options.command = (["akis"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
-        func run(_ feed: BenchFeed) throws -> BenchResult {
+        func run(_ feed: BenchFeed, on target: BenchRun.Target) throws -> BenchResult {
             options.source = source
             do { return try BenchRun(feed: feed, target: target, options: options, log: log).run() } catch { throw CLIError("\(error)") }
         }
-
-        var output: BenchOutput
-        if findMax {
+        /// One run, or a `--find-max` search, against `target`.
+        func measure(_ target: BenchRun.Target, first: BenchFeed, name: String) throws -> ([BenchResult], BenchOutput.FindMax?) {
+            guard findMax else { return ([try run(first, on: target)], nil) }
             let bound = Int64(p99Bound * 1e6)
             var search = RateSearch(start: rate, ceiling: max(rate, maxRate))
             var runs: [BenchResult] = []
             var steps: [BenchOutput.FindMax.Step] = []
             var feed = first
             while true {
-                log(String(format: "find-max: step %d at %@ ticks/s", steps.count + 1, grouped(UInt64(search.current))))
-                let result = try run(feed)
+                log(String(format: "find-max (%@): step %d at %@ ticks/s", name, steps.count + 1, grouped(UInt64(search.current))))
+                let result = try run(feed, on: target)
                 let failure = StepVerdict.failure(of: result, p99Bound: bound)
-                log("find-max: \(grouped(UInt64(search.current))) ticks/s " + (failure.map { "not held: \($0)" } ?? "held")
+                log("find-max (\(name)): \(grouped(UInt64(search.current))) ticks/s " + (failure.map { "not held: \($0)" } ?? "held")
                     + String(format: " (p99 %.3f ms, %@ messages/s)", Double(result.all.p99) / 1e6, grouped(UInt64(result.messagesPerSecond))))
                 runs.append(result)
                 steps.append(.init(rate: search.current, failure: failure))
                 guard let next = search.record(held: failure == nil) else { break }
                 feed = try makeFeed(rate: next)
             }
-            output = BenchOutput(runs: runs, findMax: .init(p99BoundNanos: bound, steps: steps, highestRate: search.highestHeld))
-        } else {
-            output = BenchOutput(runs: [try run(first)])
+            return (runs, .init(p99BoundNanos: bound, steps: steps, highestRate: search.highestHeld))
         }
+
+        let (runs, search) = try measure(target, first: first, name: "akis")
+        var output = BenchOutput(runs: runs, findMax: search)
         if let started, let line = started.stopDaemon() { log("daemon \(line)") }
         if psqlBaseline, let started {
             do { output.psqlCopy = try started.psqlCopy(log: log) } catch { log("baseline: psql failed: \(error)") }
         }
+        if redisBaseline {
+            let redis = try RedisServer(directory: "\(dir)/redis", log: log)
+            defer { redis.stop() }
+            let (runs, search) = try measure(redis.target, first: try makeFeed(rate: rate), name: "redis")
+            output.redis = .init(runs: runs, findMax: search)
+        }
 
         for (i, r) in output.runs.enumerated() {
             if output.runs.count > 1 { print("\n== step \(i + 1) of \(output.runs.count)") }
+            print(BenchReport.text(r))
+        }
+        for (i, r) in (output.redis?.runs ?? []).enumerated() {
+            print("\n== baseline: Redis pub/sub" + ((output.redis?.runs.count ?? 0) > 1 ? ", step \(i + 1)" : ""))
             print(BenchReport.text(r))
         }
         print(BenchReport.summary(output))
@@ -141,7 +155,11 @@ struct BenchCommand: ParsableCommand {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try FileManager.default.createDirectory(atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path, withIntermediateDirectories: true)
         try encoder.encode(output).write(to: URL(fileURLWithPath: path))
+        let plotPath = plot ?? "\(dir)/latency.svg"
+        try FileManager.default.createDirectory(atPath: URL(fileURLWithPath: plotPath).deletingLastPathComponent().path, withIntermediateDirectories: true)
+        try BenchPlot.svg(output).write(toFile: plotPath, atomically: true, encoding: .utf8)
         print("result: \(path)")
+        print("plot: \(plotPath)")
         let passed = findMax ? output.findMax?.highestRate != nil : output.runs.allSatisfy(\.passed)
         if !passed { throw ExitCode(1) }
     }

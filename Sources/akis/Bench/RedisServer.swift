@@ -1,0 +1,53 @@
+import Bench
+import Foundation
+import Ingest
+
+/// A `redis-server` (Debian's package) the bench starts on a free loopback port for the pub/sub
+/// baseline: no persistence, its log and working files in the bench's directory.
+final class RedisServer {
+    static let program = "/usr/bin/redis-server"
+    let process = Process()
+    let port: UInt16
+
+    init(directory: String, log: @Sendable (String) -> Void) throws {
+        guard FileManager.default.isExecutableFile(atPath: Self.program) else {
+            throw BenchError("the Redis baseline needs \(Self.program): install Debian's redis-server package (scripts/bench does)")
+        }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        // A port the kernel says is free now.
+        let probe = try Socket.bind(FeedAddress(transport: .tcp, host: "127.0.0.1", port: 0))
+        port = probe.boundAddress.port
+        _ = consume probe
+        process.executableURL = URL(fileURLWithPath: Self.program)
+        process.arguments = ["--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no",
+                             "--protected-mode", "no", "--dir", directory, "--logfile", "\(directory)/redis.log"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        log("baseline: starting redis-server on 127.0.0.1:\(port) (log: \(directory)/redis.log)")
+        try process.run()
+        let deadline = Clock.monotonicNanos() + 10_000_000_000
+        while Clock.monotonicNanos() < deadline {
+            if (try? Socket.connect(to: FeedAddress(transport: .tcp, host: "127.0.0.1", port: port))) != nil { return }
+            guard process.isRunning else { break }
+            usleep(50_000)
+        }
+        stop()
+        throw BenchError("redis-server did not start on 127.0.0.1:\(port) (log: \(directory)/redis.log)")
+    }
+
+    var target: BenchRun.Target {
+        var t = BenchRun.Target(feed: FeedAddress(transport: .tcp, host: "127.0.0.1", port: port), httpHost: "127.0.0.1", httpPort: port,
+                                pid: process.processIdentifier, description: "redis-server pub/sub (pid \(process.processIdentifier)), one channel per symbol",
+                                storing: false)
+        t.subscribers = .redis
+        return t
+    }
+
+    func stop() {
+        guard process.isRunning else { return }
+        process.terminate()
+        let deadline = Clock.monotonicNanos() + 10_000_000_000
+        while process.isRunning && Clock.monotonicNanos() < deadline { usleep(20_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+}
