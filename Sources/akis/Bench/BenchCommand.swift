@@ -62,6 +62,8 @@ struct BenchCommand: ParsableCommand {
         printError("warning: this is a debug build of akis; its figures are not representative (swift build -c release)")
         #endif
         let log: @Sendable (String) -> Void = { printError($0) }
+        // Absolute: redis-server changes into its directory before it opens its log.
+        let dir = URL(fileURLWithPath: self.dir).standardizedFileURL.path
         // Sequence numbers start from the wall clock in microseconds, so they rise across runs
         // against the same daemon (which drops numbers it has seen).
         var nextSequence = UInt64(Clock.wallNanos() / 1_000)

@@ -14,15 +14,16 @@ final class RedisServer {
             throw BenchError("the Redis baseline needs \(Self.program): install Debian's redis-server package (scripts/bench does)")
         }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        // A port the kernel says is free now.
-        let probe = try Socket.bind(FeedAddress(transport: .tcp, host: "127.0.0.1", port: 0))
-        port = probe.boundAddress.port
-        _ = consume probe
+        port = try Self.freePort()
         process.executableURL = URL(fileURLWithPath: Self.program)
         process.arguments = ["--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no",
                              "--protected-mode", "no", "--dir", directory, "--logfile", "\(directory)/redis.log"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
+        // Errors before its log is open (a bad option, a port taken) go to its standard error.
+        let errors = "\(directory)/redis.stderr"
+        try? FileManager.default.removeItem(atPath: "\(directory)/redis.log")
+        _ = FileManager.default.createFile(atPath: errors, contents: nil)
+        process.standardOutput = FileHandle(forWritingAtPath: errors)
+        process.standardError = FileHandle(forWritingAtPath: errors)
         log("baseline: starting redis-server on 127.0.0.1:\(port) (log: \(directory)/redis.log)")
         try process.run()
         let deadline = Clock.monotonicNanos() + 10_000_000_000
@@ -32,7 +33,14 @@ final class RedisServer {
             usleep(50_000)
         }
         stop()
-        throw BenchError("redis-server did not start on 127.0.0.1:\(port) (log: \(directory)/redis.log)")
+        let said = ((try? String(contentsOfFile: errors, encoding: .utf8)) ?? "") + ((try? String(contentsOfFile: "\(directory)/redis.log", encoding: .utf8)) ?? "")
+        throw BenchError("redis-server did not start on 127.0.0.1:\(port): \(said.split(separator: "\n").suffix(5).joined(separator: "\n"))")
+    }
+
+    /// A loopback port the kernel says is free now (its probe socket closed again).
+    private static func freePort() throws -> UInt16 {
+        let probe = try Socket.bind(FeedAddress(transport: .tcp, host: "127.0.0.1", port: 0))
+        return probe.boundAddress.port
     }
 
     var target: BenchRun.Target {
