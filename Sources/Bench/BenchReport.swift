@@ -79,7 +79,10 @@ extension BenchReport {
                                       Double(run.all.p99) / 1e6, grouped(UInt64(run.messagesPerSecond))))
                 }
                 out.append("  Redis's highest rate held: " + (f.highestRate.map { "\(grouped(UInt64($0))) ticks/s" } ?? "none"))
-                if let a = o.findMax?.highestRate, let r = f.highestRate, let akisRun = o.runs.last(where: \.passed), let redisRun = redis.runs.last(where: \.passed) {
+                func run(at rate: Double, _ search: BenchOutput.FindMax?, _ runs: [BenchResult]) -> BenchResult? {
+                    search?.steps.firstIndex { $0.rate == rate }.map { runs[$0] }
+                }
+                if let a = o.findMax?.highestRate, let r = f.highestRate, let akisRun = run(at: a, o.findMax, o.runs), let redisRun = run(at: r, f, redis.runs) {
                     out.append(String(format: "  fan-out at the highest rate held: akis %@ messages/s, Redis %@ messages/s: akis %.2f× Redis (rates %.2f×)",
                                       grouped(UInt64(akisRun.messagesPerSecond)), grouped(UInt64(redisRun.messagesPerSecond)),
                                       akisRun.messagesPerSecond / max(1, redisRun.messagesPerSecond), a / r))

@@ -54,7 +54,8 @@ public final class LoadClients: Sendable {
                             channel.eventLoop.makeCompletedFuture {
                                 let upgrader = NIOTypedWebSocketClientUpgrader<Bool>(maxFrameSize: 1 << 24) { channel, _ in
                                     channel.eventLoop.makeCompletedFuture {
-                                        try channel.pipeline.syncOperations.addHandler(WebSocketSubscriberHandler(subscriber))
+                                        // First in the pipeline: the frames are read where they lie, ahead of NIO's decoder.
+                                        try channel.pipeline.syncOperations.addHandler(WebSocketSubscriberHandler(subscriber), position: .first)
                                         return true
                                     }
                                 }
@@ -164,9 +165,11 @@ final class Subscriber: @unchecked Sendable {
     func closeNormally() { connection?.closeNormally() }
 
     /// One whole text message of the stream.
-    func handle(_ text: ByteBuffer) {
+    func handle(_ text: ByteBuffer) { text.withUnsafeReadableBytes { handle($0) } }
+
+    func handle(_ text: UnsafeRawBufferPointer) {
         let now = clock.now()
-        let message = text.withUnsafeReadableBytes { StreamMessage.parse($0, symbols: feed.symbols) }
+        let message = StreamMessage.parse(text, symbols: feed.symbols)
         switch message {
         case .tick(let symbol, let exchangeTime, let sequence):
             outcome.tally.tick(symbol: symbol, sequence: sequence, latencyNanos: now - exchangeTime, feed: feed)
@@ -213,16 +216,21 @@ protocol SubscriberConnection: AnyObject {
     func closeNormally()
 }
 
-/// A WebSocket subscriber's handler: text messages (joined from fragments) to its `Subscriber`.
+/// A WebSocket subscriber's handler, first in the pipeline once the connection is upgraded: reads
+/// server frames (RFC 6455 §5.2) straight from the received bytes and hands each text message
+/// (joined from fragments) to its `Subscriber`. NIO's frame decoder would allocate a frame and a
+/// buffer per message; a load generator that costs as much as the server distorts what it measures.
 final class WebSocketSubscriberHandler: ChannelInboundHandler, SubscriberConnection {
-    typealias InboundIn = WebSocketFrame
-    typealias OutboundOut = WebSocketFrame
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
     private let subscriber: Subscriber
     private var context: ChannelHandlerContext?
     private var closeSent = false
+    /// Received bytes not yet a whole frame.
+    private var pending: ByteBuffer?
     /// A message whose first frames have come (the server splits long ones).
-    private var fragments: ByteBuffer?
+    private var fragments: [UInt8]?
 
     init(_ subscriber: Subscriber) { self.subscriber = subscriber }
 
@@ -232,24 +240,66 @@ final class WebSocketSubscriberHandler: ChannelInboundHandler, SubscriberConnect
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let frame = unwrapInboundIn(data)
-        switch frame.opcode {
-        case .text where !frame.fin:
-            fragments = frame.data
-        case .continuation:
-            guard var message = fragments else { return }
-            var part = frame.data
-            message.writeBuffer(&part)
-            fragments = frame.fin ? nil : message
-            if frame.fin { subscriber.handle(message) }
-        case .text:
-            subscriber.handle(frame.data)
-        case .connectionClose:
-            var data = frame.unmaskedData
-            subscriber.closed(code: data.readInteger(as: UInt16.self), reason: data.readString(length: data.readableBytes))
+        var bytes = unwrapInboundIn(data)
+        if var held = pending {
+            held.writeBuffer(&bytes)
+            bytes = held
+        }
+        do {
+            let consumed = try bytes.withUnsafeReadableBytes { try frames(in: $0) }
+            bytes.moveReaderIndex(forwardBy: consumed)
+            pending = bytes.readableBytes > 0 ? bytes : nil
+        } catch {
+            subscriber.failed(error)
+            context.close(promise: nil)
+        }
+    }
+
+    /// Handles every whole frame at the front of `b`; returns the bytes they took.
+    private func frames(in b: UnsafeRawBufferPointer) throws -> Int {
+        var at = 0
+        while b.count - at >= 2 {
+            let first = b[at], second = b[at + 1]
+            guard second & 0x80 == 0 else { throw BenchError("the server sent a masked frame") }
+            var length = Int(second & 0x7f)
+            var header = 2
+            if length == 126 {
+                guard b.count - at >= 4 else { break }
+                length = Int(b[at + 2]) << 8 | Int(b[at + 3])
+                header = 4
+            } else if length == 127 {
+                guard b.count - at >= 10 else { break }
+                length = (0..<8).reduce(0) { $0 << 8 | Int(b[at + 2 + $1]) }
+                header = 10
+                guard length <= 1 << 24 else { throw BenchError("a frame of \(length) bytes") }
+            }
+            guard b.count - at >= header + length else { break }
+            frame(fin: first & 0x80 != 0, opcode: first & 0x0f, UnsafeRawBufferPointer(rebasing: b[(at + header)..<(at + header + length)]))
+            at += header + length
+        }
+        return at
+    }
+
+    private func frame(fin: Bool, opcode: UInt8, _ payload: UnsafeRawBufferPointer) {
+        switch opcode {
+        case 0x1 where fin:
+            subscriber.handle(payload)
+        case 0x1:
+            fragments = Array(payload)
+        case 0x0:
+            guard fragments != nil else { return }
+            fragments! += payload
+            if fin, let whole = fragments {
+                fragments = nil
+                whole.withUnsafeBytes { subscriber.handle($0) }
+            }
+        case 0x8:
+            let code = payload.count >= 2 ? UInt16(payload[0]) << 8 | UInt16(payload[1]) : nil
+            let reason = payload.count > 2 ? String(decoding: payload[2...], as: UTF8.self) : nil
+            subscriber.closed(code: code, reason: reason)
             closeNormally()
-        case .ping:
-            write(.pong, frame.unmaskedData)
+        case 0x9:
+            write(opcode: 0xA, payload)
         default:
             break
         }
@@ -265,23 +315,36 @@ final class WebSocketSubscriberHandler: ChannelInboundHandler, SubscriberConnect
         context.close(promise: nil)
     }
 
-    func send(_ bytes: ByteBuffer) { write(.text, bytes) }
+    func send(_ bytes: ByteBuffer) { bytes.withUnsafeReadableBytes { write(opcode: 0x1, $0) } }
 
     /// Sends a normal close (1000) unless one was sent, then closes the connection.
     func closeNormally() {
         guard let context, context.channel.isActive else { return }
         if !closeSent {
             closeSent = true
-            var body = context.channel.allocator.buffer(capacity: 2)
-            body.writeInteger(UInt16(1000))
-            write(.connectionClose, body)
+            [UInt8(0x03), 0xE8].withUnsafeBytes { write(opcode: 0x8, $0) }
         }
         context.close(promise: nil)
     }
 
-    private func write(_ opcode: WebSocketOpcode, _ data: ByteBuffer) {
-        // Clients mask every frame (RFC 6455 5.3).
-        context?.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: opcode, maskKey: .random(), data: data)), promise: nil)
+    /// One final client frame, masked as clients must (RFC 6455 §5.3).
+    private func write(opcode: UInt8, _ payload: UnsafeRawBufferPointer) {
+        guard let context else { return }
+        var out = context.channel.allocator.buffer(capacity: payload.count + 14)
+        out.writeInteger(0x80 | opcode)
+        if payload.count < 126 {
+            out.writeInteger(UInt8(0x80 | payload.count))
+        } else if payload.count <= Int(UInt16.max) {
+            out.writeInteger(UInt8(0x80 | 126))
+            out.writeInteger(UInt16(payload.count))
+        } else {
+            out.writeInteger(UInt8(0x80 | 127))
+            out.writeInteger(UInt64(payload.count))
+        }
+        let mask = (0..<4).map { _ in UInt8.random(in: 0...255) }
+        out.writeBytes(mask)
+        for (i, byte) in payload.enumerated() { out.writeInteger(byte ^ mask[i & 3]) }
+        context.writeAndFlush(wrapOutboundOut(out), promise: nil)
     }
 }
 

@@ -13,7 +13,7 @@ import NIOWebSocket
 /// `@unchecked Sendable`.
 final class ClientWriter: @unchecked Sendable {
     private let channel: any Channel
-    private let wakeups: WriterWakeups
+    private let wakeups: WriterWakeups.Loop
     private var client: FanoutClient?
     private var writing = false
     private var finished = false
@@ -23,7 +23,7 @@ final class ClientWriter: @unchecked Sendable {
 
     init(channel: any Channel, wakeups: WriterWakeups) {
         self.channel = channel
-        self.wakeups = wakeups
+        self.wakeups = wakeups.loop(channel.eventLoop)
     }
 
     /// Starts writing `client`'s queue (any thread). The future succeeds once the queue has ended
@@ -41,7 +41,7 @@ final class ClientWriter: @unchecked Sendable {
 
     /// The queue has something to take (any thread).
     func wake() {
-        wakeups.wake(self, on: channel.eventLoop)
+        wakeups.wake(self)
     }
 
     /// Takes and writes what is queued, unless a write is under way (on the event loop).

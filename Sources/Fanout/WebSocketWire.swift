@@ -7,26 +7,26 @@ enum WebSocketWire {
     /// Appends `message` as a text message: one frame, or a text frame and continuation frames of
     /// at most `maximumFramePayload` bytes each.
     static func appendText(_ message: ByteBuffer, maximumFramePayload: Int, to out: inout ByteBuffer) {
-        var rest = message
-        var first = true
-        repeat {
-            let part = rest.readSlice(length: min(maximumFramePayload, rest.readableBytes))!
-            let fin: UInt8 = rest.readableBytes == 0 ? 0x80 : 0
-            let opcode: UInt8 = first ? 0x1 : 0x0
-            out.writeInteger(fin | opcode)
-            let n = part.readableBytes
-            if n < 126 {
-                out.writeInteger(UInt8(n))
-            } else if n <= Int(UInt16.max) {
-                out.writeInteger(UInt8(126))
-                out.writeInteger(UInt16(n))
-            } else {
-                out.writeInteger(UInt8(127))
-                out.writeInteger(UInt64(n))
-            }
-            out.writeImmutableBuffer(part)
-            first = false
-        } while rest.readableBytes > 0
+        // Straight from the message's bytes: no slices, so no reference counting per frame.
+        message.withUnsafeReadableBytes { bytes in
+            var offset = 0
+            repeat {
+                let n = min(maximumFramePayload, bytes.count - offset)
+                let fin: UInt8 = offset + n == bytes.count ? 0x80 : 0
+                let opcode: UInt8 = offset == 0 ? 0x1 : 0x0
+                if n < 126 {
+                    out.writeInteger(UInt16(fin | opcode) << 8 | UInt16(n))
+                } else if n <= Int(UInt16.max) {
+                    out.writeInteger(UInt16(fin | opcode) << 8 | 126)
+                    out.writeInteger(UInt16(n))
+                } else {
+                    out.writeInteger(UInt16(fin | opcode) << 8 | 127)
+                    out.writeInteger(UInt64(n))
+                }
+                out.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + n)]))
+                offset += n
+            } while offset < bytes.count
+        }
     }
 
     /// The bytes `appendText` writes for `message`.
