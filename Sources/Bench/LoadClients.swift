@@ -81,7 +81,7 @@ public final class LoadClients: Sendable {
                         .channelOption(.socketOption(.tcp_nodelay), value: 1)
                         .channelInitializer { channel in
                             channel.eventLoop.makeCompletedFuture {
-                                try channel.pipeline.syncOperations.addHandlers(ByteToMessageHandler(RESPPushDecoder()), RedisSubscriberHandler(subscriber))
+                                try channel.pipeline.syncOperations.addHandler(RedisSubscriberHandler(subscriber))
                             }
                         }
                         .connect(host: host, port: port)
@@ -348,16 +348,18 @@ final class WebSocketSubscriberHandler: ChannelInboundHandler, SubscriberConnect
     }
 }
 
-/// A Redis subscriber's handler: `subscribe` confirmations (one per channel) and `message`
-/// payloads to its `Subscriber`.
+/// A Redis subscriber's handler: reads what Redis pushes where it lies (`RESPScanner`) and hands
+/// `subscribe` confirmations (one per channel) and `message` payloads to its `Subscriber`.
 final class RedisSubscriberHandler: ChannelInboundHandler, SubscriberConnection {
-    typealias InboundIn = [RESP.Value]
+    typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     private let subscriber: Subscriber
     private var context: ChannelHandlerContext?
     private var confirmations = 0
     private var closing = false
+    /// Received bytes not yet a whole message.
+    private var pending: ByteBuffer?
 
     init(_ subscriber: Subscriber) { self.subscriber = subscriber }
 
@@ -367,14 +369,30 @@ final class RedisSubscriberHandler: ChannelInboundHandler, SubscriberConnection 
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let push = unwrapInboundIn(data)
-        guard case .bulk(let kind)? = push.first else {
-            if case .error(let text)? = push.first { subscriber.fail("Redis refused a command: \(text)") }
+        var bytes = unwrapInboundIn(data)
+        if var held = pending {
+            held.writeBuffer(&bytes)
+            bytes = held
+        }
+        do {
+            let consumed = try bytes.withUnsafeReadableBytes { try RESPScanner.scan($0) { b, elements in push(b, elements) } }
+            bytes.moveReaderIndex(forwardBy: consumed)
+            pending = bytes.readableBytes > 0 ? bytes : nil
+        } catch {
+            subscriber.failed(error)
+            context.close(promise: nil)
+        }
+    }
+
+    private func push(_ b: UnsafeRawBufferPointer, _ elements: [RESPScanner.Element]) {
+        guard case .bulk(let kind)? = elements.first else {
+            if case .error(let text)? = elements.first { subscriber.fail("Redis refused a command: \(String(decoding: b[text], as: UTF8.self))") }
             return
         }
-        if kind.readableBytesView.elementsEqual("message".utf8) {
-            if push.count == 3, case .bulk(let payload) = push[2] { subscriber.handle(payload) }
-        } else if kind.readableBytesView.elementsEqual("subscribe".utf8) {
+        let name = UnsafeRawBufferPointer(rebasing: b[kind])
+        if name.elementsEqual("message".utf8) {
+            if elements.count == 3, case .bulk(let payload) = elements[2] { subscriber.handle(UnsafeRawBufferPointer(rebasing: b[payload])) }
+        } else if name.elementsEqual("subscribe".utf8) {
             confirmations += 1
             if confirmations == subscriber.outcome.subscription.count { subscriber.confirm() }
         }
