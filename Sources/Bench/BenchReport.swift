@@ -27,6 +27,11 @@ public enum BenchReport {
             for line in (g.closed + g.errors).prefix(5) { out.append("    \(line)") }
         }
         if r.groups.count > 1 { out.append("  all clients: \(percentiles(r.all))") }
+        let short = r.clients.filter { $0.deliveredTicks != $0.expectedTicks }
+        if !r.clients.isEmpty {
+            out.append(short.isEmpty ? "  every one of the \(r.clients.count) clients received every tick it subscribed to"
+                       : "  \(short.count) of \(r.clients.count) clients short: " + short.prefix(8).map { "client \($0.client) \(grouped($0.deliveredTicks)) of \(grouped($0.expectedTicks))" }.joined(separator: ", "))
+        }
         out.append("")
         out.append("drops by reason:")
         for (reason, n) in r.drops.sorted(by: { $0.key < $1.key }) { out.append("  \(reason): \(grouped(n))") }

@@ -42,6 +42,19 @@ public struct BenchResult: Sendable, Codable {
         public var curve: [CurvePoint]
     }
 
+    /// One subscriber's share.
+    public struct Client: Sendable, Codable {
+        public var client: Int
+        public var group: String
+        public var symbols: [String]
+        public var expectedTicks: UInt64
+        public var deliveredTicks: UInt64
+        public var gaps: UInt64
+        public var latency: LatencySummary
+        /// How its connection ended early, if it did.
+        public var closed: String?
+    }
+
     public struct Storage: Sendable, Codable {
         public var sent: UInt64
         /// Ticks the daemon reports committed (`akis_store_ticks_total`) during the run.
@@ -71,6 +84,7 @@ public struct BenchResult: Sendable, Codable {
     public var feed: Feed
     public var sender: Sender
     public var groups: [Group]
+    public var clients: [Client]
     public var all: LatencySummary
     /// Losses by where they happened (0 everywhere for a pass).
     public var drops: [String: UInt64]

@@ -61,6 +61,8 @@ public struct BenchRun {
         let startedAt = UTCTime.formatISO8601(Clock.wallNanos())
         let clock = BenchClock()
         let metricsBefore = try scrape()
+        // A daemon without a database has no store counters (a running one may have none).
+        let storing = target.storing && metricsBefore.sums["akis_store_ticks_total"] != nil
         let redis = target.subscribers == .redis
         log("connecting \(options.mix.clients.count) \(redis ? "Redis subscribers to \(target.httpHost):\(target.httpPort)" : "WebSocket clients to ws://\(target.httpHost):\(target.httpPort)/ws/market-data")")
         let clients = try LoadClients(host: target.httpHost, port: Int(target.httpPort), protocol: target.subscribers, mix: options.mix, feed: feed,
@@ -92,7 +94,7 @@ public struct BenchRun {
         var senderDoneAt: Int64?
         while true {
             usleep(UInt32(options.storagePollMillis * 1000))
-            if target.storing, let m = try? scrape() {
+            if storing, let m = try? scrape() {
                 committed = UInt64(max(0, m["akis_store_ticks_total"] - Double(storedBefore)))
                 peakSpool = max(peakSpool, m["akis_store_spool_batches"])
                 // Seen committed by now at the latest (the scrape's answer may have taken a while).
@@ -108,16 +110,16 @@ public struct BenchRun {
                 let second = timeline.count + 1
                 let rss = target.pid.flatMap { ProcessUsage.read(pid: $0) }?.residentBytes
                 let previous = timeline.last
-                timeline.append(.init(second: second, sent: sent, delivered: delivered, committed: target.storing ? committed : nil, daemonResidentBytes: rss))
+                timeline.append(.init(second: second, sent: sent, delivered: delivered, committed: storing ? committed : nil, daemonResidentBytes: rss))
                 var line = "bench: \(second) s: sent \(grouped(sent)) (\(grouped(sent - (previous?.sent ?? 0)))/s), delivered \(grouped(delivered)) of \(grouped(expected)) (\(grouped(delivered - (previous?.delivered ?? 0)))/s)"
-                if target.storing { line += ", committed \(grouped(committed))" }
+                if storing { line += ", committed \(grouped(committed))" }
                 if let rss { line += ", daemon RSS \(rss >> 20) MiB" }
                 line += ", \(clients.connected) clients connected"
                 log(line)
             }
             if senderDoneAt == nil, outcome.finished { senderDoneAt = now }
             guard let doneAt = senderDoneAt else { continue }
-            let allIn = delivered >= expected && (!target.storing || committed >= sent)
+            let allIn = delivered >= expected && (!storing || committed >= sent)
             if allIn { break }
             let settle = Int64(options.settleSeconds * 1e9)
             if now - lastChange > settle && now - doneAt > settle {
@@ -138,6 +140,7 @@ public struct BenchRun {
 
         // Per group.
         var groups: [BenchResult.Group] = []
+        var perClient: [BenchResult.Client] = []
         var all = LatencyHistogram()
         var failures: [String] = []
         var deliveredTotal: UInt64 = 0
@@ -156,8 +159,13 @@ public struct BenchRun {
                 group.missingAtEnd += o.tally.missingAtEnd(subscription: o.subscription, feed: feed)
                 group.outOfOrder += o.tally.outOfOrder
                 group.unexpected += o.tally.unexpected
-                if let code = o.closeCode { group.closed.append("client \(i + 1): closed by the daemon, \(code) \(o.closeReason ?? "")") }
-                if let failure = o.failure { group.closed.append("client \(i + 1): \(failure)") }
+                var closed: String?
+                if let code = o.closeCode { closed = "closed by the server, \(code) \(o.closeReason ?? "")" }
+                if let failure = o.failure { closed = failure }
+                if let closed { group.closed.append("client \(i + 1): \(closed)") }
+                perClient.append(.init(client: i + 1, group: g.name, symbols: o.subscription.map { feed.symbols.name(of: $0) },
+                                       expectedTicks: UInt64(feed.expectedTicks(for: o.subscription)), deliveredTicks: o.tally.ticks,
+                                       gaps: o.tally.gaps, latency: o.tally.latency.summary, closed: closed))
                 group.errors += o.tally.errors.map { "client \(i + 1): \($0)" }
                 latency.add(o.tally.latency)
                 group.worstClientP99 = max(group.worstClientP99, o.tally.latency.summary.p99)
@@ -194,7 +202,7 @@ public struct BenchRun {
         }
 
         var storage: BenchResult.Storage?
-        if target.storing {
+        if storing {
             drops["dropped by the store lane (full)"] = deltaSample("akis_lane_dropped_total{lane=\"store\"}")
             drops["rows rejected by PostgreSQL"] = delta("akis_store_rejected_rows_total")
             drops["not committed"] = sentTotal > committed ? sentTotal - committed : 0
@@ -220,12 +228,12 @@ public struct BenchRun {
 
         let span = Double(feed.spanNanos) / 1e9
         return BenchResult(
-            startedAt: startedAt, command: options.command, daemon: target.description, storeMode: target.storing ? "PostgreSQL" : "none (counting sink)",
+            startedAt: startedAt, command: options.command, daemon: target.description, storeMode: storing ? "PostgreSQL" : redis ? "none (pub/sub)" : "none (counting sink)",
             feed: .init(source: options.source, symbols: feed.symbols.count, ticks: feed.ticks.count, offeredRate: offeredRate, scheduleSeconds: span),
             sender: .init(ticks: report.ticks, bytes: report.bytes,
                           achievedRate: Double(report.ticks) / max(1e-9, Double(report.endMonotonic - report.startMonotonic) / 1e9),
                           lateness: report.lateness.summary),
-            groups: groups, all: all.summary, drops: drops, storage: storage,
+            groups: groups, clients: perClient, all: all.summary, drops: drops, storage: storage,
             daemonCPU: daemonAfter.flatMap { a in daemonBefore.map { a.cpuShare(since: $0, over: seconds) } } ?? [],
             daemonPeakResidentBytes: daemonAfter?.peakResidentBytes,
             benchCPU: benchAfter.flatMap { a in benchBefore.map { a.cpuShare(since: $0, over: seconds) } } ?? [],

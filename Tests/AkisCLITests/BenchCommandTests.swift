@@ -104,6 +104,22 @@ import Testing
         #expect(strict.stdout.contains("highest rate held: none"))
     }
 
+    @Test func aRunningDaemonIsMeasuredWhereItIs() throws {
+        let (serve, feed, http) = try AkisCLITests().startServe("address = \"tcp://127.0.0.1:0\"")
+        defer { serve.process.terminate(); _ = serve.wait() }
+        let dir = scratchFile("bench-daemon")
+        let run = try AkisProcess(["bench", "--daemon", http, "--feed", feed, "--rate", "2000", "--duration", "2", "--clients", "3",
+                                   "--symbols-per-client", "2", "--firehose", "1", "--dir", dir]).wait(timeoutSeconds: 120)
+        #expect(run.status == 0, "\(run.stdout)\n\(run.stderr)")
+        let r = try result(at: "\(dir)/result.json")
+        #expect(r.daemon == "running daemon at \(http)")
+        #expect(r.storage == nil, "that daemon has no database: nothing to wait for")
+        #expect(r.clients.count == 3 && r.clients.allSatisfy { $0.deliveredTicks == $0.expectedTicks && $0.closed == nil })
+        #expect(r.clients[0].symbols.count == 30 && r.clients[1].symbols.count == 2)
+        #expect(r.drops.values.allSatisfy { $0 == 0 }, "\(r.drops)")
+        #expect(!FileManager.default.fileExists(atPath: "\(dir)/postgres"))
+    }
+
     @Test func badOptionsAreRefusedWithTheOptionNamed() throws {
         let firehose = try akis("bench", "--clients", "2", "--firehose", "3", "--null-store", "--dir", scratchFile("b"))
         #expect(firehose.status != 0 && firehose.stderr.contains("--firehose must be between 0 and --clients (2)"), "\(firehose.stderr)")
