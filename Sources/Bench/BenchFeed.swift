@@ -85,9 +85,18 @@ public final class BenchFeed: Sendable {
         return (BenchFeed(symbols: symbols, ticks: ticks, speed: speed, firstSequence: firstSequence), rejected)
     }
 
-    /// Ticks a client subscribed to `subscription` should receive.
-    public func expectedTicks(for subscription: [SymbolID]) -> Int {
-        subscription.reduce(0) { $0 + ticksPerSymbol[Int($1.rawValue)] }
+    /// Ticks a client subscribed to `subscription` should receive, of the first `sent` (all by default).
+    public func expectedTicks(for subscription: [SymbolID], sent: Int? = nil) -> Int {
+        let counts = sent.map { ticksPerSymbol(inFirst: $0) } ?? ticksPerSymbol
+        return subscription.reduce(0) { $0 + counts[Int($1.rawValue)] }
+    }
+
+    /// Ticks per symbol among the first `n`.
+    public func ticksPerSymbol(inFirst n: Int) -> [Int] {
+        guard n < ticks.count else { return ticksPerSymbol }
+        var counts = [Int](repeating: 0, count: symbols.count)
+        for tick in ticks[..<max(0, n)] { counts[Int(tick.symbol.rawValue)] += 1 }
+        return counts
     }
 }
 

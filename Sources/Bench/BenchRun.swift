@@ -40,6 +40,8 @@ public struct BenchRun {
         public var storagePollMillis = 50
         public var command = "akis bench"
         public var source = "synthetic"
+        /// Polled while the run goes on: true ends it early (Ctrl-C), with a report of what was sent.
+        public var interrupted: @Sendable () -> Bool = { false }
 
         public init(mix: SubscriptionMix) { self.mix = mix }
     }
@@ -74,11 +76,11 @@ public struct BenchRun {
         let sender = redis ? OpenLoopSender(feed: feed, encode: OpenLoopSender.redisPublish) : OpenLoopSender(feed: feed)
         // Redis answers every PUBLISH: read the answers, or it stops reading the commands.
         let replies = redis ? ReplyDrain(socket) : nil
-        let expected = options.mix.clients.reduce(UInt64(0)) { $0 + UInt64(feed.expectedTicks(for: $1)) }
+        var expected = options.mix.clients.reduce(UInt64(0)) { $0 + UInt64(feed.expectedTicks(for: $1)) }
         let daemonBefore = target.pid.flatMap { ProcessUsage.read(pid: $0) }
         let benchBefore = ProcessUsage.read(pid: nil)
         let start = Clock.monotonicNanos() + 200_000_000
-        let outcome = SenderThread(sender: sender, socket: socket, start: start, clock: clock)
+        let outcome = SenderThread(sender: sender, socket: socket, start: start, clock: clock, stop: options.interrupted)
         log(String(format: "sending %@ ticks over %.1f s (%@ ticks/s offered); expecting %@ tick messages across the clients",
                    grouped(UInt64(feed.ticks.count)), Double(feed.spanNanos) / 1e9, grouped(UInt64(offeredRate)), grouped(expected)))
 
@@ -101,7 +103,7 @@ public struct BenchRun {
                 if commits.last?.committed != committed { commits.append((Clock.monotonicNanos(), committed)) }
             }
             let now = Clock.monotonicNanos()
-            let sent = sender.sent.load(ordering: .relaxed)
+            var sent = sender.sent.load(ordering: .relaxed)
             let delivered = clients.ticksReceived
             if (sent, delivered) != lastSeen || committed != (commits.last?.committed ?? 0) { lastChange = now }
             if (sent, delivered) != lastSeen { lastSeen = (sent, delivered) }
@@ -117,11 +119,19 @@ public struct BenchRun {
                 line += ", \(clients.connected) clients connected"
                 log(line)
             }
-            if senderDoneAt == nil, outcome.finished { senderDoneAt = now }
+            if senderDoneAt == nil, outcome.finished {
+                senderDoneAt = now
+                sent = sender.sent.load(ordering: .relaxed)  // its last count, set before it finished
+                if sent < UInt64(feed.ticks.count) {
+                    // Stopped early (interrupted): what the clients should get of the ticks sent.
+                    log("bench: interrupted after \(grouped(sent)) ticks; waiting for them to be delivered\(storing ? " and committed" : "") (Ctrl-C again to quit at once)")
+                    expected = options.mix.clients.reduce(UInt64(0)) { $0 + UInt64(feed.expectedTicks(for: $1, sent: Int(sent))) }
+                }
+            }
             guard let doneAt = senderDoneAt else { continue }
             let allIn = delivered >= expected && (!storing || committed >= sent)
             if allIn { break }
-            let settle = Int64(options.settleSeconds * 1e9)
+            let settle = Int64((options.interrupted() ? min(5, options.settleSeconds) : options.settleSeconds) * 1e9)
             if now - lastChange > settle && now - doneAt > settle {
                 log("bench: nothing moved for \(options.settleSeconds) s after the last tick was sent; stopping the wait")
                 break
@@ -138,7 +148,10 @@ public struct BenchRun {
         let outcomes = try clients.outcomes()
         let seconds = Double(end - start) / 1e9
 
-        // Per group.
+        // Per group, against what was sent (all of it unless interrupted).
+        let sentCount = Int(min(report.ticks, UInt64(feed.ticks.count)))
+        let counts = feed.ticksPerSymbol(inFirst: sentCount)
+        func expectedOf(_ subscription: [SymbolID]) -> UInt64 { UInt64(subscription.reduce(0) { $0 + counts[Int($1.rawValue)] }) }
         var groups: [BenchResult.Group] = []
         var perClient: [BenchResult.Client] = []
         var all = LatencyHistogram()
@@ -151,12 +164,12 @@ public struct BenchRun {
                                           latency: LatencyHistogram().summary, worstClientP99: 0, curve: [])
             for i in g.members {
                 let o = outcomes[i]
-                group.expectedTicks += UInt64(feed.expectedTicks(for: o.subscription))
+                group.expectedTicks += expectedOf(o.subscription)
                 group.deliveredTicks += o.tally.ticks
                 group.candles += o.tally.candles
                 group.gaps += o.tally.gaps
                 group.missingInGaps += o.tally.missingInGaps
-                group.missingAtEnd += o.tally.missingAtEnd(subscription: o.subscription, feed: feed)
+                group.missingAtEnd += o.tally.missingAtEnd(subscription: o.subscription, feed: feed, sent: sentCount)
                 group.outOfOrder += o.tally.outOfOrder
                 group.unexpected += o.tally.unexpected
                 var closed: String?
@@ -164,7 +177,7 @@ public struct BenchRun {
                 if let failure = o.failure { closed = failure }
                 if let closed { group.closed.append("client \(i + 1): \(closed)") }
                 perClient.append(.init(client: i + 1, group: g.name, symbols: o.subscription.map { feed.symbols.name(of: $0) },
-                                       expectedTicks: UInt64(feed.expectedTicks(for: o.subscription)), deliveredTicks: o.tally.ticks,
+                                       expectedTicks: expectedOf(o.subscription), deliveredTicks: o.tally.ticks,
                                        gaps: o.tally.gaps, latency: o.tally.latency.summary, closed: closed))
                 group.errors += o.tally.errors.map { "client \(i + 1): \($0)" }
                 latency.add(o.tally.latency)
@@ -187,7 +200,9 @@ public struct BenchRun {
         func delta(_ name: String) -> UInt64 { UInt64(max(0, metricsAfter[name] - metricsBefore[name])) }
         func deltaSample(_ key: String) -> UInt64 { UInt64(max(0, (metricsAfter.samples[key] ?? 0) - (metricsBefore.samples[key] ?? 0))) }
         let sentTotal = report.ticks
-        if sentTotal != UInt64(feed.ticks.count) { failures.append("sent \(sentTotal) of \(feed.ticks.count) ticks") }
+        if sentTotal != UInt64(feed.ticks.count) {
+            failures.append(options.interrupted() ? "interrupted after \(grouped(sentTotal)) of \(grouped(UInt64(feed.ticks.count))) ticks" : "sent \(sentTotal) of \(feed.ticks.count) ticks")
+        }
         var drops: [String: UInt64] = [
             "tick messages not delivered": groups.reduce(0) { $0 + ($1.expectedTicks > $1.deliveredTicks ? $1.expectedTicks - $1.deliveredTicks : 0) },
         ]
@@ -257,10 +272,10 @@ final class SenderThread: Sendable {
     private let done = DispatchSemaphore(value: 0)
     private let outcome = Mutex<Result<OpenLoopSender.Report, any Error>?>(nil)
 
-    init(sender: OpenLoopSender, socket: Socket, start: Int64, clock: BenchClock) {
+    init(sender: OpenLoopSender, socket: Socket, start: Int64, clock: BenchClock, stop: @escaping @Sendable () -> Bool) {
         let thread = Thread { [self] in
             nameThisThread("akis-bench-send")
-            let result = Result { try sender.run(to: socket, startingAt: start, clock: clock) }
+            let result = Result { try sender.run(to: socket, startingAt: start, clock: clock, stop: stop) }
             outcome.withLock { $0 = result }
             done.signal()
         }

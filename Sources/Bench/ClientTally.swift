@@ -53,12 +53,12 @@ public struct ClientTally: Sendable {
         if errors.count < 10 { errors.append(text) }
     }
 
-    /// Ticks of `subscription` never received after the last one that was: a loss at the end of
-    /// the stream, which no later tick reveals as a gap.
-    public func missingAtEnd(subscription: [SymbolID], feed: BenchFeed) -> UInt64 {
+    /// Ticks of `subscription` among the first `sent` never received after the last one that was:
+    /// a loss at the end of the stream, which no later tick reveals as a gap.
+    public func missingAtEnd(subscription: [SymbolID], feed: BenchFeed, sent: Int? = nil) -> UInt64 {
         var missing: UInt64 = 0
         var lastOfSymbol = [Int32](repeating: -1, count: feed.symbols.count)
-        for i in feed.ticks.indices.reversed() {
+        for i in feed.ticks.indices.prefix(sent ?? feed.ticks.count).reversed() {
             let s = Int(feed.ticks[i].symbol.rawValue)
             if lastOfSymbol[s] == -1 { lastOfSymbol[s] = Int32(i) }
         }

@@ -39,9 +39,9 @@ public final class OpenLoopSender: Sendable {
         RESP.appendCommand([Array("PUBLISH".utf8), Array(name.utf8), Array(MarketMessage.tick(tick, symbol: name).utf8)], to: &out)
     }
 
-    /// Sends every tick, the first due at monotonic time `start`. Throws when the connection fails
-    /// (the report of what was sent is lost with it: a bench with a broken feed has no result).
-    public func run(to socket: Socket, startingAt start: Int64, clock: BenchClock) throws -> Report {
+    /// Sends every tick, the first due at monotonic time `start`, or stops early once `stop` says
+    /// so. Throws when the connection fails (a bench with a broken feed has no result).
+    public func run(to socket: Socket, startingAt start: Int64, clock: BenchClock, stop: @Sendable () -> Bool = { false }) throws -> Report {
         var buffer: [UInt8] = []
         buffer.reserveCapacity(256 * 1024)
         var dues: [Int64] = []
@@ -67,6 +67,7 @@ public final class OpenLoopSender: Sendable {
             let due = start + tick.exchangeTime
             if due > Clock.monotonicNanos() {
                 try flush()
+                if stop() { break }
                 Clock.sleep(untilMonotonic: due)
             }
             tick.exchangeTime = clock.wall(atMonotonic: due)

@@ -120,6 +120,27 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: "\(dir)/postgres"))
     }
 
+    @Test func ctrlCEndsTheRunWithAReportAndStopsWhatItStarted() throws {
+        let dir = scratchFile("bench-interrupted")
+        let bench = try AkisProcess(["bench", "--rate", "2000", "--duration", "60", "--symbols", "5", "--clients", "2", "--symbols-per-client", "1",
+                                     "--firehose", "1", "--dir", dir])
+        let deadline = Date().addingTimeInterval(120)
+        while !bench.log.contains("bench: 2 s: sent") {
+            guard Date() < deadline, bench.process.isRunning else { Issue.record("no progress: \(bench.wait(timeoutSeconds: 0))"); return }
+            usleep(50_000)
+        }
+        kill(bench.process.processIdentifier, SIGINT)
+        let run = bench.wait(timeoutSeconds: 60)
+        #expect(run.status == 130, "\(run.stdout)\n\(run.stderr)")
+        #expect(run.stdout.contains("interrupted after"), "\(run.stdout)")
+        let r = try result(at: "\(dir)/result.json")
+        #expect(r.sender.ticks > 0 && r.sender.ticks < UInt64(r.feed.ticks))
+        // What was sent was delivered and stored: the counts are against the ticks sent.
+        #expect(r.groups.allSatisfy { $0.deliveredTicks == $0.expectedTicks && $0.gaps == 0 })
+        #expect(r.storage?.committed == r.sender.ticks)
+        #expect(!FileManager.default.fileExists(atPath: "\(dir)/postgres/data/postmaster.pid"), "PostgreSQL stopped")
+    }
+
     @Test func badOptionsAreRefusedWithTheOptionNamed() throws {
         let firehose = try akis("bench", "--clients", "2", "--firehose", "3", "--null-store", "--dir", scratchFile("b"))
         #expect(firehose.status != 0 && firehose.stderr.contains("--firehose must be between 0 and --clients (2)"), "\(firehose.stderr)")

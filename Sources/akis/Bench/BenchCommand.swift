@@ -61,6 +61,7 @@ struct BenchCommand: ParsableCommand {
         #if DEBUG
         printError("warning: this is a debug build of akis; its figures are not representative (swift build -c release)")
         #endif
+        BenchInterrupt.install()
         let log: @Sendable (String) -> Void = { printError($0) }
         // Absolute: redis-server changes into its directory before it opens its log.
         let dir = URL(fileURLWithPath: self.dir).standardizedFileURL.path
@@ -103,6 +104,7 @@ struct BenchCommand: ParsableCommand {
         defer { started?.stop() }
         var options = BenchRun.Options(mix: mix)
         options.clientThreads = clientThreads
+        options.interrupted = { BenchInterrupt.isRequested }
         options.command = (["akis"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
         func run(_ feed: BenchFeed, on target: BenchRun.Target) throws -> BenchResult {
             options.source = source
@@ -124,7 +126,7 @@ struct BenchCommand: ParsableCommand {
                     + String(format: " (p99 %.3f ms, %@ messages/s)", Double(result.all.p99) / 1e6, grouped(UInt64(result.messagesPerSecond))))
                 runs.append(result)
                 steps.append(.init(rate: search.current, failure: failure))
-                guard let next = search.record(held: failure == nil) else { break }
+                guard !BenchInterrupt.isRequested, let next = search.record(held: failure == nil) else { break }
                 feed = try makeFeed(rate: next)
             }
             return (runs, .init(p99BoundNanos: bound, steps: steps, highestRate: search.highestHeld))
@@ -133,10 +135,10 @@ struct BenchCommand: ParsableCommand {
         let (runs, search) = try measure(target, first: first, name: "akis")
         var output = BenchOutput(runs: runs, findMax: search)
         if let started, let line = started.stopDaemon() { log("daemon \(line)") }
-        if psqlBaseline, let started {
+        if psqlBaseline, !BenchInterrupt.isRequested, let started {
             do { output.psqlCopy = try started.psqlCopy(log: log) } catch { log("baseline: psql failed: \(error)") }
         }
-        if redisBaseline {
+        if redisBaseline && !BenchInterrupt.isRequested {
             let redis = try RedisServer(directory: "\(dir)/redis", log: log)
             defer { redis.stop() }
             let (runs, search) = try measure(redis.target, first: try makeFeed(rate: rate), name: "redis")
@@ -162,6 +164,7 @@ struct BenchCommand: ParsableCommand {
         try BenchPlot.svg(output).write(toFile: plotPath, atomically: true, encoding: .utf8)
         print("result: \(path)")
         print("plot: \(plotPath)")
+        if BenchInterrupt.isRequested { throw ExitCode(130) }
         let passed = findMax ? output.findMax?.highestRate != nil : output.runs.allSatisfy(\.passed)
         if !passed { throw ExitCode(1) }
     }
