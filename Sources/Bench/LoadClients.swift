@@ -210,6 +210,23 @@ final class Subscriber: @unchecked Sendable {
     func failed(_ error: any Error) { outcome.failure = "\(error)" }
 }
 
+/// Received bytes not yet a whole message, joined with the next ones before they are read.
+struct PendingBytes {
+    private var held: ByteBuffer?
+
+    /// Reads `bytes` after what is held: `consume` returns how many bytes it took; the rest is held.
+    mutating func read(_ bytes: ByteBuffer, _ consume: (UnsafeRawBufferPointer) throws -> Int) throws {
+        var all = bytes
+        if var earlier = held {
+            earlier.writeBuffer(&all)
+            all = earlier
+        }
+        let taken = try all.withUnsafeReadableBytes(consume)
+        all.moveReaderIndex(forwardBy: taken)
+        held = all.readableBytes > 0 ? all : nil
+    }
+}
+
 /// What a subscriber's protocol handler does for it.
 protocol SubscriberConnection: AnyObject {
     func send(_ bytes: ByteBuffer)
@@ -227,8 +244,7 @@ final class WebSocketSubscriberHandler: ChannelInboundHandler, SubscriberConnect
     private let subscriber: Subscriber
     private var context: ChannelHandlerContext?
     private var closeSent = false
-    /// Received bytes not yet a whole frame.
-    private var pending: ByteBuffer?
+    private var pending = PendingBytes()
     /// A message whose first frames have come (the server splits long ones).
     private var fragments: [UInt8]?
 
@@ -240,16 +256,7 @@ final class WebSocketSubscriberHandler: ChannelInboundHandler, SubscriberConnect
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        var bytes = unwrapInboundIn(data)
-        if var held = pending {
-            held.writeBuffer(&bytes)
-            bytes = held
-        }
-        do {
-            let consumed = try bytes.withUnsafeReadableBytes { try frames(in: $0) }
-            bytes.moveReaderIndex(forwardBy: consumed)
-            pending = bytes.readableBytes > 0 ? bytes : nil
-        } catch {
+        do { try pending.read(unwrapInboundIn(data)) { try frames(in: $0) } } catch {
             subscriber.failed(error)
             context.close(promise: nil)
         }
@@ -358,8 +365,7 @@ final class RedisSubscriberHandler: ChannelInboundHandler, SubscriberConnection 
     private var context: ChannelHandlerContext?
     private var confirmations = 0
     private var closing = false
-    /// Received bytes not yet a whole message.
-    private var pending: ByteBuffer?
+    private var pending = PendingBytes()
 
     init(_ subscriber: Subscriber) { self.subscriber = subscriber }
 
@@ -369,16 +375,7 @@ final class RedisSubscriberHandler: ChannelInboundHandler, SubscriberConnection 
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        var bytes = unwrapInboundIn(data)
-        if var held = pending {
-            held.writeBuffer(&bytes)
-            bytes = held
-        }
-        do {
-            let consumed = try bytes.withUnsafeReadableBytes { try RESPScanner.scan($0) { b, elements in push(b, elements) } }
-            bytes.moveReaderIndex(forwardBy: consumed)
-            pending = bytes.readableBytes > 0 ? bytes : nil
-        } catch {
+        do { try pending.read(unwrapInboundIn(data)) { try RESPScanner.scan($0) { b, elements in push(b, elements) } } } catch {
             subscriber.failed(error)
             context.close(promise: nil)
         }

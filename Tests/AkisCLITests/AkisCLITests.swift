@@ -696,17 +696,6 @@ struct CLIFailure: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// "1,234,567", as the daemon prints counts.
-func grouped(_ n: UInt64) -> String {
-    let digits = String(n)
-    var out = ""
-    for (i, c) in digits.enumerated() {
-        if i > 0 && (digits.count - i) % 3 == 0 { out.append(",") }
-        out.append(c)
-    }
-    return out
-}
-
 /// Reads the "recording tcp://…:PORT to …" line that `akis record` prints.
 func waitForBoundPort(_ p: AkisProcess) throws -> Int {
     let deadline = Date().addingTimeInterval(30)
