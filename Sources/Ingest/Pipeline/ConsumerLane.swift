@@ -44,7 +44,7 @@ public final class ConsumerLane: Sendable {
                 var wait = FullRingWait()
                 while sent < ticks.count {
                     fullWaits.wrappingIncrement(ordering: .relaxed)
-                    doorbell.ring()
+                    doorbell.ringUrgently()
                     wait.pause()
                     sent += ring.push(contentsOf: UnsafeBufferPointer(rebasing: ticks[sent...]))
                 }
@@ -53,7 +53,10 @@ public final class ConsumerLane: Sendable {
                 dropped.wrappingIncrement(by: UInt64(lost), ordering: .relaxed)
             }
         }
-        if sent > 0 { doorbell.ring() }
+        // A consumer that dozes (tolerates delay) is woken only once a quarter of its ring is used.
+        if sent > 0 {
+            if ring.count >= ring.capacity / 4 { doorbell.ringUrgently() } else { doorbell.ring() }
+        }
         delivered.wrappingIncrement(by: UInt64(sent), ordering: .relaxed)
         return lost
     }
@@ -62,6 +65,7 @@ public final class ConsumerLane: Sendable {
     /// ring is empty, then calls `finish`. Run this on the consumer's own thread.
     public func run(_ consumer: some TickConsumer) {
         var idle = IdleBackoff()
+        let tolerated = consumer.toleratedDelayNanos
         while true {
             let closed = closed.load(ordering: .acquiring)
             let n = ring.drain(maximum: 4096) { consumer.consume($0) }
@@ -69,8 +73,11 @@ public final class ConsumerLane: Sendable {
             if closed { break }
             let now = Clock.monotonicNanos()
             consumer.idle(now: now)
-            idle.pause(now: now, doorbell: doorbell, wakeAfterNanos: consumer.idleIntervalNanos) {
-                ring.isEmpty && !self.closed.load(ordering: .acquiring) && !consumer.hasPendingWork
+            let isIdle = { self.ring.isEmpty && !self.closed.load(ordering: .acquiring) && !consumer.hasPendingWork }
+            if tolerated > 0 {
+                doorbell.sleep(timeoutNanos: min(tolerated, consumer.idleIntervalNanos), dozing: true, isIdle: isIdle)
+            } else {
+                idle.pause(now: now, doorbell: doorbell, wakeAfterNanos: consumer.idleIntervalNanos, isIdle: isIdle)
             }
         }
         consumer.finish()
@@ -79,7 +86,7 @@ public final class ConsumerLane: Sendable {
     /// Pipeline side: no more ticks will come.
     func close() {
         closed.store(true, ordering: .releasing)
-        doorbell.ring()
+        doorbell.ringUrgently()
     }
 }
 
@@ -93,10 +100,14 @@ public protocol TickConsumer: AnyObject {
     /// Work that arrived outside the lane (rung on the lane's doorbell): the consumer does not sleep
     /// while this is true.
     var hasPendingWork: Bool { get }
+    /// How long a tick may wait in the lane before the consumer takes it. 0 (the default): wake at
+    /// once. More lets the consumer doze through a steady feed instead of waking for every tick.
+    var toleratedDelayNanos: Int64 { get }
     /// The lane is closed and drained.
     func finish()
 }
 
 extension TickConsumer {
     public var hasPendingWork: Bool { false }
+    public var toleratedDelayNanos: Int64 { 0 }
 }

@@ -33,6 +33,7 @@ public final class CountingConsumer: TickConsumer, @unchecked Sendable {
 
     public func idle(now: Int64) {}
     public var idleIntervalNanos: Int64 { 100_000_000 }
+    public var toleratedDelayNanos: Int64 { 5_000_000 }
 
     public func finish() {
         published = running

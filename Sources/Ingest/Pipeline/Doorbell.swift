@@ -7,13 +7,18 @@ import Atomics
 /// Protocol: the sleeper calls `sleep(timeoutNanos:isIdle:)`, which re-checks `isIdle` after
 /// announcing that it sleeps; producers publish their data first, then `ring()`. Either the
 /// sleeper sees the data in its re-check, or the producer sees it asleep and signals.
+///
+/// A consumer that tolerates some delay (the store writer) dozes instead: only `ringUrgently`
+/// (a ring filling up, the lane closing) wakes it before its timeout, so a steady feed does not
+/// cost it a wake-up per tick.
 public final class Doorbell: @unchecked Sendable {
     private let sleeping = ManagedAtomic<Bool>(false)
+    private let dozing = ManagedAtomic<Bool>(false)
     private let lock = ConditionLock()
 
     public init() {}
 
-    /// Producer side, after publishing.
+    /// Producer side, after publishing: wakes a sleeping consumer, not a dozing one.
     @inline(__always)
     public func ring() {
         atomicMemoryFence(ordering: .sequentiallyConsistent)
@@ -21,12 +26,21 @@ public final class Doorbell: @unchecked Sendable {
         lock.withLock { lock.signal() }
     }
 
+    /// Producer side: wakes the consumer whether it sleeps or dozes.
+    public func ringUrgently() {
+        atomicMemoryFence(ordering: .sequentiallyConsistent)
+        guard sleeping.load(ordering: .sequentiallyConsistent) || dozing.load(ordering: .sequentiallyConsistent) else { return }
+        lock.withLock { lock.signal() }
+    }
+
     /// Consumer side: sleeps until rung or `timeoutNanos` pass, unless `isIdle` turns out false.
-    public func sleep(timeoutNanos: Int64, isIdle: () -> Bool) {
+    /// `dozing`: only an urgent ring wakes it early.
+    public func sleep(timeoutNanos: Int64, dozing doze: Bool = false, isIdle: () -> Bool) {
+        let flag = doze ? dozing : sleeping
         lock.withLock {
-            sleeping.store(true, ordering: .sequentiallyConsistent)
+            flag.store(true, ordering: .sequentiallyConsistent)
             if isIdle() { lock.wait(timeoutNanos: timeoutNanos) }
-            sleeping.store(false, ordering: .relaxed)
+            flag.store(false, ordering: .relaxed)
         }
     }
 }

@@ -153,6 +153,8 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
     // MARK: - Consumer thread
 
     public var idleIntervalNanos: Int64 { options.flushIntervalNanos / 2 }
+    /// Batches are cut every flush interval (100 ms): a few milliseconds in the lane change nothing.
+    public var toleratedDelayNanos: Int64 { min(5_000_000, options.flushIntervalNanos / 4) }
 
     public func consume(_ ticks: UnsafeBufferPointer<Tick>) {
         // Updates taken before the ticks: each one's stamp is then covered by ticks at hand.
