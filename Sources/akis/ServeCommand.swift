@@ -131,7 +131,7 @@ struct Serve: ParsableCommand {
         let notifier = SystemdNotifier()
         notifier.send("READY=1\nSTATUS=serving \(settings.feeds.count) feeds")
 
-        _ = report.periodicSummary(now: Clock.monotonicNanos())  // the rate's starting point
+        report.start(now: Clock.monotonicNanos())
         var nextSummary = Clock.monotonicNanos() + settings.statsIntervalNanos
         var nextWatchdog: Int64 = 0
         // The watchdog is fed only while the reader and pipeline threads keep turning.
@@ -143,7 +143,7 @@ struct Serve: ParsableCommand {
             let now = Clock.monotonicNanos()
             if now >= nextSummary {
                 nextSummary = now + settings.statsIntervalNanos
-                log(report.periodicSummary(now: now))
+                if let line = report.periodicSummary(now: now) { log(line) }
             }
             if let interval = notifier.watchdogNanos, now >= nextWatchdog {
                 nextWatchdog = now + interval / 2

@@ -9,6 +9,11 @@ struct ServeReport {
     let aggregator: AggregationStage
     let writer: CopyBatchWriter?
     private var last: (decoded: UInt64, time: Int64)?
+    /// The last summary logged (without its rate), and when.
+    private var logged: (summary: String, time: Int64)?
+    /// With nothing changing, a summary is logged this often (so the journal still shows the
+    /// daemon alive) rather than at every interval.
+    static let quietIntervalNanos: Int64 = 600_000_000_000
 
     init(readers: [FeedReader], pipeline: Pipeline, aggregator: AggregationStage, writer: CopyBatchWriter?) {
         self.readers = readers
@@ -25,13 +30,24 @@ struct ServeReport {
         pipeline.sequenceCounters.reduce(0) { $0 + value($1) }
     }
 
-    /// The summary, with the decode rate since the previous call.
-    mutating func periodicSummary(now: Int64) -> String {
+    /// Starts the decode rate's clock.
+    mutating func start(now: Int64) {
+        last = (total { $0.ticks.load(ordering: .relaxed) }, now)
+    }
+
+    /// The summary with the decode rate since the previous call, or nil when nothing has changed
+    /// since the last one logged and `quietIntervalNanos` has not passed: a quiet feed makes a
+    /// quiet journal.
+    mutating func periodicSummary(now: Int64) -> String? {
         let decoded = total { $0.ticks.load(ordering: .relaxed) }
-        defer { last = (decoded, now) }
-        guard let last, now > last.time else { return summary() }
-        let rate = Double(decoded - last.decoded) / (Double(now - last.time) / 1e9)
-        return summary() + "; rate \(grouped(UInt64(rate.rounded()))) ticks/s"
+        let previous = last
+        last = (decoded, now)
+        let current = summary()
+        if let logged, logged.summary == current, now - logged.time < Self.quietIntervalNanos { return nil }
+        logged = (current, now)
+        guard let previous, now > previous.time else { return current }
+        let rate = Double(decoded - previous.decoded) / (Double(now - previous.time) / 1e9)
+        return current + "; rate \(grouped(UInt64(rate.rounded()))) ticks/s"
     }
 
     func summary() -> String {

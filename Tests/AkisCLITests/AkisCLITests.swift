@@ -249,6 +249,25 @@ func scratchFile(_ name: String) -> String {
         #expect(result.stderr.contains("feed e2e: 59,705 ticks, 0 rejected, 1 connections"))
     }
 
+    /// A quiet feed makes a quiet journal: the summary line (every 500 ms here) is logged when
+    /// something changed, not again and again unchanged.
+    @Test func anIdleDaemonDoesNotRepeatItsSummary() throws {
+        let (serve, address, _) = try startServe("address = \"tcp://127.0.0.1:0\"")
+        func summaries(_ text: String) -> Int {
+            serve.log.split(separator: "\n").filter { $0.contains("[akis] received ") && $0.contains(text) && !$0.contains("stopped:") }.count
+        }
+        sleep(3)
+        #expect(summaries("decoded 0;") == 1, "one line for the idle start, not one every 500 ms: \(serve.log)")
+        let sample = packageRoot.appendingPathComponent("Samples/bist-sample.akrec").path
+        #expect(try akis("replay", sample, "--to", address, "--speed", "max").status == 0)
+        waitForLog(serve, "delivered store 59,705")
+        sleep(3)
+        let after = summaries("decoded 59,705;")
+        #expect(after >= 1 && after <= 2, "the final counts once (twice if the last ticks came in a later interval), got \(after)")
+        let (_, result) = stopServe(serve, after: "delivered store 59,705")
+        #expect(result.status == 0)
+    }
+
     /// Under systemd (Type=notify, WatchdogSec): READY=1 once bound, WATCHDOG=1 while the threads
     /// turn, STOPPING=1 on SIGTERM.
     @Test func serveTalksToSystemd() throws {
