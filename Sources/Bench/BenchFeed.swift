@@ -85,18 +85,36 @@ public final class BenchFeed: Sendable {
         return (BenchFeed(symbols: symbols, ticks: ticks, speed: speed, firstSequence: firstSequence), rejected)
     }
 
-    /// Ticks a client subscribed to `subscription` should receive, of the first `sent` (all by default).
-    public func expectedTicks(for subscription: [SymbolID], sent: Int? = nil) -> Int {
-        let counts = sent.map { ticksPerSymbol(inFirst: $0) } ?? ticksPerSymbol
-        return subscription.reduce(0) { $0 + counts[Int($1.rawValue)] }
+    /// Ticks a client subscribed to `subscription` should receive of the whole feed.
+    public func expectedTicks(for subscription: [SymbolID]) -> Int {
+        subscription.reduce(0) { $0 + ticksPerSymbol[Int($1.rawValue)] }
     }
 
-    /// Ticks per symbol among the first `n`.
-    public func ticksPerSymbol(inFirst n: Int) -> [Int] {
-        guard n < ticks.count else { return ticksPerSymbol }
+    /// The first `n` ticks (all of them when `n` is the feed's length), summarised per symbol in
+    /// one pass: what was sent when a run stops early. Computed once per run, not per client.
+    public func sent(_ n: Int) -> SentTicks {
+        let n = max(0, min(n, ticks.count))
         var counts = [Int](repeating: 0, count: symbols.count)
-        for tick in ticks[..<max(0, n)] { counts[Int(tick.symbol.rawValue)] += 1 }
-        return counts
+        var last = [Int32](repeating: -1, count: symbols.count)
+        for (i, tick) in ticks[..<n].enumerated() {
+            let s = Int(tick.symbol.rawValue)
+            counts[s] += 1
+            last[s] = Int32(i)
+        }
+        return SentTicks(count: n, perSymbol: counts, lastOfSymbol: last)
+    }
+}
+
+/// The ticks of a feed that were sent (its first `count`), per symbol.
+public struct SentTicks: Sendable {
+    public let count: Int
+    public let perSymbol: [Int]
+    /// The index of each symbol's last tick among them (-1: none).
+    public let lastOfSymbol: [Int32]
+
+    /// Ticks a client subscribed to `subscription` should have received of these.
+    public func expected(for subscription: [SymbolID]) -> UInt64 {
+        UInt64(subscription.reduce(0) { $0 + perSymbol[Int($1.rawValue)] })
     }
 }
 

@@ -125,7 +125,8 @@ public struct BenchRun {
                 if sent < UInt64(feed.ticks.count) {
                     // Stopped early (interrupted): what the clients should get of the ticks sent.
                     log("bench: interrupted after \(grouped(sent)) ticks; waiting for them to be delivered\(storing ? " and committed" : "") (Ctrl-C again to quit at once)")
-                    expected = options.mix.clients.reduce(UInt64(0)) { $0 + UInt64(feed.expectedTicks(for: $1, sent: Int(sent))) }
+                    let sentTicks = feed.sent(Int(sent))
+                    expected = options.mix.clients.reduce(UInt64(0)) { $0 + sentTicks.expected(for: $1) }
                 }
             }
             guard let doneAt = senderDoneAt else { continue }
@@ -149,9 +150,7 @@ public struct BenchRun {
         let seconds = Double(end - start) / 1e9
 
         // Per group, against what was sent (all of it unless interrupted).
-        let sentCount = Int(min(report.ticks, UInt64(feed.ticks.count)))
-        let counts = feed.ticksPerSymbol(inFirst: sentCount)
-        func expectedOf(_ subscription: [SymbolID]) -> UInt64 { UInt64(subscription.reduce(0) { $0 + counts[Int($1.rawValue)] }) }
+        let sentTicks = feed.sent(Int(min(report.ticks, UInt64(feed.ticks.count))))
         var groups: [BenchResult.Group] = []
         var perClient: [BenchResult.Client] = []
         var all = LatencyHistogram()
@@ -164,12 +163,12 @@ public struct BenchRun {
                                           latency: LatencyHistogram().summary, worstClientP99: 0, curve: [])
             for i in g.members {
                 let o = outcomes[i]
-                group.expectedTicks += expectedOf(o.subscription)
+                group.expectedTicks += sentTicks.expected(for: o.subscription)
                 group.deliveredTicks += o.tally.ticks
                 group.candles += o.tally.candles
                 group.gaps += o.tally.gaps
                 group.missingInGaps += o.tally.missingInGaps
-                group.missingAtEnd += o.tally.missingAtEnd(subscription: o.subscription, feed: feed, sent: sentCount)
+                group.missingAtEnd += o.tally.missingAtEnd(subscription: o.subscription, feed: feed, sent: sentTicks)
                 group.outOfOrder += o.tally.outOfOrder
                 group.unexpected += o.tally.unexpected
                 var closed: String?
@@ -177,7 +176,7 @@ public struct BenchRun {
                 if let failure = o.failure { closed = failure }
                 if let closed { group.closed.append("client \(i + 1): \(closed)") }
                 perClient.append(.init(client: i + 1, group: g.name, symbols: o.subscription.map { feed.symbols.name(of: $0) },
-                                       expectedTicks: expectedOf(o.subscription), deliveredTicks: o.tally.ticks,
+                                       expectedTicks: sentTicks.expected(for: o.subscription), deliveredTicks: o.tally.ticks,
                                        gaps: o.tally.gaps, latency: o.tally.latency.summary, closed: closed))
                 group.errors += o.tally.errors.map { "client \(i + 1): \($0)" }
                 latency.add(o.tally.latency)
@@ -274,7 +273,7 @@ final class SenderThread: Sendable {
 
     init(sender: OpenLoopSender, socket: Socket, start: Int64, clock: BenchClock, stop: @escaping @Sendable () -> Bool) {
         let thread = Thread { [self] in
-            nameThisThread("akis-bench-send")
+            ThreadName.set("akis-bench-send")
             let result = Result { try sender.run(to: socket, startingAt: start, clock: clock, stop: stop) }
             outcome.withLock { $0 = result }
             done.signal()
@@ -297,7 +296,7 @@ final class ReplyDrain: Sendable {
 
     init(_ socket: Socket) {
         let thread = Thread { [self] in
-            nameThisThread("akis-bench-drain")
+            ThreadName.set("akis-bench-drain")
             var buffer = [UInt8](repeating: 0, count: 64 * 1024)
             while (try? buffer.withUnsafeMutableBytes { try socket.receive(into: $0) }) ?? 0 > 0 {}
             done.signal()
@@ -307,13 +306,4 @@ final class ReplyDrain: Sendable {
 
     /// Waits for the server to close, at most `seconds`.
     func wait(seconds: Int = 30) { _ = done.wait(timeout: .now() + .seconds(seconds)) }
-}
-
-/// Names the calling thread as /proc/PID/task/*/comm, top -H and perf show it (at most 15 bytes).
-func nameThisThread(_ name: String) {
-    let fd = open("/proc/thread-self/comm", O_WRONLY)
-    guard fd >= 0 else { return }
-    let bytes = Array(name.utf8.prefix(15))
-    _ = write(fd, bytes, bytes.count)
-    close(fd)
 }

@@ -53,15 +53,11 @@ public struct ClientTally: Sendable {
         if errors.count < 10 { errors.append(text) }
     }
 
-    /// Ticks of `subscription` among the first `sent` never received after the last one that was:
-    /// a loss at the end of the stream, which no later tick reveals as a gap.
-    public func missingAtEnd(subscription: [SymbolID], feed: BenchFeed, sent: Int? = nil) -> UInt64 {
+    /// Ticks of `subscription` among those `sent` (default: the whole feed) never received after
+    /// the last one that was: a loss at the end of the stream, which no later tick reveals as a gap.
+    public func missingAtEnd(subscription: [SymbolID], feed: BenchFeed, sent: SentTicks? = nil) -> UInt64 {
         var missing: UInt64 = 0
-        var lastOfSymbol = [Int32](repeating: -1, count: feed.symbols.count)
-        for i in feed.ticks.indices.prefix(sent ?? feed.ticks.count).reversed() {
-            let s = Int(feed.ticks[i].symbol.rawValue)
-            if lastOfSymbol[s] == -1 { lastOfSymbol[s] = Int32(i) }
-        }
+        let lastOfSymbol = (sent ?? feed.sent(feed.ticks.count)).lastOfSymbol
         for symbol in subscription {
             var i = lastOfSymbol[Int(symbol.rawValue)]
             while i > lastIndex[Int(symbol.rawValue)] { missing += 1; i = feed.previousOfSymbol[Int(i)] }

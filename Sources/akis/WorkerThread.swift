@@ -1,4 +1,5 @@
 import Foundation
+import Ingest
 import Synchronization
 
 /// A named thread that can be joined and that keeps the error it failed with.
@@ -8,14 +9,7 @@ final class WorkerThread: Sendable {
 
     init(name: String, _ body: @escaping @Sendable () throws -> Void) {
         let thread = Thread { [self] in
-            // Shown in /proc/PID/task/*/comm, top -H and perf (at most 15 bytes).
-            // (pthread_setname_np and prctl are not visible to Swift; the proc file does the same.)
-            let fd = open("/proc/thread-self/comm", O_WRONLY)
-            if fd >= 0 {
-                let bytes = Array(name.utf8.prefix(15))
-                _ = write(fd, bytes, bytes.count)
-                close(fd)
-            }
+            ThreadName.set(name)
             do { try body() } catch { failure.withLock { $0 = error } }
             done.signal()
         }

@@ -52,6 +52,12 @@ import Testing
         tally.tick(symbol: SymbolID(0), sequence: 102, latencyNanos: 0, feed: feed)
         #expect(tally.missingAtEnd(subscription: [SymbolID(0)], feed: feed) == 2)
         #expect(tally.missingAtEnd(subscription: [SymbolID(0), SymbolID(1)], feed: feed) == 4)
+        // Of the first four sent (symbols 0,1,0,0): symbol 0's index 3 is missing, symbol 1's index 1.
+        let sent = feed.sent(4)
+        #expect(sent.perSymbol == [3, 1] && sent.lastOfSymbol == [3, 1])
+        #expect(sent.expected(for: [SymbolID(0), SymbolID(1)]) == 4)
+        #expect(tally.missingAtEnd(subscription: [SymbolID(0), SymbolID(1)], feed: feed, sent: sent) == 2)
+        #expect(feed.sent(0).lastOfSymbol == [-1, -1] && feed.sent(99).count == 6)
     }
 
     @Test func duplicatesForeignAndMislabelledTicks() {

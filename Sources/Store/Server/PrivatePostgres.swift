@@ -67,6 +67,12 @@ public struct PrivatePostgres: Sendable {
     /// The connection string for `database` on this server.
     public func conninfo(database: String) -> String { conninfo.replacingOccurrences(of: "dbname=postgres", with: "dbname=\(database)") }
 
+    /// Runs `commands` with this server's `psql` in `database`, stopping at the first error (which
+    /// is thrown with psql's output).
+    public func psql(database: String, _ commands: String...) throws {
+        try Self.run(["\(binaries)/psql", conninfo(database: database), "-v", "ON_ERROR_STOP=1", "-qAt"] + commands.flatMap { ["-c", $0] })
+    }
+
     /// Stops the server (fast shutdown: sessions are ended, data is safe).
     public func stop() {
         let command = ["\(binaries)/pg_ctl", "-D", "\(directory)/data", "-m", "fast", "-w", "stop"]

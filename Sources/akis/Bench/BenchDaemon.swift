@@ -6,6 +6,8 @@ import Store
 /// An `akis serve` the bench starts: this same executable, with a configuration written for the
 /// run, a private PostgreSQL unless the store is a counting sink, and a fresh database each time.
 final class BenchDaemon {
+    /// The database each run starts afresh in (dropped and created again).
+    static let database = "akis_bench"
     let process = Process()
     let target: BenchRun.Target
     private let postgres: PrivatePostgres?
@@ -25,9 +27,9 @@ final class BenchDaemon {
             let pg = try PrivatePostgres.start(directory: "\(directory)/postgres\(timescaleDB ? "-timescaledb" : "")", timescaleDB: timescaleDB, log: log)
             postgres = pg
             let admin = try PostgresConnection(conninfo: pg.conninfo)
-            _ = try admin.execute("DROP DATABASE IF EXISTS akis_bench WITH (FORCE)")
-            _ = try admin.execute("CREATE DATABASE akis_bench")
-            benchDatabase = pg.conninfo(database: "akis_bench")
+            _ = try admin.execute("DROP DATABASE IF EXISTS \(Self.database) WITH (FORCE)")
+            _ = try admin.execute("CREATE DATABASE \(Self.database)")
+            benchDatabase = pg.conninfo(database: Self.database)
             // A spool left by an earlier run belongs to its database, which is gone.
             try? fm.removeItem(atPath: "\(directory)/spool")
             databaseTOML = """
@@ -99,12 +101,7 @@ final class BenchDaemon {
     /// Stops the daemon (SIGTERM: it drains and stores everything). Returns its last "stopped:" line.
     @discardableResult
     func stopDaemon() -> String? {
-        if process.isRunning {
-            process.terminate()
-            let deadline = Clock.monotonicNanos() + 120_000_000_000
-            while process.isRunning && Clock.monotonicNanos() < deadline { usleep(20_000) }
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        }
+        process.stop(within: 120)
         let log = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
         return log.split(separator: "\n").last { $0.contains("stopped: ") }.map(String.init)
     }
@@ -121,24 +118,12 @@ final class BenchDaemon {
         guard let postgres, let url = benchDatabase else { throw BenchError("the psql baseline needs the bench's own PostgreSQL (not --null-store)") }
         let file = "\(directory)/ticks.copy"
         defer { try? FileManager.default.removeItem(atPath: file) }
-        func psql(_ commands: String...) throws {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "\(postgres.binaries)/psql")
-            process.arguments = [url, "-v", "ON_ERROR_STOP=1", "-qAt"] + commands.flatMap { ["-c", $0] }
-            let errors = Pipe()
-            process.standardError = errors
-            process.standardOutput = FileHandle.nullDevice
-            try process.run()
-            let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            guard process.terminationStatus == 0 else { throw BenchError("psql \(commands.joined(separator: "; ")): \(message)") }
-        }
         log("baseline: psql \\copy (FORMAT binary) of the stored rows into market_ticks, emptied")
-        try psql("\\copy (SELECT * FROM market_ticks) TO '\(file)' (FORMAT binary)")
+        try postgres.psql(database: Self.database, "\\copy (SELECT * FROM market_ticks) TO '\(file)' (FORMAT binary)")
         let rows = try BenchDaemon.countTicks(url)
-        try psql("TRUNCATE market_ticks", "CHECKPOINT")
+        try postgres.psql(database: Self.database, "TRUNCATE market_ticks", "CHECKPOINT")
         let start = Clock.monotonicNanos()
-        try psql("\\copy market_ticks FROM '\(file)' (FORMAT binary)")
+        try postgres.psql(database: Self.database, "\\copy market_ticks FROM '\(file)' (FORMAT binary)")
         let seconds = Double(Clock.monotonicNanos() - start) / 1e9
         return BenchOutput.PsqlCopy(rows: rows, seconds: seconds, rowsPerSecond: Double(rows) / seconds)
     }

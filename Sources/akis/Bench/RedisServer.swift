@@ -52,10 +52,6 @@ final class RedisServer {
     }
 
     func stop() {
-        guard process.isRunning else { return }
-        process.terminate()
-        let deadline = Clock.monotonicNanos() + 10_000_000_000
-        while process.isRunning && Clock.monotonicNanos() < deadline { usleep(20_000) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.stop(within: 10)
     }
 }
