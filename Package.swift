@@ -24,6 +24,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // C libraries. liburing gets a C shim: its header clashes with Glibc in Swift (fd_set).
@@ -58,8 +60,28 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .target(name: "Store", dependencies: ["CLibPQ", "Ingest", "Aggregator", "RingBuffer"], swiftSettings: strict),
+        .target(
+            name: "Store",
+            dependencies: ["CLibPQ", "Ingest", "Aggregator", "RingBuffer", .product(name: "PostgresNIO", package: "postgres-nio"),
+                           .product(name: "NIOSSL", package: "swift-nio-ssl")],
+            swiftSettings: strict
+        ),
         .target(name: "AkisConfig", dependencies: ["Ingest", "Aggregator"], swiftSettings: strict),
+        .target(
+            name: "Daemon",
+            dependencies: [
+                "AkisConfig", "Ingest", "Store",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
         .target(
             name: "Bench",
             dependencies: [
@@ -75,7 +97,7 @@ let package = Package(
         .executableTarget(
             name: "akis",
             dependencies: [
-                "RingBuffer", "Ingest", "Aggregator", "Store", "AkisConfig", "Fanout", "Bench",
+                "RingBuffer", "Ingest", "Aggregator", "Store", "AkisConfig", "Daemon", "Fanout", "Bench",
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -83,18 +105,27 @@ let package = Package(
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),
 
         // Checks shared by the test targets (not shipped).
-        .target(name: "TestSupport", dependencies: ["Store"], path: "Tests/TestSupport", swiftSettings: strict),
+        .target(name: "TestSupport", dependencies: ["Store", "Ingest"], path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "RingBufferTests", dependencies: ["RingBuffer"], swiftSettings: strict),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "RingBuffer"], swiftSettings: strict),
         .testTarget(name: "AkisConfigTests", dependencies: ["AkisConfig", "Ingest", "Aggregator"], swiftSettings: strict),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Ingest", "Aggregator", "RingBuffer", "TestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "DaemonTests",
+            dependencies: [
+                "Daemon", "AkisConfig", "TestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
         .testTarget(name: "BenchTests", dependencies: ["Bench", "Fanout", "Ingest"], swiftSettings: strict),
         .testTarget(name: "AggregatorTests", dependencies: ["Aggregator", "Ingest", "RingBuffer"], swiftSettings: strict),
         .testTarget(

@@ -13,6 +13,8 @@ public struct AkisConfiguration: Sendable {
     public var httpPort = 7480
     /// [database] url: a libpq connection string; none means no database yet.
     public var databaseURL: String?
+    /// [database] pool_size, connect_timeout, statement_timeout: the request/response side's pool.
+    public var databasePool = DatabasePool()
     /// [store]: the batch writer and its spool (used when a database is configured).
     public var store = StoreSettings()
     /// [aggregator] grace, allowed_lateness: when 1-minute candles close, and how late a trade may
@@ -41,6 +43,17 @@ public struct AkisConfiguration: Sendable {
         public var maximumClients = 256
         /// client_queue: messages a client may fall behind before it is disconnected as slow.
         public var clientQueue = 16_384
+        public init() {}
+    }
+
+    /// The postgres-nio pool that the HTTP side (history API, and the modules) shares.
+    public struct DatabasePool: Sendable, Equatable {
+        /// pool_size: connections at most.
+        public var connections = 8
+        /// connect_timeout: how long opening a connection may take.
+        public var connectTimeoutNanos: Int64 = 10_000_000_000
+        /// statement_timeout: the server cancels a statement of the pool's that runs longer.
+        public var statementTimeoutNanos: Int64 = 30_000_000_000
         public init() {}
     }
 
@@ -112,6 +125,11 @@ public struct AkisConfiguration: Sendable {
                 guard !url.isEmpty else { throw database.fail("url", "is empty; leave the key out for no database") }
                 config.databaseURL = url
             }
+            config.databasePool.connections = try database.integer("pool_size", default: config.databasePool.connections, in: 1...1000)
+            config.databasePool.connectTimeoutNanos = try database.duration("connect_timeout", default: config.databasePool.connectTimeoutNanos,
+                                                                            in: 100_000_000...600_000_000_000)
+            config.databasePool.statementTimeoutNanos = try database.duration("statement_timeout", default: config.databasePool.statementTimeoutNanos,
+                                                                              in: 1_000_000...86_400_000_000_000)
             try database.finish()
         }
         if var store = try root.section("store") {

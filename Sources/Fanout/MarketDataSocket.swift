@@ -33,7 +33,7 @@ public struct MarketDataSocket: Sendable {
         self.commandLimit = commandLimit
     }
 
-    public func register(on router: Router<FanoutRequestContext>) {
+    public func register<Context: ConnectionRequestContext>(on router: Router<Context>) {
         router.ws(RouterPath(Self.path)) { inbound, outbound, context in
             await serve(inbound: inbound, outbound: outbound, channel: context.requestContext.channel, logger: context.logger)
         }

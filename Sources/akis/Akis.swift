@@ -1,7 +1,7 @@
 import ArgumentParser
 
 @main
-struct Akis: ParsableCommand {
+struct Akis: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "akis",
         abstract: "Low-latency market-data ingestion for Borsa Istanbul equities.",

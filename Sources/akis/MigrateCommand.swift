@@ -1,11 +1,12 @@
 import AkisConfig
 import ArgumentParser
+import Daemon
 import Foundation
 import Store
 
 struct Migrate: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Bring the database schema up to date (akis serve also does this at start).",
+        abstract: "Bring the database schema of every module up to date (akis serve also does this at start).",
         discussion: "Uses TimescaleDB when the server offers it, native partitioning otherwise. Each migration runs in its own transaction; running it again does nothing.")
 
     @Option(help: "Configuration file (TOML) whose [database] url to use.") var config: String?
@@ -24,7 +25,11 @@ struct Migrate: ParsableCommand {
         let db = try PostgresConnection(conninfo: url)
         let layout = try StorageLayout.detect(db)
         print("layout: \(layout.rawValue)")
-        let report = try Migrator(layout: layout).run(on: db) { print("applying migration \($0.version): \($0.name)") }
-        print(report.applied.isEmpty ? "schema is up to date at version \(report.current)" : "schema now at version \(report.current)")
+        let report = try Migrator(layout: layout, schemas: Daemon.schemas(Serve.modules)).run(on: db) { module, m in
+            print("\(module): applying migration \(m.version): \(m.name)")
+        }
+        for m in report.modules {
+            print("\(m.module): " + (m.applied.isEmpty ? "schema is up to date at version \(m.current)" : "schema now at version \(m.current)"))
+        }
     }
 }

@@ -1,29 +1,27 @@
 import Atomics
+import Dispatch
 import Foundation
 
-/// SIGINT and SIGTERM turned into a flag that worker threads poll.
+/// SIGINT and SIGTERM turned into a flag that worker threads poll, for the commands that are not
+/// the daemon (`record`, `subscribe`; `serve` stops through its service group).
 ///
-/// The signals are blocked in every thread (call `install()` before starting any) and taken by
-/// one dedicated thread with sigwait(2), so no code runs in signal-handler context.
+/// The signals' default action is turned off and a dispatch source takes them, so no code runs
+/// in signal-handler context, whichever thread installs it.
 enum StopSignal {
     static let requested = ManagedAtomic<Bool>(false)
+    private nonisolated(unsafe) static var sources: [any DispatchSourceSignal] = []
 
     static func install(onStop: @escaping @Sendable (Int32) -> Void = { _ in }) {
-        var set = sigset_t()
-        sigemptyset(&set)
-        sigaddset(&set, SIGINT)
-        sigaddset(&set, SIGTERM)
-        pthread_sigmask(SIG_BLOCK, &set, nil)
-        let blocked = set
-        let waiter = Thread {
-            var signal: Int32 = 0
-            var set = blocked
-            while sigwait(&set, &signal) == 0 {
+        let queue = DispatchQueue(label: "akis-signals")
+        for signo in [SIGINT, SIGTERM] {
+            signal(signo, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signo, queue: queue)
+            source.setEventHandler {
                 requested.store(true, ordering: .releasing)
-                onStop(signal)
+                onStop(signo)
             }
+            source.resume()
+            sources.append(source)
         }
-        waiter.name = "akis-signals"
-        waiter.start()
     }
 }

@@ -26,6 +26,9 @@ import Testing
             address = "[::1]:0"
             [database]
             url = "host=/tmp dbname=akis"
+            pool_size = 3
+            connect_timeout = "2s"
+            statement_timeout = "500ms"
             [reader]
             threads = 2
             ring_capacity = 4096
@@ -78,6 +81,8 @@ import Testing
         #expect(c.statsIntervalNanos == 250_000_000)
         #expect(c.symbols.count == 3)
         #expect(c.databaseURL == "host=/tmp dbname=akis")
+        #expect(c.databasePool.connections == 3 && c.databasePool.connectTimeoutNanos == 2_000_000_000
+                && c.databasePool.statementTimeoutNanos == 500_000_000)
         #expect(c.httpHost == "::1" && c.httpPort == 0)
         #expect(c.readerThreads == 2 && c.readerRingCapacity == 4096)
         #expect(c.reader == FeedReaderOptions(receivePath: .recv, bufferSize: 8192, bufferCount: 256, maximumFrameBytes: 2048, batchSize: 128))
@@ -127,6 +132,8 @@ import Testing
         ("[[feeds]]\naddress = \"tcp://h:1\"\nreconnect_initial = \"5s\"\nreconnect_max = \"1s\"", "feeds[0].reconnect_max (line 4): must not be shorter"),
         ("[[feeds]]\naddress = \"tcp://h:1\"\nport = 5", "unknown key feeds[0].port (line 3)"),
         ("[database]\nurl = \"\"", "database.url (line 2): is empty"),
+        ("[database]\npool_size = 0", "database.pool_size (line 2): 0 is out of range 1...1000"),
+        ("[database]\nstatement_timeout = 5", "database.statement_timeout (line 2): expected a duration string"),
         ("[http]\naddress = \"localhost\"", "http.address (line 2): \"localhost\" is not HOST:PORT"),
         ("[http]\naddress = \"127.0.0.1:70000\"", "http.address (line 2):"),
         ("[store]\nwriter_id = \"a b\"", "store.writer_id (line 2): \"a b\" must be 1 to 64 characters"),

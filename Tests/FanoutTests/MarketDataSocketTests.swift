@@ -42,7 +42,7 @@ import Testing
                             options: options)
             let (lane, hub, done) = (lane, hub, laneDone)
             Thread { lane.run(hub); done.store(true, ordering: .releasing) }.start()
-            let router = Router(context: FanoutRequestContext.self)
+            let router = Router(context: SocketTestContext.self)
             MarketDataSocket(hub: hub, symbols: symbols, slowClientGrace: slowClientGrace, commandLimit: commandLimit).register(on: router)
             let bound = ManagedAtomic<Int>(0)
             let app = Application(
@@ -345,5 +345,18 @@ import Testing
         stalled.cancel()
         _ = try? await Self.closed(stalled, "the cancelled client", within: .seconds(30))
         try await live.stop()
+    }
+}
+
+/// A request context that carries `/ws/market-data`, as the daemon's does.
+struct SocketTestContext: ConnectionRequestContext {
+    var coreContext: CoreRequestContextStorage
+    let webSocket: WebSocketHandlerReference<Self>
+    let channel: any Channel
+
+    init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        webSocket = .init()
+        channel = source.channel
     }
 }

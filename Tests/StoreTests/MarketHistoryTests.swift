@@ -7,13 +7,13 @@ import Testing
 /// The history API's reads against a real PostgreSQL: tick ranges with nanosecond bounds over
 /// microsecond storage, and the 5m/1h/1d candle views over stored 1-minute candles.
 @Suite(.timeLimit(.minutes(3))) struct MarketHistoryTests {
-    @Test func tickRangesSelectExactlyTheStoredRowsInside() throws {
-        try withScratchDatabase { url in
+    @Test func tickRangesSelectExactlyTheStoredRowsInside() async throws {
+        try await withScratchDatabase { url in try await withPool(url) { client in
             let db = try migrated(url)
             let ticks = storeTicks(3_000)
             #expect(try copyTicks(ticks, into: db) == 3_000)
 
-            let history = MarketHistory(conninfo: url, connections: 2)
+            let history = MarketHistory(client: client)
             let garan = storeSymbols.id(for: "GARAN")!
             let mine = ticks.filter { $0.symbol == garan }
             // Bounds that fall inside a microsecond: [from, to) in nanoseconds over µs-truncated times.
@@ -21,24 +21,24 @@ import Testing
             let to = mine[60].exchangeTime / 1000 * 1000
             let expected = mine.filter { $0.exchangeTime / 1000 * 1000 >= from && $0.exchangeTime / 1000 * 1000 < to }
             #expect(expected.count == 49)
-            let got = try history.ticks(TickQuery(symbol: "GARAN", fromNanos: from, toNanos: to, limit: 10_000))
+            let got = try await history.ticks(TickQuery(symbol: "GARAN", fromNanos: from, toNanos: to, limit: 10_000))
             #expect(got.map(\.sequence) == expected.map(\.sequence))
             for (row, t) in zip(got, expected) {
                 #expect(row == StoredTick(time: t.exchangeTime / 1000 * 1000, price: t.price, volume: t.quantity,
                                           bid: t.bid == .zero ? nil : t.bid, ask: t.ask == .zero ? nil : t.ask, feed: t.feed,
                                           sequence: t.sequence, kind: t.kind, side: t.side, receiveTime: t.receiveTime / 1000 * 1000))
             }
-            let limited = try history.ticks(TickQuery(symbol: "GARAN", fromNanos: from, toNanos: to, limit: 7))
+            let limited = try await history.ticks(TickQuery(symbol: "GARAN", fromNanos: from, toNanos: to, limit: 7))
             #expect(limited.map(\.sequence) == expected.prefix(7).map(\.sequence))
-            #expect(try history.ticks(TickQuery(symbol: "AKBNK", fromNanos: 0, toNanos: 1_000, limit: 10)).isEmpty)
-        }
+            #expect(try await history.ticks(TickQuery(symbol: "AKBNK", fromNanos: 0, toNanos: 1_000, limit: 10)).isEmpty)
+        } }
     }
 
     /// Pages of any size, each asked with the cursor of the one before, return every tick of the
     /// range exactly once and in order, although many ticks share a microsecond (and some their
     /// microsecond and sequence number, on two feeds).
-    @Test func pagingWithTheCursorReturnsEveryTickOnceWhereMicrosecondsAreShared() throws {
-        try withScratchDatabase { url in
+    @Test func pagingWithTheCursorReturnsEveryTickOnceWhereMicrosecondsAreShared() async throws {
+        try await withScratchDatabase { url in try await withPool(url) { client in
             let db = try migrated(url)
             let garan = storeSymbols.id(for: "GARAN")!
             // 600 trades in 23 distinct microseconds (plus nanoseconds that storage drops), on two
@@ -52,20 +52,20 @@ import Testing
             #expect(try copyTicks(ticks, into: db) == 600)
             func key(_ t: Tick) -> (Int64, UInt16, UInt64) { (t.exchangeTime / 1_000, t.feed, t.sequence) }
             let expected = ticks.sorted { key($0) < key($1) }.map { "\($0.feed)/\($0.sequence)" }
-            let history = MarketHistory(conninfo: url, connections: 1)
+            let history = MarketHistory(client: client)
             for limit in [1, 2, 3, 5, 7, 26, 599, 600, 601, 10_000] {
                 var seen: [String] = []
                 var after: TickCursor?
                 var pages = 0
                 repeat {
-                    let page = try history.ticks(TickQuery(symbol: "GARAN", fromNanos: start, toNanos: start + 1_000_000_000, limit: limit, after: after))
+                    let page = try await history.ticks(TickQuery(symbol: "GARAN", fromNanos: start, toNanos: start + 1_000_000_000, limit: limit, after: after))
                     seen += page.map { "\($0.feed)/\($0.sequence)" }
                     after = page.count == limit ? page.last.map(TickCursor.init(after:)) : nil
                     pages += 1
                 } while after != nil && pages <= 700
                 #expect(seen == expected, "limit \(limit): \(seen.count) ticks in \(pages) pages")
             }
-        }
+        } }
     }
 
     /// A minute candle with consistent OHLC and an exact turnover.
@@ -114,8 +114,8 @@ import Testing
 
     /// On the layout the server offers: plain views, or TimescaleDB's continuous aggregates (real
     /// time, so the minutes just written count at once).
-    @Test func longerCandlesAggregateTheMinutes() throws {
-        try withScratchDatabase { url in
+    @Test func longerCandlesAggregateTheMinutes() async throws {
+        try await withScratchDatabase { url in try await withPool(url) { client in
             let db = try PostgresConnection(conninfo: url)
             try Migrator(layout: testLayout()).run(on: db)
             let rows = minutes()
@@ -129,7 +129,7 @@ import Testing
             // Another symbol's minutes never mix in.
             try db.execute("INSERT INTO market_candles SELECT 'AKBNK', bucket, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1 FROM market_candles")
 
-            let history = MarketHistory(conninfo: url)
+            let history = MarketHistory(client: client)
             let minute: Int64 = 60_000_000_000, istanbul: Int64 = 3 * 3_600_000_000_000
             let buckets: [(CandleInterval, (Int64) -> Int64)] = [
                 (.oneMinute, { $0 }),
@@ -139,15 +139,15 @@ import Testing
             ]
             for (interval, bucket) in buckets {
                 let expected = Dictionary(grouping: rows, by: { bucket($0.start) }).sorted { $0.key < $1.key }.map { candle($0.key, $0.value) }
-                let got = try history.candles(CandleQuery(symbol: "GARAN", interval: interval, fromNanos: rows[0].start - 86_400_000_000_000,
+                let got = try await history.candles(CandleQuery(symbol: "GARAN", interval: interval, fromNanos: rows[0].start - 86_400_000_000_000,
                                                           toNanos: rows.last!.start + 86_400_000_000_000))
                 #expect(got == expected, "\(interval)")
             }
-            #expect(try history.candles(CandleQuery(symbol: "GARAN", interval: .oneDay, fromNanos: 0, toNanos: 4_000_000_000_000_000_000)).count == 2,
+            #expect(try await history.candles(CandleQuery(symbol: "GARAN", interval: .oneDay, fromNanos: 0, toNanos: 4_000_000_000_000_000_000)).count == 2,
                     "20:59 UTC is still the 24th in Istanbul; 21:00 is the 25th")
             // [from, to) on the candle's start.
-            let fiveMinute = try history.candles(CandleQuery(symbol: "GARAN", interval: .fiveMinutes, fromNanos: rows[2].start, toNanos: rows[4].start))
+            let fiveMinute = try await history.candles(CandleQuery(symbol: "GARAN", interval: .fiveMinutes, fromNanos: rows[2].start, toNanos: rows[4].start))
             #expect(fiveMinute.map(\.start) == [rows[2].start, rows[3].start / (5 * minute) * (5 * minute)])
-        }
+        } }
     }
 }

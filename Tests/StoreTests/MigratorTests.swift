@@ -9,12 +9,12 @@ import Testing
             let db = try PostgresConnection(conninfo: url)
             let layout = try testLayout()
             var seen: [Int] = []
-            let first = try Migrator(layout: layout).run(on: db) { seen.append($0.version) }
-            #expect(first.applied == Migration.all.map(\.version))
-            #expect(seen == first.applied)
+            let first = try Migrator(layout: layout).run(on: db) { seen.append($1.version) }
+            #expect(first["market"]?.applied == Migration.all.map(\.version))
+            #expect(seen == first["market"]?.applied)
             let second = try Migrator(layout: layout).run(on: db)
-            #expect(second.applied.isEmpty)
-            #expect(second.current == Migration.all.last!.version)
+            #expect(second["market"]?.applied == [])
+            #expect(second["market"]?.current == Migration.all.last!.version)
             let tables = try db.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1").rows.map { $0[0]! }
             for t in ["akis_schema_migrations", "ingest_checkpoints", "ingest_writers", "market_ticks", "market_candles",
                       "market_candles_5m", "market_candles_1h", "market_candles_1d"] { #expect(tables.contains(t), "\(t)") }
@@ -69,10 +69,82 @@ import Testing
             let db = try PostgresConnection(conninfo: url)
             let broken = Migration(version: 99, name: "broken", sql: { _ in "CREATE TABLE half_done (x int); SELECT no_such_function();" })
             #expect { try Migrator(layout: testLayout(), migrations: Migration.all + [broken]).run(on: db) } throws: {
-                "\($0)".contains("migration 99 (broken) failed and was rolled back")
+                "\($0)".contains("market migration 99 (broken) failed and was rolled back")
             }
             #expect(try db.execute("SELECT to_regclass('half_done') IS NULL").rows == [["t"]])
             #expect(try db.execute("SELECT max(version) FROM akis_schema_migrations").rows == [[String(Migration.all.last!.version)]])
+        }
+    }
+
+    /// Modules' migrations are versioned and recorded each on their own, applied module by
+    /// module in the order given; one module's version 1 is not another's.
+    @Test func eachModuleHasItsOwnVersions() throws {
+        try withScratchDatabase { url in
+            let db = try PostgresConnection(conninfo: url)
+            let layout = try testLayout()
+            var order: [String] = []
+            let events = Migrator.Schema(module: "events", migrations: [
+                Migration(version: 2, name: "event index", sql: { _ in "CREATE INDEX event_log_time ON event_log (time)" }),
+                Migration(version: 1, name: "event log", sql: { _ in "CREATE TABLE event_log (time timestamptz NOT NULL, ticks bigint)" }),
+            ])
+            let market = Migrator.Schema(module: "market", migrations: Migration.all)
+            let report = try Migrator(layout: layout, schemas: [market, events]).run(on: db) { order.append("\($0) \($1.version)") }
+            #expect(order == Migration.all.map { "market \($0.version)" } + ["events 1", "events 2"])
+            #expect(report["events"] == .init(module: "events", applied: [1, 2], current: 2))
+            #expect(report["market"]?.current == Migration.all.last!.version)
+            let again = try Migrator(layout: layout, schemas: [market, events]).run(on: db)
+            #expect(again.modules.allSatisfy { $0.applied.isEmpty }, "\(again)")
+            #expect(try db.execute("SELECT module, count(*) FROM akis_schema_migrations GROUP BY 1 ORDER BY 1").rows
+                    == [["events", "2"], ["market", String(Migration.all.count)]])
+        }
+    }
+
+    /// A database made by the release before modules (its migrations table keyed by version
+    /// alone) is upgraded in place: its versions are filed under the market module, nothing runs
+    /// again, the data stays, and a new module's migrations run beside them.
+    @Test func aDatabaseOfThePreviousReleaseUpgradesInPlace() throws {
+        try withScratchDatabase { url in
+            let db = try PostgresConnection(conninfo: url)
+            let layout = try testLayout()
+            // What release d10430e's Migrator left: its table, its rows, its schema.
+            try db.execute("""
+                CREATE TABLE IF NOT EXISTS akis_schema_migrations (
+                    version int PRIMARY KEY,
+                    name text NOT NULL,
+                    layout text NOT NULL,
+                    applied_at timestamptz NOT NULL DEFAULT now()
+                )
+                """)
+            for m in Migration.all {
+                try db.execute("BEGIN")
+                try db.execute(m.sql(layout))
+                try db.execute("INSERT INTO akis_schema_migrations (version, name, layout) VALUES ($1, $2, $3)",
+                               parameters: [String(m.version), m.name, layout.rawValue])
+                try db.execute("COMMIT")
+            }
+            if layout == .plain { try db.execute("SELECT akis_ensure_tick_partition('2024-09-24')") }
+            try db.execute("""
+                INSERT INTO market_ticks VALUES ('2024-09-24 12:00:00+00', 'AKBNK', 1, 1, NULL, NULL, 1, 7, 1, 0, '2024-09-24 12:00:00+00');
+                INSERT INTO ingest_checkpoints (feed, highest_seq) VALUES (1, 7);
+                """)
+
+            let events = Migrator.Schema(module: "events", migrations: [
+                Migration(version: 1, name: "event log", sql: { _ in "CREATE TABLE event_log (time timestamptz NOT NULL)" }),
+            ])
+            var ran: [String] = []
+            let report = try Migrator(layout: layout, schemas: [.init(module: "market", migrations: Migration.all), events])
+                .run(on: db) { ran.append("\($0) \($1.version)") }
+            #expect(ran == ["events 1"], "the market's migrations are not run again")
+            #expect(report["market"] == .init(module: "market", applied: [], current: Migration.all.last!.version))
+            #expect(try db.execute("SELECT module, version FROM akis_schema_migrations ORDER BY 1, 2").rows
+                    == [["events", "1"]] + Migration.all.map { ["market", String($0.version)] })
+            #expect(try db.execute("""
+                SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'akis_schema_migrations'::regclass AND contype = 'p'
+                """).rows == [["PRIMARY KEY (module, version)"]])
+            #expect(try db.execute("SELECT count(*) FROM market_ticks").rows == [["1"]])
+            #expect(try CopyBatchWriter.checkpoints(db) == [1: 7])
+            // And the upgraded table works as a new one does.
+            #expect(try Migrator(layout: layout).run(on: db)["market"]?.applied == [])
         }
     }
 
@@ -106,7 +178,7 @@ import Testing
                        ('GARAN', '2024-09-24 10:04:00+00', 11, 13, 11, 12, 1, 1, 12, 12, 3, 3)
                 """)
             let report = try Migrator(layout: layout).run(on: db)
-            #expect(report.applied == [5])
+            #expect(report["market"]?.applied == [5])
             #expect(try Self.indexes(db) == ["market_candles|market_candles_pkey", "market_ticks|market_ticks_symbol_time",
                                              "order_book_snapshots|order_book_snapshots_pkey"])
             #expect(try db.execute("SELECT bucket::text, open, high, low, close, volume, trade_count, vwap FROM market_candles_5m").rows

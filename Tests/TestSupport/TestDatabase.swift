@@ -64,3 +64,4 @@ private func scratchDatabase() throws -> (String, () -> Void) {
     try admin.execute("CREATE DATABASE \(name)")
     return ("\(base) dbname=\(name)", { _ = try? admin.execute("DROP DATABASE \(name) WITH (FORCE)") })
 }
+

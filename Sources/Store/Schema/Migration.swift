@@ -14,6 +14,9 @@ public struct Migration: Sendable {
 }
 
 extension Migration {
+    /// The module the market data's schema (`all`) is recorded under.
+    public static let marketModule = "market"
+
     /// Every migration, in order. Append only: a released migration never changes what it leaves
     /// behind. (Migrations 1, 2 and 4 once gave TimescaleDB hypertables their default time index,
     /// and 2 continuous aggregates; they no longer do, and migration 5 brings databases made with

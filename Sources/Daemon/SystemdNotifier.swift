@@ -2,17 +2,17 @@ import Glibc
 
 /// sd_notify(3) without libsystemd: datagrams to $NOTIFY_SOCKET (Type=notify units), and the
 /// watchdog interval from $WATCHDOG_USEC. Does nothing when not started by systemd.
-struct SystemdNotifier {
+public struct SystemdNotifier: Sendable {
     private let path: String?
     /// Half of this is how often "WATCHDOG=1" must be sent.
-    let watchdogNanos: Int64?
+    public let watchdogNanos: Int64?
 
-    init() {
+    public init() {
         path = getenv("NOTIFY_SOCKET").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 }
         watchdogNanos = getenv("WATCHDOG_USEC").flatMap { Int64(String(cString: $0)) }.map { $0 * 1000 }
     }
 
-    func send(_ message: String) {
+    public func send(_ message: String) {
         guard let path, path.utf8.count < 108 else { return }
         let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return }

@@ -2,11 +2,12 @@ import Aggregator
 import Fanout
 import Hummingbird
 import Ingest
-import NIOPosix
+import PostgresNIO
+import Daemon
 import Store
 
 /// `GET /api/market/ticks` and `GET /api/market/candles`: thin handlers that validate the query
-/// string with `MarketQueryParser`, read with `MarketHistory` on NIO's blocking-I/O thread pool,
+/// string with `MarketQueryParser`, read with `MarketHistory` through the daemon's database pool,
 /// and answer JSON (`MarketJSON`). Bad input is a 400 (404 for an unknown symbol) whose body names
 /// the parameter; no database is a 503. `GET /api/market/latest` answers from memory.
 struct MarketRoutes: Sendable {
@@ -15,7 +16,7 @@ struct MarketRoutes: Sendable {
     let latest: LatestPrices
     let calendar: SessionCalendar
 
-    func register<Context: RequestContext>(on router: Router<Context>) {
+    func register(on router: Router<DaemonRequestContext>) {
         router.get("/api/market/latest") { request, _ in
             try await answer(request) { parameters, _ in
                 let snapshot = latest.snapshot(try parser.latest(parameters))
@@ -25,14 +26,14 @@ struct MarketRoutes: Sendable {
         router.get("/api/market/ticks") { request, _ in
             try await answer(request) { parameters, now in
                 let query = try parser.ticks(parameters, now: now)
-                let rows = try await blocking { try $0.ticks(query) }
+                let rows = try await reader().ticks(query)
                 return MarketJSON.ticks(query, rows)
             }
         }
         router.get("/api/market/candles") { request, _ in
             try await answer(request) { parameters, now in
                 let query = try parser.candles(parameters, now: now)
-                let rows = try await blocking { try $0.candles(query) }
+                let rows = try await reader().candles(query)
                 return MarketJSON.candles(query, rows)
             }
         }
@@ -46,14 +47,17 @@ struct MarketRoutes: Sendable {
             return json(HTTPResponse.Status(code: error.status), MarketJSON.error(error.message))
         } catch let error as Unavailable {
             return json(.serviceUnavailable, MarketJSON.error(error.message))
+        } catch let error as PSQLError {
+            // The server's message, or what failed; never the connection's details.
+            return json(.serviceUnavailable, MarketJSON.error("history is unavailable: \(error.serverInfo?[.message] ?? "\(error.code)")"))
         } catch {
             return json(.serviceUnavailable, MarketJSON.error("history is unavailable: \(error)"))
         }
     }
 
-    private func blocking<T: Sendable>(_ read: @escaping @Sendable (MarketHistory) throws -> T) async throws -> T {
+    private func reader() throws -> MarketHistory {
         guard let history else { throw Unavailable(message: "no database is configured: this daemon does not store history") }
-        return try await NIOThreadPool.singleton.runIfActive { try read(history) }
+        return history
     }
 
     private func json(_ status: HTTPResponse.Status, _ text: String) -> Response {

@@ -1,0 +1,137 @@
+import AkisConfig
+import Foundation
+import Hummingbird
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+import PostgresNIO
+import ServiceLifecycle
+import Store
+import UnixSignals
+
+/// `akis serve`: one swift-service-lifecycle `ServiceGroup` made of the daemon's own services and
+/// every module's (`DaemonModule`).
+///
+/// Start: the database's schema is brought up to date for every module, the modules are built
+/// in order (binding what they listen on), their routes join one HTTP server, and the group
+/// starts every service. Stop (SIGTERM or SIGINT; a second one exits at once): services stop one
+/// by one in reverse order. systemd hears "STOPPING=1" first, then the last module's services
+/// stop, and so on back to the first module's, then the HTTP server (after the clients took their
+/// last messages), then the database pool.
+public struct Daemon {
+    public let configuration: AkisConfiguration
+    public let logger: Logger
+    /// Once the HTTP server listens, the bound addresses go to this file (`serve --ready-file`).
+    public let readyFile: String?
+
+    public init(configuration: AkisConfiguration, logger: Logger, readyFile: String? = nil) {
+        self.configuration = configuration
+        self.logger = logger
+        self.readyFile = readyFile
+    }
+
+    /// Every migration of these modules, in assembly order (what `akis migrate` applies).
+    public static func schemas(_ modules: [any DaemonModule.Type]) -> [Migrator.Schema] {
+        modules.filter { !$0.migrations.isEmpty }.map { Migrator.Schema(module: $0.name, migrations: $0.migrations) }
+    }
+
+    /// Runs the modules until the group stops; throws what stopped it, if it was a failure.
+    public func run(_ modules: [any DaemonModule.Type]) async throws {
+        let logger = logger
+        let log: @Sendable (String) -> Void = { logger.info("\($0)") }
+        let metrics = DaemonMetrics(), readiness = Readiness(), heartbeats = Heartbeats()
+        let database = try configuration.databaseURL.map {
+            try Database.open(conninfo: $0, pool: configuration.databasePool, schemas: Self.schemas(modules), log: log)
+        }
+        let context = ModuleContext(configuration: configuration, logger: logger, database: database, metrics: metrics,
+                                    readiness: readiness, heartbeats: heartbeats)
+        let built = try modules.map { try $0.init(context: context) }
+
+        let router = Router(context: DaemonRequestContext.self)
+        Self.addOperatorRoutes(to: router, metrics: metrics, readiness: readiness)
+        for module in built { module.addRoutes(to: router) }
+
+        let systemd = SystemdService(notifier: SystemdNotifier(), heartbeats: heartbeats, logger: logger)
+        let host = configuration.httpHost
+        let readyFile = readyFile
+        let feeds = configuration.feeds.count
+        var quiet = logger
+        quiet.logLevel = .warning
+        let app = Application(
+            router: router,
+            server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(ws: Self.webSocket)),
+            configuration: .init(address: .hostname(host, port: configuration.httpPort), serverName: "akis"),
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? 0
+                let address = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+                log("http: metrics at http://\(address)/metrics, health at /healthz and /readyz")
+                for module in built { module.serving(at: address).forEach(log) }
+                if let readyFile {
+                    let text = built.flatMap(\.listening).map { $0 + "\n" }.joined() + "http \(address)\n"
+                    do { try text.write(toFile: readyFile, atomically: true, encoding: .utf8) } catch {
+                        log("cannot write the ready file \(readyFile): \(error)")
+                    }
+                }
+                systemd.ready(status: "serving \(feeds) feeds")
+            },
+            logger: quiet)
+
+        var services: [any Service] = []
+        if let database { services.append(PoolService(client: database.client)) }
+        services.append(app)
+        for module in built { services += module.services }
+        services.append(systemd)
+        let group = ServiceGroup(configuration: .init(
+            services: services.map { .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup) },
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: quiet))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            tasks.addTask { await Self.exitOnSecondSignal(log: log) }
+            defer { tasks.cancelAll() }
+            try await tasks.next()
+        }
+    }
+
+    /// The daemon's frame limit for inbound WebSocket messages: every socket takes small commands.
+    static let webSocket = WebSocketServerConfiguration(maxFrameSize: 16 * 1024)
+
+    /// `/metrics` (Prometheus), `/healthz` (the process answers), `/readyz` (every readiness check
+    /// passes; otherwise 503 and what is missing, one line each).
+    static func addOperatorRoutes(to router: Router<DaemonRequestContext>, metrics: DaemonMetrics, readiness: Readiness) {
+        router.get("/metrics") { _, _ in
+            var headers = HTTPFields()
+            headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: metrics.render())))
+        }
+        router.get("/healthz") { _, _ in "ok\n" }
+        router.get("/readyz") { _, _ -> Response in
+            let (ready, missing) = readiness.report()
+            return ready
+                ? Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ready\n")))
+                : Response(status: .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: missing.map { $0 + "\n" }.joined())))
+        }
+    }
+
+    /// The first SIGTERM or SIGINT starts the drain (the group stops); a second one ends the
+    /// process at once, without it.
+    private static func exitOnSecondSignal(log: @Sendable (String) -> Void) async {
+        var seen = 0
+        for await signal in await UnixSignalsSequence(trapping: .sigterm, .sigint) {
+            seen += 1
+            if seen == 1 {
+                log("received \(signal): draining and stopping (a second signal stops at once)")
+            } else {
+                log("received \(signal) again: exiting without draining")
+                exit(128 + signal.rawValue)
+            }
+        }
+    }
+}
+
+/// postgres-nio's pool as a service of the group (it stops after everything that queries it).
+private struct PoolService: Service, CustomStringConvertible {
+    let client: PostgresClient
+    var description: String { "database pool" }
+    func run() async throws { await cancelWhenGracefulShutdown { await client.run() } }
+}

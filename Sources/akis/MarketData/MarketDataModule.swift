@@ -1,0 +1,182 @@
+import Aggregator
+import AkisConfig
+import Atomics
+import Daemon
+import Fanout
+import Hummingbird
+import Ingest
+import NIOPosix
+import RingBuffer
+import ServiceLifecycle
+import Store
+import Synchronization
+
+/// The market data, as a module of the daemon: the feed readers, the pipeline with the
+/// aggregator, its two consumer lanes (store: the COPY batch writer, or a counting sink without a
+/// database; fan-out: `/ws/market-data`), the market API (`/api/market/*`), the market schema and
+/// its maintenance, and the periodic summary.
+///
+/// The hot path keeps its dedicated threads, each a `ThreadService`, listed in the order the
+/// drain needs them stopped, reversed: readers stop first; the pipeline drains their rings, then
+/// closes the lanes; the store writer commits (or spools) the last batch; the fan-out sends the
+/// last messages and closes every client with 1001, and waits up to 5 s for them to take it
+/// before the HTTP server goes. The summary service stops after all of them and logs the totals.
+struct MarketDataModule: DaemonModule {
+    static let name = Migration.marketModule
+    static var migrations: [Migration] { Migration.all }
+
+    let services: [any Service]
+    let listening: [String]
+    private let routes: MarketRoutes
+    private let socket: MarketDataSocket
+
+    init(context: ModuleContext) throws {
+        let settings = context.configuration
+        let log: @Sendable (String) -> Void = { [logger = context.logger] in logger.info("\($0)") }
+        let storeLane = ConsumerLane(name: "store", capacity: settings.storeLane.capacity, policy: settings.storeLane.policy)
+        let fanoutLane = ConsumerLane(name: "fanout", capacity: settings.fanoutLane.capacity, policy: settings.fanoutLane.policy)
+        let storeCandles = CandleOutlet(lane: storeLane)
+        let fanoutCandles = CandleOutlet(lane: fanoutLane)
+        let storeSnapshots = SnapshotOutlet()
+
+        var checkpoints: [UInt16: UInt64] = [:]
+        var writer: CopyBatchWriter?
+        var maintenance: PeriodicService?
+        if let database = context.database {
+            let db = try PostgresConnection(conninfo: database.conninfo)
+            let rules = StorageMaintenance(retentionDays: settings.store.retentionDays, compressAfterDays: settings.store.compressAfterDays)
+            do { log("database: \(try rules.run(on: db, layout: database.layout))") } catch {
+                log("database: maintenance failed (retried in an hour): \(error)")
+            }
+            maintenance = PeriodicService(name: "storage maintenance", every: .seconds(3600)) {
+                // libpq blocks: off the cooperative pool, on NIO's thread pool for blocking work.
+                do {
+                    let report = try await NIOThreadPool.singleton.runIfActive {
+                        try rules.run(on: PostgresConnection(conninfo: database.conninfo), layout: database.layout)
+                    }
+                    if report.changedSomething { log("database: \(report)") }
+                } catch {
+                    log("database: maintenance failed (retried in an hour): \(error)")
+                }
+            }
+            checkpoints = try CopyBatchWriter.checkpoints(db)
+            let w = try CopyBatchWriter(conninfo: database.conninfo, symbols: settings.symbols, layout: database.layout,
+                                        options: Self.writerOptions(settings), candles: storeCandles, snapshots: storeSnapshots, log: log)
+            // Batches an earlier run left in the spool are stored before anything new.
+            checkpoints.merge(w.spool.recoveredHighest, uniquingKeysWith: max)
+            writer = w
+            if !checkpoints.isEmpty {
+                log("database: resuming sequence tracking after " + checkpoints.sorted { $0.key < $1.key }.map { "feed \($0.key) at \($0.value)" }.joined(separator: ", "))
+            }
+        }
+        let store = writer
+        let uring = IOUringSupport.probe()
+        log("io_uring probe: best path \(uring.bestReceivePath.rawValue) (setup errno \(uring.setupErrno), buffer ring errno \(uring.bufferRingErrno), multishot errno \(uring.multishotErrno))")
+
+        // Feeds are spread over the reader threads in order; each reader has its own ring.
+        let threads = min(settings.readerThreads, settings.feeds.count)
+        var readers: [FeedReader] = []
+        let pipelineDoorbell = Doorbell()
+        for r in 0..<threads {
+            let feeds = settings.feeds.enumerated().filter { $0.offset % threads == r }.map(\.element)
+            let reader: FeedReader
+            do {
+                reader = try FeedReader(feeds: feeds, symbols: settings.symbols, options: settings.reader,
+                                        ring: SPSCRing(minimumCapacity: settings.readerRingCapacity), doorbell: pipelineDoorbell, log: log)
+            } catch {
+                throw ModuleError("cannot start the feed reader: \(error)")
+            }
+            readers.append(reader)
+            for (i, feed) in feeds.enumerated() {
+                let at = reader.boundAddresses[i].map { "listening on \($0)" } ?? "connecting to \(feed.address)"
+                log("feed \(feed.name) (id \(feed.id), \(feed.format.rawValue)): \(at); reader \(r + 1) receives with \(reader.receivePath.summary)")
+            }
+        }
+        listening = readers.flatMap { r in zip(r.feeds, r.boundAddresses).compactMap { f, a in a.map { "feed \(f.name) \($0)" } } }
+
+        // Without a database the store lane ends in a counting consumer (it checksums what it receives).
+        let counting = CountingConsumer(symbolCount: settings.symbols.count)
+        var aggregation = AggregationStage.Options()
+        aggregation.candles = settings.candles
+        aggregation.calendar = settings.calendar
+        aggregation.snapshotIntervalNanos = settings.snapshotIntervalNanos
+        // Candle updates go to the fan-out, and to the store writer when there is one.
+        let aggregator = AggregationStage(symbolCount: settings.symbols.count, outlets: (writer == nil ? [] : [storeCandles]) + [fanoutCandles],
+                                          snapshots: writer == nil ? nil : storeSnapshots, options: aggregation, log: log)
+        var fanoutOptions = FanoutHub.Options()
+        fanoutOptions.maximumClients = settings.fanout.maximumClients
+        fanoutOptions.clientQueueCapacity = settings.fanout.clientQueue
+        let fanout = FanoutHub(symbols: settings.symbols, latest: aggregator.latest, calendar: settings.calendar, lane: fanoutLane, candles: fanoutCandles,
+                               options: fanoutOptions)
+        let pipeline = Pipeline(readers: readers, lanes: [storeLane, fanoutLane], stages: [aggregator], checkpoints: checkpoints, log: log)
+
+        MarketMetrics.register(in: context.metrics, readers: readers, pipeline: pipeline, aggregator: aggregator, writer: writer,
+                               fanout: fanout, fanoutCandles: fanoutCandles)
+        context.heartbeats.add("the pipeline thread") { pipeline.heartbeat.load(ordering: .relaxed) }
+        for (r, reader) in readers.enumerated() {
+            context.heartbeats.add("reader thread \(r + 1)") { reader.heartbeat.load(ordering: .relaxed) }
+        }
+        routes = MarketRoutes(parser: MarketQueryParser(symbols: settings.symbols), history: context.database.map { MarketHistory(client: $0.client) },
+                              latest: aggregator.latest, calendar: settings.calendar)
+        socket = MarketDataSocket(hub: fanout, symbols: settings.symbols)
+
+        let report = Mutex(ServeReport(readers: readers, pipeline: pipeline, aggregator: aggregator, writer: writer))
+        report.withLock { $0.start(now: Clock.monotonicNanos()) }
+        let summary = PeriodicService(name: "summary", every: .nanoseconds(settings.statsIntervalNanos), last: {
+            // Stopped after every thread of the module: the totals are final.
+            let (feeds, total) = report.withLock { ($0.feedLines(), $0.summary()) }
+            for line in feeds { log(line) }
+            log("stopped: \(total)" + (store == nil ? "; store checksum \(counting.checksum.map { "\($0)" } ?? "none")" : ""))
+        }) {
+            if let line = report.withLock({ $0.periodicSummary(now: Clock.monotonicNanos()) }) { log(line) }
+        }
+        var services: [any Service] = [summary]
+        if let maintenance { services.append(maintenance) }
+        services.append(ThreadService(name: "akis-fanout", afterEnd: {
+            // The fan-out has queued the last candles and ended every client's queue; the clients
+            // get a moment to take the rest and the close before the HTTP server (and their
+            // sockets) go.
+            let deadline = ContinuousClock.now + .seconds(5)
+            while fanout.clientsConnected.load(ordering: .relaxed) > 0 && ContinuousClock.now < deadline {
+                try? await Task.sleep(for: .milliseconds(10))
+            }
+            if case let left = fanout.clientsConnected.load(ordering: .relaxed), left > 0 {
+                log("fanout: \(left) WebSocket clients had not taken their last messages after 5 s; closing them")
+            }
+        }) { fanoutLane.run(fanout) })
+        services.append(ThreadService(name: "akis-store") { if let store { storeLane.run(store) } else { storeLane.run(counting) } })
+        services.append(ThreadService(name: "akis-pipeline") { pipeline.run() })
+        for (r, reader) in readers.enumerated() {
+            let stopReader = ManagedAtomic<Bool>(false)
+            services.append(ThreadService(name: "akis-reader-\(r + 1)", stop: { stopReader.store(true, ordering: .releasing) }) {
+                try reader.run(stop: stopReader)
+            })
+        }
+        self.services = services
+    }
+
+    func addRoutes(to router: Router<DaemonRequestContext>) {
+        routes.register(on: router)
+        socket.register(on: router)
+    }
+
+    func serving(at httpAddress: String) -> [String] {
+        ["http: latest prices at /api/market/latest, history at /api/market/ticks and /api/market/candles, live ticks and candles at ws://\(httpAddress)\(MarketDataSocket.path)"]
+    }
+
+    private static func writerOptions(_ settings: AkisConfiguration) -> CopyBatchWriter.Options {
+        let s = settings.store
+        var spool = TickSpool.Options(directory: s.spoolDirectory)
+        spool.maximumBytes = s.spoolMaximumBytes
+        spool.segmentBytes = s.spoolSegmentBytes
+        var options = CopyBatchWriter.Options(spool: spool)
+        options.flushIntervalNanos = s.flushIntervalNanos
+        options.maximumBatchTicks = s.batchTicks
+        options.writerID = s.writerID
+        options.calendar = settings.calendar
+        options.candleRebuildWindowNanos = max(options.candleRebuildWindowNanos, Candle.minuteNanos * 6 + settings.candles.allowedLatenessNanos)
+        return options
+    }
+}
+
+extension DaemonRequestContext: ConnectionRequestContext {}

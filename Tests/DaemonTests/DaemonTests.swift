@@ -1,0 +1,87 @@
+import AkisConfig
+import Atomics
+import Daemon
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+import Synchronization
+import TestSupport
+import Testing
+
+/// The daemon assembled from modules: each one's routes on the one server, its metrics at
+/// /metrics, its readiness at /readyz, its services in the one group, stopping module by module
+/// in reverse order.
+@Suite(.timeLimit(.minutes(1))) struct DaemonTests {
+    /// What the test modules saw, shared with the test.
+    static let journal = Mutex<[String]>([])
+    static let ready = ManagedAtomic<Bool>(false)
+    static let finish = ManagedAtomic<Bool>(false)
+    static let stopFirst = ManagedAtomic<Bool>(false)
+
+    struct First: DaemonModule {
+        static let name = "first"
+        let services: [any Service]
+
+        init(context: ModuleContext) throws {
+            context.metrics.counter("first_things", "Things the first module counted") { 42 }
+            context.readiness.add("first") { DaemonTests.ready.load(ordering: .relaxed) ? nil : "waiting for the test" }
+            services = [ThreadService(name: "first-thread", stop: { DaemonTests.stopFirst.store(true, ordering: .releasing) }) {
+                while !DaemonTests.stopFirst.load(ordering: .acquiring) { usleep(1_000) }
+                DaemonTests.journal.withLock { $0.append("first stopped") }
+            }]
+        }
+
+        func addRoutes(to router: Router<DaemonRequestContext>) {
+            router.get("/first") { _, _ in "first\n" }
+        }
+
+        var listening: [String] { ["feed test 127.0.0.1:1"] }
+    }
+
+    struct Second: DaemonModule {
+        static let name = "second"
+        let services: [any Service]
+
+        init(context: ModuleContext) throws {
+            #expect(context.database == nil)
+            services = [
+                PeriodicService(name: "second", every: .milliseconds(10), last: {
+                    DaemonTests.journal.withLock { $0.append("second stopped") }
+                }) {},
+                // A source that ends by itself when the test says so, which stops the group.
+                ThreadService(name: "trigger", stop: {}) { while !DaemonTests.finish.load(ordering: .acquiring) { usleep(1_000) } },
+            ]
+        }
+
+        func serving(at httpAddress: String) -> [String] { ["second serves at \(httpAddress)"] }
+    }
+
+    @Test func modulesPlugIntoOneServerAndOneGroup() async throws {
+        var configuration = AkisConfiguration()
+        configuration.httpPort = 0
+        let readyFile = NSTemporaryDirectory() + "akis-daemon-test-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: readyFile) }
+        let daemon = Daemon(configuration: configuration, logger: Logger(label: "test"), readyFile: readyFile)
+        let run = Task { try await daemon.run([First.self, Second.self]) }
+
+        try await waitUntil("the ready file") { FileManager.default.fileExists(atPath: readyFile) }
+        let lines = try String(contentsOfFile: readyFile, encoding: .utf8).split(separator: "\n")
+        #expect(lines.first == "feed test 127.0.0.1:1" && lines.count == 2, "\(lines)")
+        let http = String(lines.last!.dropFirst("http ".count))
+
+        #expect(try httpGet(http, "/first").body == "first\n")
+        #expect(try httpGet(http, "/healthz") == (200, "ok\n"))
+        let notReady = try httpGet(http, "/readyz")
+        #expect(notReady == (503, "first: waiting for the test\n"), "\(notReady)")
+        Self.ready.store(true, ordering: .relaxed)
+        #expect(try httpGet(http, "/readyz") == (200, "ready\n"))
+        #expect(try httpGet(http, "/metrics").body.contains("akis_first_things_total 42"))
+
+        // A service that ends stops the group: the second module's services first, then the first's.
+        #expect(Self.journal.withLock { $0 }.isEmpty)
+        Self.finish.store(true, ordering: .releasing)
+        try await value(of: run, within: .seconds(10), "the daemon to stop")
+        #expect(Self.journal.withLock { $0 } == ["second stopped", "first stopped"])
+    }
+}

@@ -1,0 +1,39 @@
+import Ingest
+
+/// A plain HTTP/1.1 GET over a real socket: (status, body).
+public func httpGet(_ hostPort: String, _ path: String) throws -> (status: Int, body: String) {
+    let socket = try Socket.connect(to: FeedAddress(parsing: "tcp://\(hostPort)"))
+    try Array("GET \(path) HTTP/1.1\r\nHost: \(hostPort)\r\nConnection: close\r\n\r\n".utf8).withUnsafeBytes { try socket.send($0) }
+    var response: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    while try socket.waitReadable(timeoutMillis: 10_000) {
+        let n = try buffer.withUnsafeMutableBytes { try socket.receive(into: $0) }
+        if n == 0 { break }
+        response += buffer[0..<n]
+    }
+    let text = String(decoding: response, as: UTF8.self)
+    guard let headerEnd = text.range(of: "\r\n\r\n"), let status = Int(text.split(separator: " ").dropFirst().first ?? "") else {
+        throw HTTPFailure(text: String(text.prefix(200)))
+    }
+    var body = String(text[headerEnd.upperBound...])
+    if text[..<headerEnd.lowerBound].lowercased().contains("transfer-encoding: chunked") { body = dechunked(body) }
+    return (status, body)
+}
+
+/// The payload of a chunked HTTP body.
+public func dechunked(_ body: String) -> String {
+    var out = ""
+    var rest = Substring(body)
+    while let lineEnd = rest.range(of: "\r\n"), let size = Int(rest[..<lineEnd.lowerBound], radix: 16), size > 0 {
+        let start = lineEnd.upperBound
+        let end = rest.utf8.index(start, offsetBy: size)
+        out += rest[start..<end]
+        rest = rest[end...].dropFirst(2)
+    }
+    return out
+}
+
+public struct HTTPFailure: Error, CustomStringConvertible {
+    public let text: String
+    public var description: String { "bad HTTP response: \(text)" }
+}
