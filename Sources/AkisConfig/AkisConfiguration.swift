@@ -37,6 +37,13 @@ public struct AkisConfiguration: Sendable {
     public var fanout = FanoutSettings()
     /// [[feeds]]
     public var feeds: [FeedEndpoint]
+    /// The modules' own sections (`ModuleSettings`), by table name; read them with `settings(_:)`.
+    public private(set) var moduleSettings: [String: any ModuleSettings] = [:]
+
+    /// A module's settings: as read from its table, or its defaults.
+    public func settings<S: ModuleSettings>(_: S.Type = S.self) -> S {
+        moduleSettings[S.section] as? S ?? S()
+    }
 
     public struct FanoutSettings: Sendable, Equatable {
         /// max_clients: connections beyond this are refused (WebSocket close 1013).
@@ -92,8 +99,12 @@ public struct AkisConfiguration: Sendable {
         feeds = [FeedEndpoint(name: "main", id: 1, address: Self.defaultFeedAddress)]
     }
 
-    /// Parses and validates a configuration file's text.
-    public static func parse(_ text: String) throws(ConfigError) -> AkisConfiguration {
+    /// The tables of the daemon itself; a module's section must be another.
+    public static let coreSections: Set<String> = ["serve", "market", "http", "database", "store", "aggregator", "calendar", "reader",
+                                                   "lanes", "fanout", "feeds"]
+
+    /// Parses and validates a configuration file's text, with the sections of `modules`.
+    public static func parse(_ text: String, modules: [any ModuleSettings.Type] = []) throws(ConfigError) -> AkisConfiguration {
         let table: TOMLTable
         do { table = try TOMLParser.parse(text) } catch { throw ConfigError("TOML syntax error at \(error)") }
         var root = ConfigSection(path: "", table: table)
@@ -199,8 +210,21 @@ public struct AkisConfiguration: Sendable {
             }
             try checkDistinct(config.feeds)
         }
+        for module in modules {
+            precondition(!coreSections.contains(module.section), "[\(module.section)] is the daemon's own table")
+            if var section = try root.section(module.section) {
+                config.moduleSettings[module.section] = try read(module, &section)
+                try section.finish()
+            }
+        }
         try root.finish()
         return config
+    }
+
+    private static func read<S: ModuleSettings>(_: S.Type, _ section: inout ConfigSection) throws(ConfigError) -> S {
+        var settings = S()
+        try settings.read(&section)
+        return settings
     }
 
     private static func hostAndPort(_ text: String) -> (String, Int)? {

@@ -2,8 +2,9 @@ import Ingest
 
 /// Reads typed values out of one TOML table, remembering which keys were used so that
 /// `finish()` can reject the rest by name. Every error names the full key and its line.
-struct ConfigSection {
-    let path: String
+public struct ConfigSection {
+    /// The table's dotted name ("store", "feeds[0]").
+    public let path: String
     let table: TOMLTable
     private var used: Set<String> = []
 
@@ -12,13 +13,13 @@ struct ConfigSection {
         self.table = table
     }
 
-    func name(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+    public func name(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
 
     private func whereIs(_ key: String) -> String {
         table.entries[key].map { " (line \($0.line))" } ?? ""
     }
 
-    func fail(_ key: String, _ why: String) -> ConfigError {
+    public func fail(_ key: String, _ why: String) -> ConfigError {
         ConfigError("\(name(key))\(whereIs(key)): \(why)")
     }
 
@@ -27,17 +28,17 @@ struct ConfigSection {
         return table[key]
     }
 
-    mutating func string(_ key: String) throws(ConfigError) -> String? {
+    public mutating func string(_ key: String) throws(ConfigError) -> String? {
         guard let v = take(key) else { return nil }
         guard case .string(let s) = v else { throw fail(key, "expected a string, found \(v.kindName)") }
         return s
     }
 
-    mutating func string(_ key: String, default value: String) throws(ConfigError) -> String {
+    public mutating func string(_ key: String, default value: String) throws(ConfigError) -> String {
         try string(key) ?? value
     }
 
-    mutating func choice<T: RawRepresentable & CaseIterable>(_ key: String, default value: T) throws(ConfigError) -> T where T.RawValue == String {
+    public mutating func choice<T: RawRepresentable & CaseIterable>(_ key: String, default value: T) throws(ConfigError) -> T where T.RawValue == String {
         guard let s = try string(key) else { return value }
         guard let v = T(rawValue: s) else {
             throw fail(key, "\(Sanitized(s)) is not one of \(T.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", "))")
@@ -45,21 +46,21 @@ struct ConfigSection {
         return v
     }
 
-    mutating func integer(_ key: String, default value: Int, in range: ClosedRange<Int>) throws(ConfigError) -> Int {
+    public mutating func integer(_ key: String, default value: Int, in range: ClosedRange<Int>) throws(ConfigError) -> Int {
         guard let v = take(key) else { return value }
         guard case .integer(let n) = v else { throw fail(key, "expected an integer, found \(v.kindName)") }
         guard let i = Int(exactly: n), range.contains(i) else { throw fail(key, "\(n) is out of range \(range.lowerBound)...\(range.upperBound)") }
         return i
     }
 
-    mutating func bool(_ key: String, default value: Bool) throws(ConfigError) -> Bool {
+    public mutating func bool(_ key: String, default value: Bool) throws(ConfigError) -> Bool {
         guard let v = take(key) else { return value }
         guard case .bool(let b) = v else { throw fail(key, "expected true or false, found \(v.kindName)") }
         return b
     }
 
     /// A duration written as a string: "250ms", "5s", "2m", "1h". Returned in nanoseconds.
-    mutating func duration(_ key: String, default nanos: Int64, in range: ClosedRange<Int64>) throws(ConfigError) -> Int64 {
+    public mutating func duration(_ key: String, default nanos: Int64, in range: ClosedRange<Int64>) throws(ConfigError) -> Int64 {
         guard let v = take(key) else { return nanos }
         guard case .string(let s) = v else { throw fail(key, "expected a duration string such as \"5s\" or \"250ms\", found \(v.kindName)") }
         guard let parsed = Self.parseDuration(s) else {
@@ -71,7 +72,7 @@ struct ConfigSection {
         return parsed
     }
 
-    mutating func stringArray(_ key: String) throws(ConfigError) -> [String]? {
+    public mutating func stringArray(_ key: String) throws(ConfigError) -> [String]? {
         guard let v = take(key) else { return nil }
         guard case .array(let elements) = v else { throw fail(key, "expected an array of strings, found \(v.kindName)") }
         var out: [String] = []
@@ -82,13 +83,13 @@ struct ConfigSection {
         return out
     }
 
-    mutating func section(_ key: String) throws(ConfigError) -> ConfigSection? {
+    public mutating func section(_ key: String) throws(ConfigError) -> ConfigSection? {
         guard let v = take(key) else { return nil }
         guard case .table(let t) = v else { throw fail(key, "expected a table, found \(v.kindName)") }
         return ConfigSection(path: name(key), table: t)
     }
 
-    mutating func sections(_ key: String) throws(ConfigError) -> [ConfigSection] {
+    public mutating func sections(_ key: String) throws(ConfigError) -> [ConfigSection] {
         guard let v = take(key) else { return [] }
         guard case .array(let elements) = v else { throw fail(key, "expected [[\(name(key))]] tables, found \(v.kindName)") }
         var out: [ConfigSection] = []
@@ -100,7 +101,7 @@ struct ConfigSection {
     }
 
     /// Rejects every key that was not read.
-    func finish() throws(ConfigError) {
+    public func finish() throws(ConfigError) {
         for key in table.keys where !used.contains(key) {
             let expected = used.sorted().joined(separator: ", ")
             throw ConfigError("unknown key \(name(key))\(whereIs(key))\(expected.isEmpty ? "" : "; known keys here: \(expected)")")

@@ -4,7 +4,6 @@ import Hummingbird
 import HummingbirdWebSocket
 import Logging
 import NIOCore
-import PostgresNIO
 import ServiceLifecycle
 import Store
 import UnixSignals
@@ -35,13 +34,22 @@ public struct Daemon {
         modules.filter { !$0.migrations.isEmpty }.map { Migrator.Schema(module: $0.name, migrations: $0.migrations) }
     }
 
+    /// The configuration sections of these modules, for `AkisConfiguration.parse`.
+    public static func settings(_ modules: [any DaemonModule.Type]) -> [any ModuleSettings.Type] {
+        modules.compactMap { $0.settings }
+    }
+
     /// Runs the modules until the group stops; throws what stopped it, if it was a failure.
     public func run(_ modules: [any DaemonModule.Type]) async throws {
         let logger = logger
         let log: @Sendable (String) -> Void = { logger.info("\($0)") }
         let metrics = DaemonMetrics(), readiness = Readiness(), heartbeats = Heartbeats()
         let database = try configuration.databaseURL.map {
-            try Database.open(conninfo: $0, pool: configuration.databasePool, schemas: Self.schemas(modules), log: log)
+            try Database(conninfo: $0, pool: configuration.databasePool, schemas: Self.schemas(modules), log: log)
+        }
+        if let database {
+            database.prepare()
+            readiness.add("database") { database.missing }
         }
         let context = ModuleContext(configuration: configuration, logger: logger, database: database, metrics: metrics,
                                     readiness: readiness, heartbeats: heartbeats)
@@ -77,7 +85,7 @@ public struct Daemon {
             logger: quiet)
 
         var services: [any Service] = []
-        if let database { services.append(PoolService(client: database.client)) }
+        if let database { services.append(DatabaseService(database: database)) }
         services.append(app)
         for module in built { services += module.services }
         services.append(systemd)
@@ -127,11 +135,4 @@ public struct Daemon {
             }
         }
     }
-}
-
-/// postgres-nio's pool as a service of the group (it stops after everything that queries it).
-private struct PoolService: Service, CustomStringConvertible {
-    let client: PostgresClient
-    var description: String { "database pool" }
-    func run() async throws { await cancelWhenGracefulShutdown { await client.run() } }
 }

@@ -1,9 +1,11 @@
+import AkisConfig
 import Hummingbird
 import ServiceLifecycle
 import Store
 
 /// A part of `akis serve`, and all the daemon needs to know about it. A module is built once at
 /// start from the shared `ModuleContext`; the daemon then takes from it, for every module alike:
+/// - its **configuration section**, read with the rest of the file;
 /// - its **migrations**, applied in the order the modules are assembled and recorded under its
 ///   name (static, so that `akis migrate` needs no running module);
 /// - its **routes**, added to the one HTTP server;
@@ -18,6 +20,9 @@ public protocol DaemonModule: Sendable {
     static var name: String { get }
     /// The module's schema, oldest first. Versions count per module; released ones never change.
     static var migrations: [Migration] { get }
+    /// Its configuration section, if it has one: read with the rest of the file, into the one
+    /// `AkisConfiguration` (`context.configuration.settings(MySettings.self)`).
+    static var settings: (any ModuleSettings.Type)? { get }
     /// Builds the module: binds what it listens on, registers its metrics and readiness checks.
     /// An error stops the daemon before anything runs.
     init(context: ModuleContext) throws
@@ -33,6 +38,7 @@ public protocol DaemonModule: Sendable {
 
 extension DaemonModule {
     public static var migrations: [Migration] { [] }
+    public static var settings: (any ModuleSettings.Type)? { nil }
     public func addRoutes(to router: Router<DaemonRequestContext>) {}
     public var services: [any Service] { [] }
     public var listening: [String] { [] }

@@ -38,6 +38,9 @@ public final class PostgresConnection {
             PQfinish(c)
             throw PostgresError.connection(message: message)
         }
+        // Notices ("… does not exist, skipping") are not for the daemon's journal; libpq would
+        // print each to stderr.
+        PQsetNoticeProcessor(c, { _, _ in }, nil)
         connection = c
     }
 

@@ -19,7 +19,7 @@ struct Migrate: ParsableCommand {
             do { text = try String(contentsOfFile: config, encoding: .utf8) } catch {
                 throw CLIError("cannot read the configuration file \(config): \((error as NSError).localizedDescription)")
             }
-            do { url = try AkisConfiguration.parse(text).databaseURL } catch { throw CLIError("\(config): \(error)") }
+            do { url = try AkisConfiguration.parse(text, modules: Daemon.settings(Serve.modules)).databaseURL } catch { throw CLIError("\(config): \(error)") }
         }
         guard let url else { throw ValidationError("no database: pass --database CONNINFO or a --config with [database] url") }
         let db = try PostgresConnection(conninfo: url)

@@ -47,8 +47,10 @@ struct Serve: AsyncParsableCommand {
         do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
             throw CLIError("cannot read the configuration file \(path): \((error as NSError).localizedDescription)")
         }
-        do { return try AkisConfiguration.parse(text) } catch { throw CLIError("\(path): \(error)") }
+        do { return try AkisConfiguration.parse(text, modules: Daemon.settings(Self.modules)) } catch { throw CLIError("\(path): \(error)") }
     }
+
+    private func summary<S: ModuleSettings>(of _: S.Type, in c: AkisConfiguration) -> String { c.settings(S.self).summary }
 
     private func describe(_ c: AkisConfiguration) -> String {
         var lines = ["configuration is valid", "symbols: \(c.symbols.count)", "database: \(c.databaseURL == nil ? "none" : "configured, pool of \(c.databasePool.connections), connect timeout \(c.databasePool.connectTimeoutNanos / 1_000_000) ms, statement timeout \(c.databasePool.statementTimeoutNanos / 1_000_000) ms")",
@@ -60,6 +62,7 @@ struct Serve: AsyncParsableCommand {
                      "lanes: store \(c.storeLane.policy.rawValue) (\(c.storeLane.capacity)), fanout \(c.fanoutLane.policy.rawValue) (\(c.fanoutLane.capacity))",
                      "fanout: at most \(c.fanout.maximumClients) WebSocket clients, \(c.fanout.clientQueue) messages queued each"]
         for f in c.feeds { lines.append("feed \(f.name): id \(f.id), \(f.role.rawValue) \(f.address), \(f.format.rawValue)") }
+        for module in Daemon.settings(Self.modules) { lines.append("\(module.section): \(summary(of: module, in: c))") }
         return lines.joined(separator: "\n")
     }
 }

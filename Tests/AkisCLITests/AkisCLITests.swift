@@ -268,6 +268,70 @@ func scratchFile(_ name: String) -> String {
         #expect(result.status == 0)
     }
 
+    /// A database that is down when the daemon starts does not stop it: the feed is taken in and
+    /// fanned out, ticks are spooled, /readyz says what is missing, and once PostgreSQL is up
+    /// the schema is migrated and everything is stored exactly once.
+    @Test func serveStartsWithItsDatabaseDownAndStoresEverythingOnceItIsBack() async throws {
+        let timescale = ProcessInfo.processInfo.environment["AKIS_PG_TIMESCALEDB"] == "1"
+        let directory = scratchFile("pg-later")
+        let pg = try PrivatePostgres.start(directory: directory, timescaleDB: timescale) { _ in }
+        pg.stop()
+        defer { pg.stop() }
+        let storeConfig = "[database]\nurl = \"\(pg.conninfo)\"\n[store]\nspool_directory = \"\(scratchFile("spool"))\"\nretention_days = 36500"
+        let (serve, address, http) = try startServe("address = \"tcp://127.0.0.1:0\"", extra: storeConfig)
+        #expect(serve.log.contains("database: unreachable"), "\(serve.log)")
+        let down = try httpGet(http, "/readyz")
+        #expect(down.status == 503 && down.body.hasPrefix("database: unreachable"), "\(down)")
+        let history = try httpGet(http, "/api/market/ticks?symbol=GARAN&from=2024-09-24T07:00:00Z&to=2024-09-25T00:00:00Z")
+        #expect(history.status == 503 && history.body.contains("history is unavailable: the database is unavailable"), "\(history)")
+
+        let ws = "ws://\(http)/ws/market-data"
+        let counter = try AkisProcess(["subscribe", "--count", ws, "GARAN"])
+        try await waitUntil("the subscriber's first messages: \(counter.log)", within: .seconds(60)) { counter.log.contains("received 2 messages") }
+        let sample = packageRoot.appendingPathComponent("Samples/bist-sample.akrec").path
+        #expect(try akis("replay", sample, "--to", address, "--speed", "max").status == 0)
+        try await waitUntil("the sample to be spooled", within: .seconds(60)) {
+            let metrics = try httpGet(http, "/metrics").body
+            return metrics.contains("akis_lane_delivered_total{lane=\"fanout\"} 59705") && !metrics.contains("akis_store_spooled_batches_total 0")
+        }
+        #expect(try httpGet(http, "/metrics").body.contains("akis_store_ticks_total 0"))
+
+        _ = try PrivatePostgres.start(directory: directory, timescaleDB: timescale) { _ in }
+        try await waitUntil("the spool to be stored: \(serve.log.suffix(600))", within: .seconds(60)) { serve.log.contains("stored 59,705 in") }
+        #expect(try httpGet(http, "/readyz") == (200, "ready\n"))
+        #expect(serve.log.contains("database: applying market migration 1"))
+        let (stopped, result) = stopServe(serve, after: "stored 59,705 in")
+        #expect(result.status == 0 && stopped.contains("stored 59,705 in"), "\(stopped)")
+        let counted = counter.wait()
+        let db = try PostgresConnection(conninfo: pg.conninfo)
+        #expect(try db.execute("SELECT count(*), count(DISTINCT (feed, seq)) FROM market_ticks").rows == [["59705", "59705"]])
+        let garan = try db.execute("SELECT count(*) FROM market_ticks WHERE symbol = 'GARAN'").rows[0][0]!
+        #expect(counted.stdout.contains("MARKET_TICK \(grouped(UInt64(garan)!))"), "every GARAN tick was fanned out while the database was down: \(counted.stdout)")
+    }
+
+    /// The first SIGTERM starts the drain; a second one ends the process at once. Here the drain
+    /// waits (up to 5 s) for a WebSocket client that never answers the close.
+    @Test func aSecondSignalStopsAtOnce() throws {
+        let (serve, _, http) = try startServe("address = \"tcp://127.0.0.1:0\"")
+        let port = UInt16(http.split(separator: ":").last!)!
+        let socket = try Socket.connect(to: FeedAddress(transport: .tcp, host: "127.0.0.1", port: port))
+        let request = "GET /ws/market-data HTTP/1.1\r\nHost: \(http)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        try Array(request.utf8).withUnsafeBytes { try socket.send($0) }
+        #expect(try socket.waitReadable(timeoutMillis: 10_000), "the upgrade's answer")
+        serve.process.terminate()
+        waitForLog(serve, "draining and stopping")
+        usleep(300_000)
+        #expect(serve.process.isRunning, "still draining: the client has not answered the close")
+        let second = Date()
+        serve.process.terminate()
+        let result = serve.wait(timeoutSeconds: 10)
+        #expect(Date().timeIntervalSince(second) < 2, "the second SIGTERM does not wait for the drain")
+        #expect(result.status == 128 + SIGTERM, "\(result.status)")
+        #expect(result.stderr.contains("received SIGTERM again: exiting without draining"), "\(result.stderr)")
+        _ = socket
+    }
+
     /// Under systemd (Type=notify, WatchdogSec): READY=1 once bound, WATCHDOG=1 while the threads
     /// turn, STOPPING=1 on SIGTERM.
     @Test func serveTalksToSystemd() throws {

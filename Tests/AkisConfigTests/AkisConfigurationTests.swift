@@ -158,3 +158,38 @@ import Testing
         }
     }
 }
+
+/// A module's own table, read with the rest of the file into the one configuration.
+@Suite struct ModuleSettingsTests {
+    struct Relay: ModuleSettings {
+        static let section = "relay"
+        var brokers = ["127.0.0.1:9092"]
+        var lingerNanos: Int64 = 5_000_000
+        init() {}
+        mutating func read(_ section: inout ConfigSection) throws(ConfigError) {
+            brokers = try section.stringArray("brokers") ?? brokers
+            guard !brokers.isEmpty else { throw section.fail("brokers", "the list is empty") }
+            lingerNanos = try section.duration("linger", default: lingerNanos, in: 0...1_000_000_000)
+        }
+        var summary: String { "\(brokers.count) brokers, linger \(lingerNanos / 1_000_000) ms" }
+    }
+
+    @Test func aModuleTableIsReadWithTheRestOfTheFile() throws {
+        let c = try AkisConfiguration.parse("[serve]\nstats_interval = \"1s\"\n[relay]\nbrokers = [\"a:1\", \"b:2\"]\nlinger = \"20ms\"", modules: [Relay.self])
+        #expect(c.settings(Relay.self).brokers == ["a:1", "b:2"] && c.settings(Relay.self).lingerNanos == 20_000_000)
+        #expect(c.statsIntervalNanos == 1_000_000_000)
+        #expect(try AkisConfiguration.parse("", modules: [Relay.self]).settings(Relay.self).brokers == ["127.0.0.1:9092"], "defaults without the table")
+    }
+
+    @Test func aModuleTableIsAsStrictAsTheRest() {
+        for (text, message) in [
+            ("[relay]\nbrokers = []", "relay.brokers (line 2): the list is empty"),
+            ("[relay]\nlinger = \"2s\"", "relay.linger (line 2): 2s is out of range"),
+            ("[relay]\nbroker = [\"a:1\"]", "unknown key relay.broker (line 2)"),
+        ] {
+            #expect { try AkisConfiguration.parse(text, modules: [Relay.self]) } throws: { "\($0)".contains(message) }
+        }
+        // Without the module that owns it, the table is unknown.
+        #expect { try AkisConfiguration.parse("[relay]\nlinger = \"1s\"") } throws: { "\($0)".contains("unknown key relay (line 1)") }
+    }
+}

@@ -9,7 +9,7 @@ import Testing
 
 /// The hot path's threads as services of one group: they stop in the order the drain needs, each
 /// stage after the one feeding it, although a stage ends by itself before the group asks it to.
-@Suite(.timeLimit(.minutes(1))) struct ThreadServiceTests {
+@Suite(.timeLimit(.minutes(3))) struct ThreadServiceTests {
     static let logger = Logger(label: "test")
 
     /// A chain source → middle → sink, listed as the daemon lists them (consumers first, so that
@@ -53,7 +53,7 @@ import Testing
         try await Task.sleep(for: .milliseconds(100))
         #expect(chain.order.withLock { $0 }.isEmpty, "nothing stops before it is asked")
         await group.triggerGracefulShutdown()
-        try await value(of: run, within: .seconds(10), "the group to stop")
+        try await value(of: run, within: .seconds(60), "the group to stop")
         #expect(chain.order.withLock { $0 } == ["source", "middle", "sink", "summary"])
     }
 
@@ -73,7 +73,7 @@ import Testing
         }, logger: Self.logger))
         let run = Task { try await group.run() }
         await #expect {
-            try await value(of: run, within: .seconds(10), "the group to stop")
+            try await value(of: run, within: .seconds(60), "the group to stop")
         } throws: { error in
             (error as? ThreadFailure)?.thread == "failing" && "\(error)" == "the feed went away"
         }

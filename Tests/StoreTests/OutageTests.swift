@@ -73,4 +73,63 @@ import Testing
         #expect(try db.execute("SELECT count(*), count(DISTINCT seq), min(seq), max(seq) FROM market_ticks").rows == [["7000", "7000", "1", "7000"]])
         #expect(second.spool.isEmpty)
     }
+
+    /// A writer whose database was down when the daemon started (the schema gate closed, the
+    /// server stopped): it takes every tick into its spool, holds none in memory, and once the
+    /// database is back and migrated, stores everything exactly once, spool first.
+    @Test func aWriterStartedWithoutItsDatabaseStoresEverythingOnceItComes() throws {
+        let pg = try PrivatePostgres()
+        try pg.stop()
+        let dir = scratchDirectory("blind")
+        let log = StoreLog()
+        let gate = SchemaGate()
+        let writer = try CopyBatchWriter(conninfo: pg.url, symbols: storeSymbols, schema: gate, options: options(dir)) { log.append($0) }
+        #expect(log.all.contains { $0.contains("storing waits for the database") }, "\(log.all)")
+        let ticks = storeTicks(9_000)
+        feed(writer, ticks[..<6_000])
+        #expect(writer.spooledBatches.load(ordering: .relaxed) >= 12, "every batch is spooled: \(log.all.suffix(3))")
+        #expect(writer.storedTicks.load(ordering: .relaxed) == 0)
+
+        try pg.start()
+        let layout = try testLayout()
+        try Migrator(layout: layout).run(on: PostgresConnection(conninfo: pg.url))
+        gate.open(layout)
+        feed(writer, ticks[6_000...])
+        writer.finish()
+        #expect(log.all.contains { $0.contains("PostgreSQL is back") }, "\(log.all.suffix(5))")
+        let db = try PostgresConnection(conninfo: pg.url)
+        #expect(try db.execute("SELECT count(*), count(DISTINCT seq), min(seq), max(seq) FROM market_ticks").rows == [["9000", "9000", "1", "9000"]])
+        #expect(try CopyBatchWriter.checkpoints(db) == [1: 9_000])
+        #expect(writer.spool.isEmpty)
+
+        // The next run, with its database, numbers on from where this one stopped.
+        let next = try CopyBatchWriter(conninfo: pg.url, symbols: storeSymbols, layout: layout, options: options(dir)) { log.append($0) }
+        feed(next, storeTicks(500, from: 9_001)[...])
+        next.finish()
+        #expect(try db.execute("SELECT count(*), count(DISTINCT seq) FROM market_ticks").rows == [["9500", "9500"]])
+    }
+
+    /// A run that started without its database could not resume from the stored checkpoints: a
+    /// feed that replays what an earlier run stored must not get those ticks stored twice.
+    @Test func ticksAnEarlierRunStoredAreNotStoredAgainAfterABlindStart() throws {
+        let pg = try PrivatePostgres()
+        let layout = try testLayout()
+        _ = try migrated(pg.url)
+        let ticks = storeTicks(8_000)
+        let earlier = try CopyBatchWriter(conninfo: pg.url, symbols: storeSymbols, layout: layout, options: options(scratchDirectory("earlier"))) { _ in }
+        feed(earlier, ticks[..<5_000])
+        earlier.finish()
+
+        try pg.stop()
+        let log = StoreLog()
+        let writer = try CopyBatchWriter(conninfo: pg.url, symbols: storeSymbols, schema: SchemaGate(open: layout),
+                                         options: options(scratchDirectory("replayed"))) { log.append($0) }
+        feed(writer, ticks[4_000...])  // the feed starts again 1,000 ticks back
+        try pg.start()
+        writer.finish()
+        let db = try PostgresConnection(conninfo: pg.url)
+        #expect(try db.execute("SELECT count(*), count(DISTINCT seq), min(seq), max(seq) FROM market_ticks").rows == [["8000", "8000", "1", "8000"]])
+        #expect(writer.alreadyStored.load(ordering: .relaxed) == 1_000)
+        #expect(log.all.contains { $0.contains("stored by an earlier run; not storing them again") })
+    }
 }

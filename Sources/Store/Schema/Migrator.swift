@@ -87,9 +87,11 @@ public struct Migrator {
                     applied_at timestamptz NOT NULL DEFAULT now(),
                     PRIMARY KEY (module, version)
                 );
-                ALTER TABLE akis_schema_migrations ADD COLUMN IF NOT EXISTS module text NOT NULL DEFAULT '\(Migration.marketModule)';
-                ALTER TABLE akis_schema_migrations ALTER COLUMN module DROP DEFAULT;
                 DO $$ BEGIN
+                    IF NOT EXISTS (SELECT FROM pg_attribute WHERE attrelid = 'akis_schema_migrations'::regclass AND attname = 'module') THEN
+                        ALTER TABLE akis_schema_migrations ADD COLUMN module text NOT NULL DEFAULT '\(Migration.marketModule)';
+                        ALTER TABLE akis_schema_migrations ALTER COLUMN module DROP DEFAULT;
+                    END IF;
                     IF (SELECT array_length(conkey, 1) FROM pg_constraint
                         WHERE conrelid = 'akis_schema_migrations'::regclass AND contype = 'p') = 1 THEN
                         ALTER TABLE akis_schema_migrations DROP CONSTRAINT akis_schema_migrations_pkey;

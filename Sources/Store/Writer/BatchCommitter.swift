@@ -27,7 +27,8 @@ final class BatchCommitter {
     }
 
     private let conninfo: String
-    private let layout: StorageLayout
+    /// Known once the schema is (the writer sets it before the first commit).
+    var layout = StorageLayout.plain
     private let writerID: String
     /// Never mutated: symbol names, and fresh encoders for spooled batches and row isolation.
     let template: TickCopyEncoder
@@ -41,15 +42,17 @@ final class BatchCommitter {
 
     private static let copySQL = "COPY market_ticks (\(TickCopyEncoder.columns)) FROM STDIN (FORMAT binary)"
 
-    init(conninfo: String, layout: StorageLayout, writerID: String, symbols: SymbolTable, calendar: SessionCalendar) throws {
+    /// Connects on first use.
+    init(conninfo: String, writerID: String, symbols: SymbolTable, calendar: SessionCalendar) {
         self.conninfo = conninfo
-        self.layout = layout
         self.writerID = writerID
         let template = TickCopyEncoder(symbols: symbols)
         self.template = template
         candles = CandleStatements(calendar: calendar, symbolName: template.symbolName)
-        db = try PostgresConnection(conninfo: conninfo)
     }
+
+    /// The highest stored sequence number per feed.
+    func checkpoints() throws -> [UInt16: UInt64] { try CopyBatchWriter.checkpoints(connection()) }
 
     /// The latest exchange time among the ticks this writer stored (nil before any).
     func maxExchangeTime() throws -> Int64? {

@@ -24,6 +24,15 @@ import Ingest
 /// `finish()` stores everything; if PostgreSQL is unreachable at that point, what is left stays in
 /// the spool for the next start.
 ///
+/// **Started without its database.** When the schema is not known to be up to date yet (the
+/// `SchemaGate` is closed: the database was down when the daemon started) or PostgreSQL cannot be
+/// reached, the writer starts anyway: every batch goes to the spool, numbered from the wall clock
+/// in microseconds (above any number an earlier run issued, unless the clock went back by more
+/// than the time since), and nothing waits in memory. Once the gate opens and PostgreSQL answers,
+/// the committer reads where storage stands and drains the spool. The pipeline could not resume
+/// from the stored checkpoints in such a run, so ticks at or below their feed's stored checkpoint
+/// (an earlier run stored them) are dropped there, counted in `alreadyStored`.
+///
 /// **Candles.** The aggregator's candle updates arrive through a `CandleOutlet` and ride with the
 /// first batch that holds all the ticks sent before them, so a candle is committed with its trades
 /// or after them. Most are upserted as computed; a few are rebuilt from the stored trades instead
@@ -79,11 +88,17 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
     /// Top-of-book snapshots stored, and refused by the schema (reported in the log).
     public let snapshotsStored = ManagedAtomic<UInt64>(0)
     public let snapshotsLost = ManagedAtomic<UInt64>(0)
+    /// Ticks of a run started without its database that an earlier run had stored (at or below
+    /// their feed's stored checkpoint): dropped when the database came back.
+    public let alreadyStored = ManagedAtomic<UInt64>(0)
     public let spool: TickSpool
 
     private let options: Options
     private let log: @Sendable (String) -> Void
     private let committer: BatchCommitter
+    private let schema: SchemaGate
+    /// The first number of a run started without its database's numbering (nil when it had it).
+    private let blindFrom: Int64?
     private let lock = ConditionLock()
     private let stopped = DispatchSemaphore(value: 0)
 
@@ -105,33 +120,65 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
     /// Per symbol, the minute of its first candle in this run (`.min` before it).
     private var firstCandle: [Int64]
 
-    // Under `lock`: batches waiting in memory, lowest number first, and the stop request.
+    // Under `lock`: batches waiting in memory, lowest number first, the stop request, and
+    // whether the committer knows where storage stands (until then, batches go to the spool).
     private var memory: [StoreBatch] = []
     private var finishing = false
+    private var established: Bool
 
     // Committer thread.
     private var lastCommitted: Int64
+    /// The stored checkpoints when a run started without its database reached it.
+    private var storedCheckpoints: [UInt16: UInt64] = [:]
     /// Where the rebuild at start begins, until it has run.
     private var startupRebuild: Int64?
 
-    /// Connects to PostgreSQL (which must be reachable: it tells where the batch numbering stands),
-    /// opens the spool, and starts the committer, which first drains any spooled batches.
+    /// A writer for a schema known to be up to date in `layout`.
+    public convenience init(conninfo: String, symbols: SymbolTable, layout: StorageLayout, options: Options, candles: CandleOutlet? = nil,
+                            snapshots: SnapshotOutlet? = nil, log: @escaping @Sendable (String) -> Void) throws {
+        try self.init(conninfo: conninfo, symbols: symbols, schema: SchemaGate(open: layout), options: options, candles: candles,
+                      snapshots: snapshots, log: log)
+    }
+
+    /// Opens the spool, learns where the batch numbering stands from PostgreSQL when the schema is
+    /// ready and the server answers (otherwise it starts without, see above), and starts the
+    /// committer, which first drains any spooled batches.
     /// - Parameter candles: the aggregator's candle updates for this writer, if it stores candles.
-    public init(conninfo: String, symbols: SymbolTable, layout: StorageLayout, options: Options, candles: CandleOutlet? = nil,
+    public init(conninfo: String, symbols: SymbolTable, schema: SchemaGate, options: Options, candles: CandleOutlet? = nil,
                 snapshots: SnapshotOutlet? = nil, log: @escaping @Sendable (String) -> Void) throws {
         self.options = options
         self.log = log
+        self.schema = schema
         outlet = candles
         snapshotOutlet = snapshots
         firstCandle = [Int64](repeating: .min, count: symbols.count)
         spool = try TickSpool(options: options.spool, symbols: symbols, log: log)
-        committer = try BatchCommitter(conninfo: conninfo, layout: layout, writerID: options.writerID, symbols: spool.symbols,
-                                       calendar: options.calendar)
-        lastCommitted = try committer.lastCommittedBatch()
-        if let latest = try committer.maxExchangeTime() {
-            startupRebuild = Candle.minute(of: latest - options.candleRebuildWindowNanos)
+        committer = BatchCommitter(conninfo: conninfo, writerID: options.writerID, symbols: spool.symbols, calendar: options.calendar)
+        var stored: Int64?
+        if let layout = schema.layout {
+            committer.layout = layout
+            do {
+                stored = try committer.lastCommittedBatch()
+                if let latest = try committer.maxExchangeTime() {
+                    startupRebuild = Candle.minute(of: latest - options.candleRebuildWindowNanos)
+                }
+            } catch {
+                committer.disconnect()
+                log("store: PostgreSQL does not answer (\(error))")
+            }
         }
-        nextNumber = max(lastCommitted, spool.highestNumber ?? 0) + 1
+        if let stored {
+            lastCommitted = stored
+            nextNumber = max(stored, spool.highestNumber ?? 0) + 1
+            blindFrom = nil
+            established = true
+        } else {
+            lastCommitted = 0
+            nextNumber = max(spool.highestNumber ?? 0, Clock.wallNanos() / 1_000) + 1
+            blindFrom = nextNumber
+            established = false
+            log("store: storing waits for the database; until it answers, batches are spooled (numbered from \(nextNumber))")
+        }
         encoder = TickCopyEncoder(symbols: symbols)
         DispatchQueue(label: "akis-store-commit").async { [self] in
             commitLoop()
@@ -250,7 +297,7 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
     /// Queues `batch` in memory when nothing is spooled and there is room.
     private func handOver(_ batch: StoreBatch) -> Bool {
         lock.withLock {
-            guard memory.count < options.memoryBatches && spool.isEmpty else { return false }
+            guard established && memory.count < options.memoryBatches && spool.isEmpty else { return false }
             memory.append(batch)
             lock.broadcast()
             return true
@@ -293,7 +340,56 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
         case rebuild(from: Int64)
     }
 
+    /// Waits until the schema is up to date and PostgreSQL answers, then reads where storage
+    /// stands. False when the writer was told to finish first: the batches stay in the spool.
+    private func establish() -> Bool {
+        var backoff = ReconnectBackoff(initialNanos: options.retryInitialNanos, maximumNanos: options.retryMaximumNanos)
+        var reported = false
+        while true {
+            if let layout = schema.wait(timeoutNanos: 200_000_000) {
+                committer.layout = layout
+                do {
+                    let stored = try committer.lastCommittedBatch()
+                    storedCheckpoints = try committer.checkpoints()
+                    let latest = try committer.maxExchangeTime()
+                    // This run's batches were never committed, whatever the stored number says.
+                    lastCommitted = min(stored, (blindFrom ?? .max) - 1)
+                    lock.withLock {
+                        if let latest { startupRebuild = Candle.minute(of: latest - options.candleRebuildWindowNanos) }
+                        established = true
+                        lock.broadcast()
+                    }
+                    log("store: PostgreSQL is back: storing the \(spool.count) spooled batches, then live ones")
+                    return true
+                } catch {
+                    committer.disconnect()
+                    failedAttempts.wrappingIncrement(ordering: .relaxed)
+                    if !reported { log("store: PostgreSQL does not answer yet (\(error)); retrying") }
+                    reported = true
+                    Clock.sleep(untilMonotonic: Clock.monotonicNanos() + backoff.nextDelay(unit: Double.random(in: 0..<1)))
+                }
+            }
+            if lock.withLock({ finishing }) {
+                log("store: stopping before the database answered: \(spool.count) batches stay in the spool for the next start")
+                return false
+            }
+        }
+    }
+
+    /// Leaves out the ticks an earlier run stored, in a batch of a run that started without its
+    /// database (see the type's documentation).
+    private func unstored(_ batch: StoreBatch) -> StoreBatch {
+        guard let blindFrom, batch.number >= blindFrom, !storedCheckpoints.isEmpty else { return batch }
+        let (kept, dropped) = batch.droppingStored(storedCheckpoints)
+        if dropped > 0 {
+            alreadyStored.wrappingIncrement(by: UInt64(dropped), ordering: .relaxed)
+            log("store: batch \(batch.number): \(dropped) ticks at or below their feed's stored checkpoint were stored by an earlier run; not storing them again")
+        }
+        return kept
+    }
+
     private func commitLoop() {
+        if !lock.withLock({ established }) && !establish() { return }
         var backoff = ReconnectBackoff(initialNanos: options.retryInitialNanos, maximumNanos: options.retryMaximumNanos)
         var failedNumber: Int64?
         var givingUpSince: Int64?  // the first failure after finish() was called
@@ -301,7 +397,7 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
             let batch: StoreBatch
             switch source {
             case .memory(let b):
-                batch = b
+                batch = unstored(b)
             case .spool(let numbers):
                 // One transaction for all of them, numbered as the highest: it stores all or none.
                 var ticks: [Tick] = []
@@ -311,7 +407,7 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
                 for number in numbers where number > lastCommitted {
                     do {
                         let read = try spool.read(number)
-                        ticks += read.ticks
+                        ticks += unstored(StoreBatch(number: number, ticks: read.ticks, copyData: nil)).ticks
                         keys += read.candles
                         snapshots += read.snapshots
                         highest = number

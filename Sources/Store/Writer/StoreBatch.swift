@@ -19,4 +19,19 @@ struct StoreBatch: Sendable {
 
     /// Every candle the batch touches, for the spool (which keeps keys only: rebuilt on drain).
     var candleKeys: [CandleKey] { candles.map(\.key) + rebuilds }
+
+    /// The batch without the ticks whose sequence number is at or below their feed's stored
+    /// checkpoint (stored by an earlier run), and how many those were. The candles of their
+    /// minutes are rebuilt from what is stored instead of taken as computed.
+    func droppingStored(_ checkpoints: [UInt16: UInt64]) -> (batch: StoreBatch, dropped: Int) {
+        func stored(_ t: Tick) -> Bool { t.sequence != 0 && t.sequence <= checkpoints[t.feed, default: 0] }
+        guard ticks.contains(where: stored) else { return (self, 0) }
+        var out = self
+        out.ticks = ticks.filter { !stored($0) }
+        out.copyData = nil
+        let touched = Set(ticks.lazy.filter { stored($0) && $0.kind == .trade }.map { CandleKey(symbol: $0.symbol, start: Candle.minute(of: $0.exchangeTime)) })
+        out.candles = candles.filter { !touched.contains($0.key) }
+        out.rebuilds = Array(Set(rebuilds).union(touched))
+        return (out, ticks.count - out.ticks.count)
+    }
 }

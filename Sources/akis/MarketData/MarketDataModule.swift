@@ -43,24 +43,33 @@ struct MarketDataModule: DaemonModule {
         var writer: CopyBatchWriter?
         var maintenance: PeriodicService?
         if let database = context.database {
-            let db = try PostgresConnection(conninfo: database.conninfo)
             let rules = StorageMaintenance(retentionDays: settings.store.retentionDays, compressAfterDays: settings.store.compressAfterDays)
-            do { log("database: \(try rules.run(on: db, layout: database.layout))") } catch {
-                log("database: maintenance failed (retried in an hour): \(error)")
-            }
-            maintenance = PeriodicService(name: "storage maintenance", every: .seconds(3600)) {
-                // libpq blocks: off the cooperative pool, on NIO's thread pool for blocking work.
+            // Once the schema is ready (now, or when a database down at start comes back), then hourly.
+            let due = Mutex<Int64>(0)
+            let runMaintenance: @Sendable () -> Void = {
+                guard let layout = database.schema.layout, due.withLock({ $0 }) <= Clock.monotonicNanos() else { return }
+                let first = due.withLock { due in
+                    defer { due = Clock.monotonicNanos() + 3_600_000_000_000 }
+                    return due == 0
+                }
                 do {
-                    let report = try await NIOThreadPool.singleton.runIfActive {
-                        try rules.run(on: PostgresConnection(conninfo: database.conninfo), layout: database.layout)
-                    }
-                    if report.changedSomething { log("database: \(report)") }
+                    let report = try rules.run(on: PostgresConnection(conninfo: database.conninfo), layout: layout)
+                    if report.changedSomething || first { log("database: \(report)") }
                 } catch {
                     log("database: maintenance failed (retried in an hour): \(error)")
                 }
             }
-            checkpoints = try CopyBatchWriter.checkpoints(db)
-            let w = try CopyBatchWriter(conninfo: database.conninfo, symbols: settings.symbols, layout: database.layout,
+            runMaintenance()
+            maintenance = PeriodicService(name: "storage maintenance", every: .seconds(10)) {
+                // libpq blocks: off the cooperative pool, on NIO's thread pool for blocking work.
+                try? await NIOThreadPool.singleton.runIfActive { runMaintenance() }
+            }
+            if database.schema.layout != nil {
+                do { checkpoints = try CopyBatchWriter.checkpoints(PostgresConnection(conninfo: database.conninfo)) } catch {
+                    log("database: cannot read the stored checkpoints (\(error)); the store sorts out what was stored before when it can")
+                }
+            }
+            let w = try CopyBatchWriter(conninfo: database.conninfo, symbols: settings.symbols, schema: database.schema,
                                         options: Self.writerOptions(settings), candles: storeCandles, snapshots: storeSnapshots, log: log)
             // Batches an earlier run left in the spool are stored before anything new.
             checkpoints.merge(w.spool.recoveredHighest, uniquingKeysWith: max)
@@ -116,7 +125,7 @@ struct MarketDataModule: DaemonModule {
         for (r, reader) in readers.enumerated() {
             context.heartbeats.add("reader thread \(r + 1)") { reader.heartbeat.load(ordering: .relaxed) }
         }
-        routes = MarketRoutes(parser: MarketQueryParser(symbols: settings.symbols), history: context.database.map { MarketHistory(client: $0.client) },
+        routes = MarketRoutes(parser: MarketQueryParser(symbols: settings.symbols), database: context.database,
                               latest: aggregator.latest, calendar: settings.calendar)
         socket = MarketDataSocket(hub: fanout, symbols: settings.symbols)
 

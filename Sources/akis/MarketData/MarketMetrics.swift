@@ -84,6 +84,9 @@ enum MarketMetrics {
                 writer.rejectedRows.load(ordering: .relaxed)
             }
             metrics.counter("store_spooled_batches", "Batches written to the spool") { writer.spooledBatches.load(ordering: .relaxed) }
+            metrics.counter("store_already_stored", "Ticks of a run started without its database that an earlier run had stored (not stored again)") {
+                writer.alreadyStored.load(ordering: .relaxed)
+            }
             metrics.counter("store_spool_unreadable_batches", "Spooled batches that could not be read back (segment kept as *.corrupt)") {
                 writer.unreadableBatches.load(ordering: .relaxed)
             }

@@ -9,10 +9,11 @@ import Store
 /// `GET /api/market/ticks` and `GET /api/market/candles`: thin handlers that validate the query
 /// string with `MarketQueryParser`, read with `MarketHistory` through the daemon's database pool,
 /// and answer JSON (`MarketJSON`). Bad input is a 400 (404 for an unknown symbol) whose body names
-/// the parameter; no database is a 503. `GET /api/market/latest` answers from memory.
+/// the parameter; no database, or one that is down, is a 503. `GET /api/market/latest` answers from memory.
 struct MarketRoutes: Sendable {
     let parser: MarketQueryParser
-    let history: MarketHistory?
+    /// Nil without a database.
+    let database: Database?
     let latest: LatestPrices
     let calendar: SessionCalendar
 
@@ -26,14 +27,14 @@ struct MarketRoutes: Sendable {
         router.get("/api/market/ticks") { request, _ in
             try await answer(request) { parameters, now in
                 let query = try parser.ticks(parameters, now: now)
-                let rows = try await reader().ticks(query)
+                let rows = try await read { try await $0.ticks(query) }
                 return MarketJSON.ticks(query, rows)
             }
         }
         router.get("/api/market/candles") { request, _ in
             try await answer(request) { parameters, now in
                 let query = try parser.candles(parameters, now: now)
-                let rows = try await reader().candles(query)
+                let rows = try await read { try await $0.candles(query) }
                 return MarketJSON.candles(query, rows)
             }
         }
@@ -47,6 +48,8 @@ struct MarketRoutes: Sendable {
             return json(HTTPResponse.Status(code: error.status), MarketJSON.error(error.message))
         } catch let error as Unavailable {
             return json(.serviceUnavailable, MarketJSON.error(error.message))
+        } catch let error as DatabaseUnavailable {
+            return json(.serviceUnavailable, MarketJSON.error("history is unavailable: \(error)"))
         } catch let error as PSQLError {
             // The server's message, or what failed; never the connection's details.
             return json(.serviceUnavailable, MarketJSON.error("history is unavailable: \(error.serverInfo?[.message] ?? "\(error.code)")"))
@@ -55,9 +58,9 @@ struct MarketRoutes: Sendable {
         }
     }
 
-    private func reader() throws -> MarketHistory {
-        guard let history else { throw Unavailable(message: "no database is configured: this daemon does not store history") }
-        return history
+    private func read<T: Sendable>(_ body: @escaping @Sendable (MarketHistory) async throws -> T) async throws -> T {
+        guard let database else { throw Unavailable(message: "no database is configured: this daemon does not store history") }
+        return try await database.query { try await body(MarketHistory(client: $0)) }
     }
 
     private func json(_ status: HTTPResponse.Status, _ text: String) -> Response {
