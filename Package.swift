@@ -30,6 +30,7 @@ let package = Package(
     targets: [
         // C libraries. liburing gets a C shim: its header clashes with Glibc in Swift (fd_set).
         .target(name: "CLibUring", linkerSettings: [.linkedLibrary("uring")]),
+        .target(name: "CFutex"),
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
 
@@ -40,7 +41,7 @@ let package = Package(
         ),
         .target(
             name: "Ingest",
-            dependencies: ["CZstd", "CLibUring", "RingBuffer", .product(name: "Atomics", package: "swift-atomics")],
+            dependencies: ["CZstd", "CLibUring", "CFutex", "RingBuffer", .product(name: "Atomics", package: "swift-atomics")],
             swiftSettings: strict
         ),
         .target(

@@ -1,7 +1,7 @@
 import Glibc
 
-/// A mutex with one condition on the monotonic clock: the doorbell's sleep, and the store
-/// writer's hand-off between its consumer thread and its committer.
+/// A mutex with one condition on the monotonic clock: the store
+/// writer's hand-off between its consumer thread and its committer, and the schema gate.
 package final class ConditionLock: @unchecked Sendable {
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private let condition: UnsafeMutablePointer<pthread_cond_t>

@@ -64,12 +64,11 @@ public final class ConsumerLane: Sendable {
     /// Consumer side: feeds every tick to `consumer` until the pipeline closes the lane and the
     /// ring is empty, then calls `finish`. Run this on the consumer's own thread.
     public func run(_ consumer: some TickConsumer) {
-        var idle = IdleBackoff()
         let tolerated = consumer.toleratedDelayNanos
         while true {
             let closed = closed.load(ordering: .acquiring)
             let n = ring.drain(maximum: 4096) { consumer.consume($0) }
-            if n > 0 { idle.reset(); continue }
+            if n > 0 { continue }
             if closed { break }
             let now = Clock.monotonicNanos()
             consumer.idle(now: now)
@@ -77,7 +76,7 @@ public final class ConsumerLane: Sendable {
             if tolerated > 0 {
                 doorbell.sleep(timeoutNanos: min(tolerated, consumer.idleIntervalNanos), dozing: true, isIdle: isIdle)
             } else {
-                idle.pause(now: now, doorbell: doorbell, wakeAfterNanos: consumer.idleIntervalNanos, isIdle: isIdle)
+                doorbell.sleep(timeoutNanos: consumer.idleIntervalNanos, isIdle: isIdle)
             }
         }
         consumer.finish()

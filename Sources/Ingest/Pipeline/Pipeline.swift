@@ -77,7 +77,6 @@ public final class Pipeline: @unchecked Sendable {
     /// Runs until every reader has finished and its ring is empty; then closes the lanes.
     public func run() {
         var open = Array(readers.indices)
-        var idle = IdleBackoff()
         while !open.isEmpty {
             heartbeat.wrappingIncrement(ordering: .relaxed)
             var moved = 0
@@ -90,12 +89,11 @@ public final class Pipeline: @unchecked Sendable {
             if moved > 0 {
                 received.store(localReceived, ordering: .relaxed)
                 accepted.store(localAccepted, ordering: .relaxed)
-                idle.reset()
                 continue
             }
             let now = Clock.monotonicNanos()
             for stage in stages { stage.idle(now: now) }
-            idle.pause(now: Clock.monotonicNanos(), doorbell: doorbell, wakeAfterNanos: 100_000_000) {
+            doorbell.sleep(timeoutNanos: 100_000_000) {
                 open.allSatisfy { readers[$0].ring.isEmpty && !readers[$0].finished.load(ordering: .acquiring) }
             }
         }
