@@ -24,6 +24,7 @@ struct Serve: AsyncParsableCommand {
     /// the reverse order. A new module is one more line here.
     static let modules: [any DaemonModule.Type] = [
         MarketDataModule.self,
+        MarketHistoryModule.self,
     ]
 
     func run() async throws {

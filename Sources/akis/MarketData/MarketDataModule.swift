@@ -13,8 +13,9 @@ import Synchronization
 
 /// The market data, as a module of the daemon: the feed readers, the pipeline with the
 /// aggregator, its two consumer lanes (store: the COPY batch writer, or a counting sink without a
-/// database; fan-out: `/ws/market-data`), the market API (`/api/market/*`), the market schema and
-/// its maintenance, and the periodic summary.
+/// database; fan-out: `/ws/market-data`), the latest prices (`/api/market/latest`), the market
+/// schema and its maintenance, and the periodic summary. The history API is a module of its own
+/// (`MarketHistoryModule`).
 ///
 /// The hot path keeps its dedicated threads, each a `ThreadService`, listed in the order the
 /// drain needs them stopped, reversed: readers stop first; the pipeline drains their rings, then
@@ -125,8 +126,7 @@ struct MarketDataModule: DaemonModule {
         for (r, reader) in readers.enumerated() {
             context.heartbeats.add("reader thread \(r + 1)") { reader.heartbeat.load(ordering: .relaxed) }
         }
-        routes = MarketRoutes(parser: MarketQueryParser(symbols: settings.symbols), database: context.database,
-                              latest: aggregator.latest, calendar: settings.calendar)
+        routes = MarketRoutes(parser: MarketQueryParser(symbols: settings.symbols), latest: aggregator.latest, calendar: settings.calendar)
         socket = MarketDataSocket(hub: fanout, symbols: settings.symbols)
 
         let report = Mutex(ServeReport(readers: readers, pipeline: pipeline, aggregator: aggregator, writer: writer))
@@ -170,7 +170,7 @@ struct MarketDataModule: DaemonModule {
     }
 
     func serving(at httpAddress: String) -> [String] {
-        ["http: latest prices at /api/market/latest, history at /api/market/ticks and /api/market/candles, live ticks and candles at ws://\(httpAddress)\(MarketDataSocket.path)"]
+        ["http: latest prices at http://\(httpAddress)/api/market/latest, live ticks and candles at ws://\(httpAddress)\(MarketDataSocket.path)"]
     }
 
     private static func writerOptions(_ settings: AkisConfiguration) -> CopyBatchWriter.Options {
