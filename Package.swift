@@ -115,7 +115,11 @@ let package = Package(
         // Checks shared by the test targets (not shipped).
         .target(name: "TestSupport", dependencies: ["Store", "Ingest"], path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "RingBufferTests", dependencies: ["RingBuffer"], swiftSettings: strict),
-        .testTarget(name: "IngestTests", dependencies: ["Ingest", "RingBuffer"], swiftSettings: strict),
+        .testTarget(
+            name: "IngestTests",
+            dependencies: ["Ingest", "RingBuffer", .product(name: "Atomics", package: "swift-atomics")],
+            swiftSettings: strict
+        ),
         .testTarget(name: "AkisConfigTests", dependencies: ["AkisConfig", "Ingest", "Aggregator"], swiftSettings: strict),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Ingest", "Aggregator", "RingBuffer", "TestSupport"], swiftSettings: strict),
         .testTarget(

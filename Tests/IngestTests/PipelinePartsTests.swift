@@ -1,3 +1,5 @@
+import Atomics
+import Foundation
 import Ingest
 import Testing
 
@@ -101,5 +103,66 @@ import Testing
         var d = SequenceChecksum()
         for s in 1...1000 as ClosedRange<UInt64> { d.add(feed: 2, sequence: s) }
         #expect(a.sum == d.sum && a != d, "the feed is part of the fingerprint")
+    }
+}
+
+/// The futex doorbell between a ring's producer and its sleeping consumer: no lost wake-up, and a
+/// dozing consumer is woken early only by an urgent ring.
+@Suite(.timeLimit(.minutes(1))) struct DoorbellTests {
+    /// A consumer that sleeps (with a 10 s timeout) whenever it has taken everything, against a
+    /// producer that publishes one item at a time, rings, and waits until it is taken: the
+    /// consumer falls asleep between items, and every ring wakes it (a lost one would leave the
+    /// item waiting the whole timeout).
+    @Test func aSleepingConsumerMissesNoRing() throws {
+        let bell = Doorbell()
+        let published = ManagedAtomic<Int>(0)
+        let taken = ManagedAtomic<Int>(0)
+        let items = 5_000
+        let start = Clock.monotonicNanos()
+        let consumer = Thread {
+            var seen = 0
+            while seen < items {
+                let now = published.load(ordering: .acquiring)
+                if now > seen {
+                    seen = now
+                    taken.store(seen, ordering: .releasing)
+                    continue
+                }
+                bell.sleep(timeoutNanos: 10_000_000_000) { published.load(ordering: .acquiring) == seen }
+            }
+        }
+        consumer.start()
+        var slowest: Int64 = 0
+        for i in 1...items {
+            let sent = Clock.monotonicNanos()
+            published.store(i, ordering: .releasing)
+            bell.ring()
+            while taken.load(ordering: .acquiring) < i && Clock.monotonicNanos() - sent < 5_000_000_000 { sched_yield() }
+            slowest = max(slowest, Clock.monotonicNanos() - sent)
+            guard taken.load(ordering: .acquiring) == i else { break }
+        }
+        #expect(taken.load(ordering: .acquiring) == items, "item \(taken.load(ordering: .acquiring) + 1) was not taken within 5 s")
+        #expect(slowest < 2_000_000_000, "no wake-up was lost: the slowest hand-off took \(slowest / 1_000) µs")
+        #expect(Clock.monotonicNanos() - start < 30_000_000_000)
+    }
+
+    @Test func onlyAnUrgentRingWakesADozer() throws {
+        let bell = Doorbell()
+        let woke = ManagedAtomic<Int64>(0)
+        let dozer = Thread {
+            bell.sleep(timeoutNanos: 2_000_000_000, dozing: true) { true }
+            woke.store(Clock.monotonicNanos(), ordering: .releasing)
+        }
+        let start = Clock.monotonicNanos()
+        dozer.start()
+        usleep(50_000)
+        bell.ring()  // not urgent: the dozer sleeps on
+        usleep(200_000)
+        #expect(woke.load(ordering: .acquiring) == 0, "an ordinary ring does not wake a dozing consumer")
+        bell.ringUrgently()
+        let deadline = Clock.monotonicNanos() + 10_000_000_000
+        while woke.load(ordering: .acquiring) == 0 && Clock.monotonicNanos() < deadline { usleep(1_000) }
+        let after = woke.load(ordering: .acquiring) - start
+        #expect(after > 200_000_000 && after < 1_500_000_000, "woken by the urgent ring, not the 2 s timeout: \(after / 1_000_000) ms")
     }
 }
