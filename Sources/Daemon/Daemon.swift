@@ -86,7 +86,7 @@ public struct Daemon {
 
         var services: [any Service] = []
         if let database { services.append(DatabaseService(database: database)) }
-        services.append(app)
+        services.append(HTTPService(app: app, address: "\(host.contains(":") ? "[\(host)]" : host):\(configuration.httpPort)"))
         for module in built { services += module.services }
         services.append(systemd)
         let group = ServiceGroup(configuration: .init(
@@ -135,4 +135,25 @@ public struct Daemon {
             }
         }
     }
+}
+
+/// The HTTP server as a service of the group, its failure (a port in use) said with its address.
+private struct HTTPService: Service, CustomStringConvertible {
+    let app: any Service
+    let address: String
+    var description: String { "http" }
+
+    func run() async throws {
+        do { try await app.run() } catch let error as IOError {
+            throw DaemonError("cannot serve HTTP on \(address): \(String(cString: strerror(error.errnoCode)))")
+        } catch {
+            throw DaemonError("cannot serve HTTP on \(address): \(error)")
+        }
+    }
+}
+
+/// A failure said for the operator: the daemon's own, or a module's that could not be built.
+public struct DaemonError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }

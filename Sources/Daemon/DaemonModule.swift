@@ -24,7 +24,7 @@ public protocol DaemonModule: Sendable {
     /// `AkisConfiguration` (`context.configuration.settings(MySettings.self)`).
     static var settings: (any ModuleSettings.Type)? { get }
     /// Builds the module: binds what it listens on, registers its metrics and readiness checks.
-    /// An error stops the daemon before anything runs.
+    /// An error (a `DaemonError` says it best) stops the daemon before anything runs.
     init(context: ModuleContext) throws
     /// Adds the module's HTTP routes.
     func addRoutes(to router: Router<DaemonRequestContext>)
@@ -43,10 +43,4 @@ extension DaemonModule {
     public var services: [any Service] { [] }
     public var listening: [String] { [] }
     public func serving(at httpAddress: String) -> [String] { [] }
-}
-
-/// A module could not be built; the message says why, for the operator.
-public struct ModuleError: Error, CustomStringConvertible {
-    public let description: String
-    public init(_ description: String) { self.description = description }
 }

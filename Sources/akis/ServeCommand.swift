@@ -39,6 +39,8 @@ struct Serve: AsyncParsableCommand {
             try await Daemon(configuration: settings, logger: logger, readyFile: readyFile).run(Self.modules)
         } catch let error as ThreadFailure {
             throw CLIError("\(error)")
+        } catch let error as DaemonError {
+            throw CLIError("\(error)")
         }
     }
 

@@ -309,6 +309,19 @@ func scratchFile(_ name: String) -> String {
         #expect(counted.stdout.contains("MARKET_TICK \(grouped(UInt64(garan)!))"), "every GARAN tick was fanned out while the database was down: \(counted.stdout)")
     }
 
+    /// An HTTP port already taken stops serve with the address and the reason, after the feed
+    /// threads it had started have stopped cleanly.
+    @Test func aTakenHTTPPortIsReportedWithItsAddress() throws {
+        let taken = try Socket.bind(FeedAddress(parsing: "tcp://127.0.0.1:0"))
+        let port = taken.boundAddress.port
+        let config = scratchFile("akis.toml")
+        try "[http]\naddress = \"127.0.0.1:\(port)\"\n[[feeds]]\naddress = \"tcp://127.0.0.1:0\"\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let result = try AkisProcess(["serve", "--config", config]).wait()
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("cannot serve HTTP on 127.0.0.1:\(port): Address already in use"), "\(result.stderr)")
+        #expect(result.stderr.contains("stopped: "), "the threads stopped in order")
+    }
+
     /// The first SIGTERM starts the drain; a second one ends the process at once. Here the drain
     /// waits (up to 5 s) for a WebSocket client that never answers the close.
     @Test func aSecondSignalStopsAtOnce() throws {

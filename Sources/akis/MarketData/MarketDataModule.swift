@@ -94,7 +94,7 @@ struct MarketDataModule: DaemonModule {
                 reader = try FeedReader(feeds: feeds, symbols: settings.symbols, options: settings.reader,
                                         ring: SPSCRing(minimumCapacity: settings.readerRingCapacity), doorbell: pipelineDoorbell, log: log)
             } catch {
-                throw ModuleError("cannot start the feed reader: \(error)")
+                throw DaemonError("cannot start the feed reader: \(error)")
             }
             readers.append(reader)
             for (i, feed) in feeds.enumerated() {
