@@ -8,11 +8,13 @@ struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the ingestion daemon.",
         discussion: """
-            Reads the feeds named in the configuration (io_uring reader threads), checks sequence \
-            numbers, and hands ticks through lock-free rings to the pipeline thread and on to its \
-            consumers. Logs a summary line every [serve] stats_interval and stops cleanly on \
-            SIGINT/SIGTERM after draining every ring. Without --config, the embedded default listens \
-            for one binary TCP feed on 127.0.0.1:7400 (see docs/configuration.md).
+            Runs the daemon's modules (docs/architecture.md) as one service group: reads the feeds \
+            named in the configuration (io_uring reader threads), checks sequence numbers, hands \
+            ticks through lock-free rings to the pipeline thread and on to its consumers (storage, \
+            WebSocket fan-out), and serves the HTTP API. Logs a summary line when something changed \
+            ([serve] stats_interval). Stops cleanly on SIGINT/SIGTERM after draining every ring; a \
+            second signal exits at once. Without --config, the embedded default listens for one \
+            binary TCP feed on 127.0.0.1:7400 (see docs/configuration.md).
             """)
 
     @Option(help: "Configuration file (TOML). Without it, the embedded default.") var config: String?
