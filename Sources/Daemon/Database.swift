@@ -66,7 +66,7 @@ public final class Database: Sendable {
     func prepare() -> Bool {
         if schema.layout != nil { return true }
         do {
-            let db = try PostgresConnection(conninfo: conninfo)
+            let db = try LibpqConnection(conninfo: conninfo)
             let layout = try StorageLayout.detect(db)
             log("database: PostgreSQL \(db.serverVersion / 10000).\(db.serverVersion % 10000), layout \(layout.rawValue)\(layout == .plain ? " (TimescaleDB not available: native partitioning)" : "")")
             let report = try Migrator(layout: layout, schemas: schemas).run(on: db) { module, m in

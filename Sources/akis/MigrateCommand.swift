@@ -22,7 +22,7 @@ struct Migrate: ParsableCommand {
             do { url = try AkisConfiguration.parse(text, modules: Daemon.settings(Serve.modules)).databaseURL } catch { throw CLIError("\(config): \(error)") }
         }
         guard let url else { throw ValidationError("no database: pass --database CONNINFO or a --config with [database] url") }
-        let db = try PostgresConnection(conninfo: url)
+        let db = try LibpqConnection(conninfo: url)
         let layout = try StorageLayout.detect(db)
         print("layout: \(layout.rawValue)")
         let report = try Migrator(layout: layout, schemas: Daemon.schemas(Serve.modules)).run(on: db) { module, m in

@@ -303,7 +303,7 @@ func scratchFile(_ name: String) -> String {
         let (stopped, result) = stopServe(serve, after: "stored 59,705 in")
         #expect(result.status == 0 && stopped.contains("stored 59,705 in"), "\(stopped)")
         let counted = counter.wait()
-        let db = try PostgresConnection(conninfo: pg.conninfo)
+        let db = try LibpqConnection(conninfo: pg.conninfo)
         #expect(try db.execute("SELECT count(*), count(DISTINCT (feed, seq)) FROM market_ticks").rows == [["59705", "59705"]])
         let garan = try db.execute("SELECT count(*) FROM market_ticks WHERE symbol = 'GARAN'").rows[0][0]!
         #expect(counted.stdout.contains("MARKET_TICK \(grouped(UInt64(garan)!))"), "every GARAN tick was fanned out while the database was down: \(counted.stdout)")
@@ -383,7 +383,7 @@ func scratchFile(_ name: String) -> String {
             #expect(result.status == 0, "\(result.stderr)")
             #expect(stopped.contains("stored 59,705 in"), "\(stopped)")
             #expect(stopped.contains("(0 failed attempts, 0 rows rejected)"))
-            let db = try PostgresConnection(conninfo: url)
+            let db = try LibpqConnection(conninfo: url)
             let (candles, mismatches) = try candlesAgainstTrades(db)
             // The sample is one minute of 30 symbols: every candle is its symbol's first (rebuilt).
             #expect(candles == 30 && mismatches.isEmpty, "\(candles) candles; mismatches: \(mismatches)")
@@ -435,7 +435,7 @@ func scratchFile(_ name: String) -> String {
                 #expect(try akis("replay", sample, "--to", address, "--speed", speed).status == 0)
                 let (stopped, result) = stopServe(serve, after: "stored 59,705")
                 #expect(result.status == 0 && stopped.contains("stored 59,705 in"), "\(result.stderr)")
-                let db = try PostgresConnection(conninfo: url)
+                let db = try LibpqConnection(conninfo: url)
                 runs.append(try db.execute("""
                     SELECT symbol, time::text, bid, ask, last_price, volume, trade_count FROM order_book_snapshots ORDER BY 1, 2
                     """).rows)
@@ -493,7 +493,7 @@ func scratchFile(_ name: String) -> String {
             let counted = counter.wait()
             #expect(counted.status == 0 && counted.stderr.contains("closed by the server: goingAway the daemon is stopping"), "\(counted.stderr)")
 
-            let db = try PostgresConnection(conninfo: url)
+            let db = try LibpqConnection(conninfo: url)
             let messages = received.withLock { $0 }
             #expect(messages.count > 2 && messages[0].hasPrefix(#"{"type":"SUBSCRIBED","data":{"symbols":["GARAN"],"subscriptions":["GARAN"]}}"#), "\(messages.prefix(2))")
             #expect(messages[1].hasPrefix(#"{"type":"SNAPSHOT","data":{"marketTime":null,"#), "nothing traded yet: \(messages[1])")
@@ -542,7 +542,7 @@ func scratchFile(_ name: String) -> String {
 
     /// `GET /api/market/latest` answers from memory what SQL says about the stored trades.
     func latestIsServed(_ http: String, _ url: String) throws {
-        let db = try PostgresConnection(conninfo: url)
+        let db = try LibpqConnection(conninfo: url)
         // The sample is one trading day: the daily figures are the sums over the day's trades.
         let expected = try db.execute("""
             SELECT (array_agg(price ORDER BY time DESC, seq DESC))[1], sum(volume), count(*), max(price), min(price)
@@ -573,7 +573,7 @@ func scratchFile(_ name: String) -> String {
     /// specific errors for bad requests.
     /// Every candle length that `/api/market/candles` serves for `symbol` over the sample's
     /// Istanbul day equals its SQL row (`market_candles` or the 5m/1h/1d views), to the digit.
-    func candlesAreServedAsStored(_ http: String, _ db: PostgresConnection, _ symbol: String) throws {
+    func candlesAreServedAsStored(_ http: String, _ db: LibpqConnection, _ symbol: String) throws {
         func price(_ text: String?) -> String { "\(Price(units: Int64(text!)!))" }
         for (interval, relation) in [("1m", "market_candles"), ("5m", "market_candles_5m"), ("1h", "market_candles_1h"), ("1d", "market_candles_1d")] {
             let rows = try db.execute("""
@@ -591,7 +591,7 @@ func scratchFile(_ name: String) -> String {
     }
 
     func historyIsServed(_ http: String, _ url: String) throws {
-        let db = try PostgresConnection(conninfo: url)
+        let db = try LibpqConnection(conninfo: url)
         let bounds = try db.execute("""
             SELECT to_char(min(time) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), to_char(max(time) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
             FROM market_ticks WHERE symbol = 'GARAN'
@@ -660,7 +660,7 @@ func scratchFile(_ name: String) -> String {
 
             let (serve, address, _) = try startServe("address = \"tcp://127.0.0.1:0\"", extra: storeConfig)
             let replay = try AkisProcess(["replay", recording, "--to", address, "--speed", "max"])
-            let db = try PostgresConnection(conninfo: url)
+            let db = try LibpqConnection(conninfo: url)
             let deadline = Date().addingTimeInterval(60)
             while Date() < deadline, (try? db.execute("SELECT count(*) FROM market_ticks").rows[0][0].flatMap { Int($0) }) ?? 0 < 150_000 {
                 usleep(5_000)

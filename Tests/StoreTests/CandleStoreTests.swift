@@ -56,7 +56,7 @@ import Testing
 
     @Test func storedCandlesEqualTheStoredTradesAfterLateTradesBadRowsAndARestart() throws {
         try withScratchDatabase { url in
-            let db = try PostgresConnection(conninfo: url)
+            let db = try LibpqConnection(conninfo: url)
             try Migrator(layout: testLayout()).run(on: db)
             let log = StoreLog()
             let ten = Self.ten, second = Self.second
@@ -146,7 +146,7 @@ import Testing
         try pg.start()
         minutes(105..<150)
         flow.finish()
-        let db = try PostgresConnection(conninfo: pg.url)
+        let db = try LibpqConnection(conninfo: pg.url)
         #expect(flow.writer.failedAttempts.load(ordering: .relaxed) >= 1 && flow.writer.spool.isEmpty)
         #expect(try db.execute("SELECT count(*), count(DISTINCT seq) FROM market_ticks").rows == [["300", "300"]])
         let (candles, mismatches) = try candlesAgainstTrades(db)

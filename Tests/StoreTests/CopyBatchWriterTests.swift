@@ -115,7 +115,7 @@ final class StoreLog: Sendable {
             let second = try CopyBatchWriter(conninfo: url, symbols: storeSymbols, layout: testLayout(), options: options) { _ in }
             storeTicks(100, from: 251).withUnsafeBufferPointer { second.consume($0) }
             second.finish()
-            let db = try PostgresConnection(conninfo: url)
+            let db = try LibpqConnection(conninfo: url)
             #expect(try db.execute("SELECT last_batch FROM ingest_writers").rows == [["4"]])
             #expect(try db.execute("SELECT count(*) FROM market_ticks").rows == [["350"]])
         }

@@ -116,7 +116,7 @@ import Testing
     /// time, so the minutes just written count at once).
     @Test func longerCandlesAggregateTheMinutes() async throws {
         try await withScratchDatabase { url in try await withPool(url) { client in
-            let db = try PostgresConnection(conninfo: url)
+            let db = try LibpqConnection(conninfo: url)
             try Migrator(layout: testLayout()).run(on: db)
             let rows = minutes()
             for m in rows {

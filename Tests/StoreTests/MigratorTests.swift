@@ -6,7 +6,7 @@ import Testing
 @Suite(.timeLimit(.minutes(3))) struct MigratorTests {
     @Test func migratesOnceAndAgainDoesNothing() throws {
         try withScratchDatabase { url in
-            let db = try PostgresConnection(conninfo: url)
+            let db = try LibpqConnection(conninfo: url)
             let layout = try testLayout()
             var seen: [Int] = []
             let first = try Migrator(layout: layout).run(on: db) { seen.append($1.version) }
@@ -23,7 +23,7 @@ import Testing
 
     @Test func thePlainLayoutPartitionsByDay() throws {
         try withScratchDatabase { url in
-            let db = try PostgresConnection(conninfo: url)
+            let db = try LibpqConnection(conninfo: url)
             try Migrator(layout: .plain).run(on: db)
             #expect(try db.execute("SELECT relkind FROM pg_class WHERE relname = 'market_ticks'").rows == [["p"]])
             try db.execute("SELECT akis_ensure_tick_partition('2024-09-24')")
@@ -48,7 +48,7 @@ import Testing
 
     @Test func theSchemaRejectsMalformedRows() throws {
         try withScratchDatabase { url in
-            let db = try PostgresConnection(conninfo: url)
+            let db = try LibpqConnection(conninfo: url)
             try Migrator(layout: testLayout()).run(on: db)
             for (values, constraint) in [
                 ("'akbnk', 1, 1", "market_ticks_symbol_format"),
@@ -66,7 +66,7 @@ import Testing
 
     @Test func aFailingMigrationRollsBackCompletely() throws {
         try withScratchDatabase { url in
-            let db = try PostgresConnection(conninfo: url)
+            let db = try LibpqConnection(conninfo: url)
             let broken = Migration(version: 99, name: "broken", sql: { _ in "CREATE TABLE half_done (x int); SELECT no_such_function();" })
             #expect { try Migrator(layout: testLayout(), migrations: Migration.all + [broken]).run(on: db) } throws: {
                 "\($0)".contains("market migration 99 (broken) failed and was rolled back")
@@ -80,7 +80,7 @@ import Testing
     /// module in the order given; one module's version 1 is not another's.
     @Test func eachModuleHasItsOwnVersions() throws {
         try withScratchDatabase { url in
-            let db = try PostgresConnection(conninfo: url)
+            let db = try LibpqConnection(conninfo: url)
             let layout = try testLayout()
             var order: [String] = []
             let events = Migrator.Schema(module: "events", migrations: [
@@ -104,7 +104,7 @@ import Testing
     /// again, the data stays, and a new module's migrations run beside them.
     @Test func aDatabaseOfThePreviousReleaseUpgradesInPlace() throws {
         try withScratchDatabase { url in
-            let db = try PostgresConnection(conninfo: url)
+            let db = try LibpqConnection(conninfo: url)
             let layout = try testLayout()
             // What release d10430e's Migrator left: its table, its rows, its schema.
             try db.execute("""
@@ -163,7 +163,7 @@ import Testing
     /// over every stored minute, including minutes the old aggregates never refreshed.
     @Test func anUpgradedDatabaseLosesTheExtraIndexesAndKeepsEveryMinuteInTheLongerCandles() throws {
         try withScratchDatabase { url in
-            let db = try PostgresConnection(conninfo: url)
+            let db = try LibpqConnection(conninfo: url)
             let layout = try testLayout()
             try Migrator(layout: layout, migrations: Migration.all.filter { $0.version <= 4 }).run(on: db)
             try db.execute(Self.leftByVersion4(layout))
@@ -222,7 +222,7 @@ import Testing
     }
 
     /// "table|index" for the indexes of the three time-series tables.
-    static func indexes(_ db: PostgresConnection) throws -> [String] {
+    static func indexes(_ db: LibpqConnection) throws -> [String] {
         try db.execute("""
             SELECT tablename || '|' || indexname FROM pg_indexes
             WHERE schemaname = current_schema() AND tablename IN ('market_ticks', 'market_candles', 'order_book_snapshots') ORDER BY 1

@@ -9,7 +9,7 @@ import Testing
     /// recent ones stay, and a second run changes nothing.
     @Test func plainLayoutKeepsHistoryInsideRetention() throws {
         try withScratchDatabase { url in
-            let db = try PostgresConnection(conninfo: url)
+            let db = try LibpqConnection(conninfo: url)
             try Migrator(layout: .plain).run(on: db)
             try db.execute("SELECT akis_ensure_tick_partition('2020-01-02'), akis_ensure_tick_partition((now() AT TIME ZONE 'UTC')::date)")
             try db.execute("""

@@ -24,7 +24,7 @@ func storeTicks(_ n: Int, from: UInt64 = 1, feed: UInt16 = 1, seed: UInt64 = 1, 
 /// Stores `ticks` (all on 2024-09-24, as `storeTicks` makes them) with one binary COPY, outside
 /// the writer; returns the rows copied.
 @discardableResult
-func copyTicks(_ ticks: [Tick], into db: PostgresConnection) throws -> Int {
+func copyTicks(_ ticks: [Tick], into db: LibpqConnection) throws -> Int {
     var encoder = TickCopyEncoder(symbols: storeSymbols)
     for t in ticks { encoder.append(t) }
     if try testLayout() == .plain { try db.execute("SELECT akis_ensure_tick_partition('2024-09-24')") }

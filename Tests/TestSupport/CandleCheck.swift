@@ -4,7 +4,7 @@ import Store
 /// minute (open and close the first and last trade by sequence); returns how many candles there
 /// are and the (symbol, minute) of every difference, either way (a minute with trades and no
 /// candle counts too).
-public func candlesAgainstTrades(_ db: PostgresConnection) throws -> (candles: Int, mismatches: [[String?]]) {
+public func candlesAgainstTrades(_ db: LibpqConnection) throws -> (candles: Int, mismatches: [[String?]]) {
     let mismatches = try db.execute("""
         WITH expected AS (
             SELECT symbol, date_bin(INTERVAL '1 minute', time, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS bucket,
@@ -26,7 +26,7 @@ public func candlesAgainstTrades(_ db: PostgresConnection) throws -> (candles: I
 /// Compares the 5m/1h/1d views with an aggregation of `market_candles` written here another way
 /// (bucket starts from epoch arithmetic, first and last minute by DISTINCT ON); returns how many
 /// longer candles there are and the (interval, symbol, start) of every difference, either way.
-public func rollupsAgainstMinutes(_ db: PostgresConnection) throws -> (candles: Int, mismatches: [[String?]]) {
+public func rollupsAgainstMinutes(_ db: LibpqConnection) throws -> (candles: Int, mismatches: [[String?]]) {
     var count = 0
     var mismatches: [[String?]] = []
     // Istanbul is UTC+3 all year since 2016; the minutes these tests write are later than that.
@@ -58,7 +58,7 @@ public func rollupsAgainstMinutes(_ db: PostgresConnection) throws -> (candles: 
 /// before the row's, among the ticks whose sequence number is below that of the first tick at or
 /// after it (sequence numbers must follow arrival: one feed). Returns the (symbol, time) of every
 /// row that differs.
-public func snapshotsAgainstTicks(_ db: PostgresConnection, symbol: String? = nil) throws -> [[String?]] {
+public func snapshotsAgainstTicks(_ db: LibpqConnection, symbol: String? = nil) throws -> [[String?]] {
     try db.execute("""
         SELECT s.symbol, s.time::text FROM order_book_snapshots s
         CROSS JOIN LATERAL (SELECT coalesce(min(seq), 9223372036854775807) AS passed FROM market_ticks t WHERE t.time >= s.time) p

@@ -23,7 +23,7 @@ public func testLayout() throws -> StorageLayout { try TestLayout.value.get() }
 private enum TestLayout {
     static let value = Result<StorageLayout, any Error> {
         let url = try testDatabaseURL()
-        let offered = try StorageLayout.detect(PostgresConnection(conninfo: url))
+        let offered = try StorageLayout.detect(LibpqConnection(conninfo: url))
         guard let named = ProcessInfo.processInfo.environment["AKIS_TEST_LAYOUT"], !named.isEmpty else { return offered }
         guard let wanted = StorageLayout(rawValue: named) else {
             throw StoreError("AKIS_TEST_LAYOUT must be plain or timescale, not \(named)")
@@ -50,8 +50,8 @@ public func withScratchDatabase(_ body: (String) async throws -> Void) async thr
 }
 
 /// A connection to `url` with the schema migrated for the layout under test.
-public func migrated(_ url: String) throws -> PostgresConnection {
-    let db = try PostgresConnection(conninfo: url)
+public func migrated(_ url: String) throws -> LibpqConnection {
+    let db = try LibpqConnection(conninfo: url)
     try Migrator(layout: testLayout()).run(on: db)
     return db
 }
@@ -59,7 +59,7 @@ public func migrated(_ url: String) throws -> PostgresConnection {
 /// Creates the database; returns its connection string and what drops it.
 private func scratchDatabase() throws -> (String, () -> Void) {
     let base = try testDatabaseURL()
-    let admin = try PostgresConnection(conninfo: base)
+    let admin = try LibpqConnection(conninfo: base)
     let name = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
     try admin.execute("CREATE DATABASE \(name)")
     return ("\(base) dbname=\(name)", { _ = try? admin.execute("DROP DATABASE \(name) WITH (FORCE)") })

@@ -26,7 +26,7 @@ struct CandleStatements {
     static let rebuildSQL = "SELECT akis_rebuild_candles($1::text[], $2::timestamptz[], $3::text[])"
 
     /// Upserts candles (at most one per key).
-    func upsert(_ candles: [Candle], on db: PostgresConnection) throws {
+    func upsert(_ candles: [Candle], on db: LibpqConnection) throws {
         guard !candles.isEmpty else { return }
         func array(_ f: (Candle) -> String) -> String { "{" + candles.map(f).joined(separator: ",") + "}" }
         try db.execute(Self.upsertSQL, parameters: [
@@ -40,13 +40,13 @@ struct CandleStatements {
 
     /// Rebuilds the candles of `keys` from the stored trades; returns how many exist afterwards.
     @discardableResult
-    func rebuild(_ keys: [CandleKey], on db: PostgresConnection) throws -> Int {
+    func rebuild(_ keys: [CandleKey], on db: LibpqConnection) throws -> Int {
         try rebuild(keys.map { (symbolName($0.symbol), $0.start) }, on: db)
     }
 
     /// The same, for keys by symbol name (read back from the database).
     @discardableResult
-    func rebuild(_ keys: [(symbol: String, start: Int64)], on db: PostgresConnection) throws -> Int {
+    func rebuild(_ keys: [(symbol: String, start: Int64)], on db: LibpqConnection) throws -> Int {
         guard !keys.isEmpty else { return 0 }
         func array(_ f: ((symbol: String, start: Int64)) -> String) -> String { "{" + keys.map(f).joined(separator: ",") + "}" }
         let r = try db.execute(Self.rebuildSQL, parameters: [
@@ -57,7 +57,7 @@ struct CandleStatements {
 
     /// The candles that may be missing or stale after a crash: every minute from `from` on that
     /// has stored trades or a stored candle.
-    static func keys(from: Int64, on db: PostgresConnection) throws -> [(symbol: String, start: Int64)] {
+    static func keys(from: Int64, on db: LibpqConnection) throws -> [(symbol: String, start: Int64)] {
         let r = try db.execute("""
             SELECT symbol, (extract(epoch FROM date_bin(INTERVAL '1 minute', time, TIMESTAMPTZ 'epoch')) * 1000000)::bigint
             FROM market_ticks WHERE kind = 1 AND time >= to_timestamp($1::bigint / 1000000.0)

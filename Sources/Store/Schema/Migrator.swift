@@ -57,7 +57,7 @@ public struct Migrator {
 
     /// - Parameter onApply: called with the module and the migration before each one runs.
     @discardableResult
-    public func run(on db: PostgresConnection, onApply: (String, Migration) -> Void = { _, _ in }) throws -> Report {
+    public func run(on db: LibpqConnection, onApply: (String, Migration) -> Void = { _, _ in }) throws -> Report {
         try prepareTable(on: db)
         var report = Report(modules: [])
         for schema in schemas {
@@ -74,7 +74,7 @@ public struct Migrator {
 
     /// Creates the table, or upgrades the one a release before modules made (keyed by version
     /// alone, every row the market data's).
-    private func prepareTable(on db: PostgresConnection) throws {
+    private func prepareTable(on db: LibpqConnection) throws {
         try db.execute("BEGIN")
         do {
             try db.execute("SELECT pg_advisory_xact_lock(\(Self.lockKey))")
@@ -110,7 +110,7 @@ public struct Migrator {
     /// updates its catalog row while the migration drops that job (a continuous aggregate's
     /// refresh policy) fails the migration with "tuple concurrently updated": it was rolled
     /// back whole, so it is tried again, a few times.
-    private func apply(_ migration: Migration, of module: String, on db: PostgresConnection, onApply: (String, Migration) -> Void) throws -> Bool {
+    private func apply(_ migration: Migration, of module: String, on db: LibpqConnection, onApply: (String, Migration) -> Void) throws -> Bool {
         var attempt = 1
         while true {
             do {
@@ -118,7 +118,7 @@ public struct Migrator {
             } catch let error as MigrationError {
                 throw error
             } catch {
-                guard attempt < 5, case .statement(_, "XX000", let message)? = error as? PostgresError, message.contains("tuple concurrently") else {
+                guard attempt < 5, case .statement(_, "XX000", let message)? = error as? LibpqError, message.contains("tuple concurrently") else {
                     throw MigrationError.failed(module: module, version: migration.version, name: migration.name, reason: "\(error)")
                 }
                 attempt += 1
@@ -127,7 +127,7 @@ public struct Migrator {
         }
     }
 
-    private func applyOnce(_ migration: Migration, of module: String, on db: PostgresConnection, onApply: (String, Migration) -> Void) throws -> Bool {
+    private func applyOnce(_ migration: Migration, of module: String, on db: LibpqConnection, onApply: (String, Migration) -> Void) throws -> Bool {
         try db.execute("BEGIN")
         do {
             try db.execute("SELECT pg_advisory_xact_lock(\(Self.lockKey))")

@@ -7,7 +7,7 @@ public enum StorageLayout: String, Sendable, Equatable {
 
     /// TimescaleDB when the server can load the extension (installed on disk and preloaded, or
     /// already created in this database), plain PostgreSQL otherwise.
-    public static func detect(_ db: PostgresConnection) throws -> StorageLayout {
+    public static func detect(_ db: LibpqConnection) throws -> StorageLayout {
         let r = try db.execute("""
             SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb')
                 OR (EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb')

@@ -51,7 +51,7 @@ public struct StorageMaintenance: Sendable, Equatable {
     }
 
     @discardableResult
-    public func run(on db: PostgresConnection, layout: StorageLayout) throws -> Report {
+    public func run(on db: LibpqConnection, layout: StorageLayout) throws -> Report {
         var report = Report()
         try db.execute("BEGIN")
         do {
@@ -91,7 +91,7 @@ private enum Policy {
 
     /// Leaves a policy that is there once with this age alone; otherwise replaces what is there.
     /// Returns whether it changed anything.
-    func reconcile(_ table: String, on db: PostgresConnection) throws -> Bool {
+    func reconcile(_ table: String, on db: LibpqConnection) throws -> Bool {
         let (procedure, key, kind, days) = switch self {
         case .compression(let days): ("policy_compression", "compress_after", "compression", days)
         case .retention(let days): ("policy_retention", "drop_after", "retention", days)

@@ -32,7 +32,7 @@ final class BatchCommitter {
     private let writerID: String
     /// Never mutated: symbol names, and fresh encoders for spooled batches and row isolation.
     let template: TickCopyEncoder
-    private var db: PostgresConnection?
+    private var db: LibpqConnection?
     private var partitionDays: Set<Int64> = []
     let candles: CandleStatements
     /// Candles whose minute had a refused trade: the aggregator's values include it, so they are
@@ -172,7 +172,7 @@ final class BatchCommitter {
             volume = excluded.volume, trade_count = excluded.trade_count
         """
 
-    private func insert(_ snapshots: [BookSnapshot], on db: PostgresConnection) throws {
+    private func insert(_ snapshots: [BookSnapshot], on db: LibpqConnection) throws {
         // The last state per symbol and time: one statement cannot update a row twice, and spooled
         // batches drained together may hold two runs' snapshots of the same time.
         var latest: [SnapshotKey: Int] = [:]
@@ -194,9 +194,9 @@ final class BatchCommitter {
     /// The UTC day (since the epoch) an instant falls on.
     private static func day(of nanos: Int64) -> Int64 { UTCTime.floor(nanos, toMultipleOf: UTCTime.nanosPerDay) / UTCTime.nanosPerDay }
 
-    private func connection() throws -> PostgresConnection {
+    private func connection() throws -> LibpqConnection {
         if let db, db.isHealthy { return db }
-        let fresh = try PostgresConnection(conninfo: conninfo)
+        let fresh = try LibpqConnection(conninfo: conninfo)
         db = fresh
         return fresh
     }
@@ -207,15 +207,15 @@ final class BatchCommitter {
         return encoder.finished()
     }
 
-    private func copy(_ data: [UInt8], rows: Int, on db: PostgresConnection) throws {
+    private func copy(_ data: [UInt8], rows: Int, on db: LibpqConnection) throws {
         let copied = try db.copyIn(Self.copySQL, data: data)
         guard copied == rows else {
-            throw PostgresError.statement(sql: "COPY market_ticks", sqlState: "", message: "copied \(copied) of \(rows) rows")
+            throw LibpqError.statement(sql: "COPY market_ticks", sqlState: "", message: "copied \(copied) of \(rows) rows")
         }
     }
 
     /// Stores `range` of the batch, halving it around rows the schema refuses (a few COPYs per bad row).
-    private func isolate(_ range: Range<Int>, of ticks: [Tick], on db: PostgresConnection, rejected: inout [(Int, String)]) throws {
+    private func isolate(_ range: Range<Int>, of ticks: [Tick], on db: LibpqConnection, rejected: inout [(Int, String)]) throws {
         guard let error = try dataError(underSavepoint: db, { try copy(encode(ticks[range]), rows: range.count, on: db) }) else { return }
         if range.count == 1 {
             rejected.append((range.lowerBound, error.reason))
@@ -228,13 +228,13 @@ final class BatchCommitter {
 
     /// Runs `body` under a savepoint. When the rows are at fault (a data error) it undoes just
     /// that part and returns the error; the transaction goes on. Other errors propagate.
-    private func dataError(underSavepoint db: PostgresConnection, _ body: () throws -> Void) throws -> PostgresError? {
+    private func dataError(underSavepoint db: LibpqConnection, _ body: () throws -> Void) throws -> LibpqError? {
         try db.execute("SAVEPOINT part")
         do {
             try body()
             try db.execute("RELEASE SAVEPOINT part")
             return nil
-        } catch let error as PostgresError where error.isDataError {
+        } catch let error as LibpqError where error.isDataError {
             try db.execute("ROLLBACK TO SAVEPOINT part")
             try db.execute("RELEASE SAVEPOINT part")
             return error
@@ -256,7 +256,7 @@ final class BatchCommitter {
     }
 }
 
-extension PostgresError {
+extension LibpqError {
     /// A data exception (class 22) or integrity violation (class 23): the rows are at fault,
     /// not the connection, so retrying the same rows cannot help.
     var isDataError: Bool {

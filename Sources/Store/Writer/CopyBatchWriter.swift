@@ -187,7 +187,7 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
     }
 
     /// The highest stored sequence number per feed id, to resume sequence tracking after a restart.
-    public static func checkpoints(_ db: PostgresConnection) throws -> [UInt16: UInt64] {
+    public static func checkpoints(_ db: LibpqConnection) throws -> [UInt16: UInt64] {
         var out: [UInt16: UInt64] = [:]
         for row in try db.execute("SELECT feed, highest_seq FROM ingest_checkpoints").rows {
             if let f = row[0].flatMap({ Int16($0) }), let s = row[1].flatMap({ Int64($0) }) {

@@ -26,7 +26,7 @@ final class BenchDaemon {
         } else {
             let pg = try PrivatePostgres.start(directory: "\(directory)/postgres\(timescaleDB ? "-timescaledb" : "")", timescaleDB: timescaleDB, log: log)
             postgres = pg
-            let admin = try PostgresConnection(conninfo: pg.conninfo)
+            let admin = try LibpqConnection(conninfo: pg.conninfo)
             _ = try admin.execute("DROP DATABASE IF EXISTS \(Self.database) WITH (FORCE)")
             _ = try admin.execute("CREATE DATABASE \(Self.database)")
             benchDatabase = pg.conninfo(database: Self.database)
@@ -91,7 +91,7 @@ final class BenchDaemon {
     }
 
     private static func countTicks(_ url: String, sequences: ClosedRange<UInt64>? = nil) throws -> UInt64 {
-        let db = try PostgresConnection(conninfo: url)
+        let db = try LibpqConnection(conninfo: url)
         let filter = sequences.map { " WHERE seq BETWEEN \($0.lowerBound) AND \($0.upperBound)" } ?? ""
         let rows = try db.execute("SELECT count(*) FROM market_ticks" + filter).rows
         guard let first = rows.first, let cell = first.first, let text = cell, let n = UInt64(text) else { return 0 }

@@ -54,7 +54,7 @@ struct MarketDataModule: DaemonModule {
                     return due == 0
                 }
                 do {
-                    let report = try rules.run(on: PostgresConnection(conninfo: database.conninfo), layout: layout)
+                    let report = try rules.run(on: LibpqConnection(conninfo: database.conninfo), layout: layout)
                     if report.changedSomething || first { log("database: \(report)") }
                 } catch {
                     log("database: maintenance failed (retried in an hour): \(error)")
@@ -66,7 +66,7 @@ struct MarketDataModule: DaemonModule {
                 try? await NIOThreadPool.singleton.runIfActive { runMaintenance() }
             }
             if database.schema.layout != nil {
-                do { checkpoints = try CopyBatchWriter.checkpoints(PostgresConnection(conninfo: database.conninfo)) } catch {
+                do { checkpoints = try CopyBatchWriter.checkpoints(LibpqConnection(conninfo: database.conninfo)) } catch {
                     log("database: cannot read the stored checkpoints (\(error)); the store sorts out what was stored before when it can")
                 }
             }

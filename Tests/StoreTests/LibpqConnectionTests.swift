@@ -3,10 +3,10 @@ import Store
 import TestSupport
 import Testing
 
-func testDatabase() throws -> PostgresConnection { try PostgresConnection(conninfo: testDatabaseURL()) }
+func testDatabase() throws -> LibpqConnection { try LibpqConnection(conninfo: testDatabaseURL()) }
 
 /// A schema of its own for one test, dropped afterwards.
-func withScratchSchema(_ body: (PostgresConnection, String) throws -> Void) throws {
+func withScratchSchema(_ body: (LibpqConnection, String) throws -> Void) throws {
     let db = try testDatabase()
     let schema = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
     try db.execute("CREATE SCHEMA \(schema)")
@@ -41,7 +41,7 @@ func withScratchSchema(_ body: (PostgresConnection, String) throws -> Void) thro
         #expect {
             try db.execute("SELECT * FROM no_such_table_akis")
         } throws: { error in
-            guard case PostgresError.statement(_, let state, let message) = error else { return false }
+            guard case LibpqError.statement(_, let state, let message) = error else { return false }
             return state == "42P01" && message.contains("no_such_table_akis")
         }
         // The connection stays usable after an error.
@@ -59,9 +59,9 @@ func withScratchSchema(_ body: (PostgresConnection, String) throws -> Void) thro
 
     @Test func unreachableServerGivesAClearError() {
         #expect {
-            _ = try PostgresConnection(conninfo: "host=/nonexistent/akis-socket-dir port=1 connect_timeout=2")
+            _ = try LibpqConnection(conninfo: "host=/nonexistent/akis-socket-dir port=1 connect_timeout=2")
         } throws: { error in
-            guard case PostgresError.connection(let message) = error else { return false }
+            guard case LibpqError.connection(let message) = error else { return false }
             return message.contains("/nonexistent/akis-socket-dir") && "\(error)".hasPrefix("cannot connect to PostgreSQL")
         }
     }

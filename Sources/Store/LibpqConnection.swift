@@ -2,7 +2,7 @@ import CLibPQ
 import Glibc
 
 /// Why a PostgreSQL operation failed.
-public enum PostgresError: Error, CustomStringConvertible, Equatable {
+public enum LibpqError: Error, CustomStringConvertible, Equatable {
     /// Could not connect; `message` is libpq's reason.
     case connection(message: String)
     /// A statement failed; `sqlState` is the five-character SQLSTATE (e.g. 42P01).
@@ -25,18 +25,20 @@ public struct QueryResult: Sendable, Equatable {
     public var affectedRows: Int
 }
 
-/// One libpq connection, used from one thread at a time.
-public final class PostgresConnection {
+/// One libpq connection, used from one thread at a time: what postgres-nio cannot do for us (binary
+/// COPY on the hot path, the spool drain, migrations, blocking tools). The request/response side
+/// uses postgres-nio's `PostgresClient` instead.
+public final class LibpqConnection {
     let connection: OpaquePointer
 
     /// Connects with a libpq connection string (`host=/path port=5432 dbname=akis` or a
     /// `postgresql://` URL).
     public init(conninfo: String) throws {
-        guard let c = PQconnectdb(conninfo) else { throw PostgresError.connection(message: "out of memory") }
+        guard let c = PQconnectdb(conninfo) else { throw LibpqError.connection(message: "out of memory") }
         guard PQstatus(c) == CONNECTION_OK else {
             let message = String(cString: PQerrorMessage(c)).trimmingTrailingWhitespace()
             PQfinish(c)
-            throw PostgresError.connection(message: message)
+            throw LibpqError.connection(message: message)
         }
         // Notices ("… does not exist, skipping") are not for the daemon's journal; libpq would
         // print each to stderr.
@@ -53,7 +55,7 @@ public final class PostgresConnection {
     @discardableResult
     public func execute(_ sql: String) throws -> QueryResult {
         guard let result = PQexec(connection, sql) else {
-            throw PostgresError.statement(sql: sql, sqlState: "", message: String(cString: PQerrorMessage(connection)))
+            throw LibpqError.statement(sql: sql, sqlState: "", message: String(cString: PQerrorMessage(connection)))
         }
         defer { PQclear(result) }
         return try Self.read(result, sql: sql)
@@ -70,7 +72,7 @@ public final class PostgresConnection {
             }
         }
         guard let result else {
-            throw PostgresError.statement(sql: sql, sqlState: "", message: String(cString: PQerrorMessage(connection)))
+            throw LibpqError.statement(sql: sql, sqlState: "", message: String(cString: PQerrorMessage(connection)))
         }
         defer { PQclear(result) }
         return try Self.read(result, sql: sql)
@@ -83,7 +85,7 @@ public final class PostgresConnection {
 
     var errorMessage: String { String(cString: PQerrorMessage(connection)).trimmingTrailingWhitespace() }
 
-    func statementError(_ sql: String) -> PostgresError {
+    func statementError(_ sql: String) -> LibpqError {
         .statement(sql: sql, sqlState: "", message: errorMessage)
     }
 
@@ -98,7 +100,7 @@ public final class PostgresConnection {
             let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) } ?? ""
             let message = PQresultErrorField(result, Int32(UInt8(ascii: "M"))).map { String(cString: $0) }
                 ?? String(cString: PQresultErrorMessage(result))
-            throw PostgresError.statement(sql: sql, sqlState: state, message: message)
+            throw LibpqError.statement(sql: sql, sqlState: state, message: message)
         }
         let columnCount = Int(PQnfields(result))
         let rowCount = Int(PQntuples(result))

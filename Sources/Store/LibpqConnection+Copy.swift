@@ -1,6 +1,6 @@
 import CLibPQ
 
-extension PostgresConnection {
+extension LibpqConnection {
     /// Runs `COPY … FROM STDIN` with `data` as the whole input stream; returns the rows copied.
     /// On failure the server has stored none of them (COPY is all or nothing).
     @discardableResult
@@ -10,7 +10,7 @@ extension PostgresConnection {
         if status != PGRES_COPY_IN {
             defer { PQclear(start) }
             _ = try Self.read(start, sql: sql)
-            throw PostgresError.statement(sql: sql, sqlState: "", message: "the statement did not start a COPY FROM STDIN")
+            throw LibpqError.statement(sql: sql, sqlState: "", message: "the statement did not start a COPY FROM STDIN")
         }
         PQclear(start)
         // In chunks, so that libpq never needs a second copy of a large batch.
@@ -35,7 +35,7 @@ extension PostgresConnection {
             do { rows = try Self.read(result, sql: sql).affectedRows } catch let e { if error == nil { error = e } }
         }
         if let error { throw error }
-        if let failure { throw PostgresError.statement(sql: sql, sqlState: "", message: failure) }
+        if let failure { throw LibpqError.statement(sql: sql, sqlState: "", message: failure) }
         return rows
     }
 }
