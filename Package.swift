@@ -26,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         // C libraries. liburing gets a C shim: its header clashes with Glibc in Swift (fd_set).
@@ -84,6 +85,18 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "Events",
+            dependencies: [
+                "Daemon", "Ingest", "Store",
+                .product(name: "Atomics", package: "swift-atomics"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
             name: "Bench",
             dependencies: [
                 "Ingest", "Fanout", .product(name: "Atomics", package: "swift-atomics"),
@@ -98,7 +111,7 @@ let package = Package(
         .executableTarget(
             name: "akis",
             dependencies: [
-                "RingBuffer", "Ingest", "Aggregator", "Store", "AkisConfig", "Daemon", "Fanout", "Bench",
+                "RingBuffer", "Ingest", "Aggregator", "Store", "AkisConfig", "Daemon", "Events", "Fanout", "Bench",
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -131,6 +144,15 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .testTarget(
+            name: "EventsTests",
+            dependencies: [
+                "Events", "Ingest", "Store", "TestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         .testTarget(name: "BenchTests", dependencies: ["Bench", "Fanout", "Ingest"], swiftSettings: strict),
         .testTarget(name: "AggregatorTests", dependencies: ["Aggregator", "Ingest", "RingBuffer"], swiftSettings: strict),
         .testTarget(
@@ -148,7 +170,8 @@ let package = Package(
         .testTarget(
             name: "AkisCLITests",
             dependencies: [
-                "Ingest", "Store", "Aggregator", "Bench", "TestSupport",
+                "Ingest", "Store", "Aggregator", "Bench", "Events", "TestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             ],
             swiftSettings: strict

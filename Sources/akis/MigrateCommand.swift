@@ -13,15 +13,7 @@ struct Migrate: ParsableCommand {
     @Option(help: "A libpq connection string; overrides the configuration's.") var database: String?
 
     func run() throws {
-        var url = database
-        if url == nil, let config {
-            let text: String
-            do { text = try String(contentsOfFile: config, encoding: .utf8) } catch {
-                throw CLIError("cannot read the configuration file \(config): \((error as NSError).localizedDescription)")
-            }
-            do { url = try AkisConfiguration.parse(text, modules: Daemon.settings(Serve.modules)).databaseURL } catch { throw CLIError("\(config): \(error)") }
-        }
-        guard let url else { throw ValidationError("no database: pass --database CONNINFO or a --config with [database] url") }
+        let url = try databaseURL(database: database, config: config)
         let db = try LibpqConnection(conninfo: url)
         let layout = try StorageLayout.detect(db)
         print("layout: \(layout.rawValue)")

@@ -1,6 +1,7 @@
 import AkisConfig
 import ArgumentParser
 import Daemon
+import Events
 import Foundation
 import Logging
 
@@ -25,6 +26,7 @@ struct Serve: AsyncParsableCommand {
     /// The daemon's modules, in order: their migrations run in this order, and they stop in
     /// the reverse order. A new module is one more line here.
     static let modules: [any DaemonModule.Type] = [
+        EventsModule.self,
         MarketDataModule.self,
         MarketHistoryModule.self,
     ]

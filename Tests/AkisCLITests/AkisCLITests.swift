@@ -1,3 +1,4 @@
+import Events
 import Foundation
 import HummingbirdWSClient
 import Ingest
@@ -343,6 +344,39 @@ func scratchFile(_ name: String) -> String {
         #expect(result.status == 128 + SIGTERM, "\(result.status)")
         #expect(result.stderr.contains("received SIGTERM again: exiting without draining"), "\(result.stderr)")
         _ = socket
+    }
+
+    /// `akis audit verify` over a database `akis migrate` made: intact chains pass with their
+    /// counts; a changed event fails with status 1, naming its topic and sequence number.
+    @Test func auditVerifyNamesTheFirstBrokenLink() async throws {
+        try await withScratchDatabase { url in
+            #expect(try akis("migrate", "--database", url).stdout.contains("events: applying migration 1"))
+            let store = EventStore()
+            let logger = Logger(label: "cli-test")
+            try await withPool(url) { client in
+                for n in 1...12 {
+                    _ = try await client.withTransaction(logger: logger) { c in
+                        try await store.append([Event(.orderCreated, key: "u-1", data: [("orderId", .string("o-\(n)"))]),
+                                                Event(.userLoggedIn, key: "u-1", data: [("userId", .string("u-1"))])], on: c, logger: logger)
+                    }
+                }
+            }
+            let intact = try akis("audit", "verify", "--database", url)
+            #expect(intact.status == 0, "\(intact.stderr)")
+            #expect(intact.stdout.contains("trading-events: 12 events verified, head at 12") && intact.stdout.contains("audit-events: 12 events verified"),
+                    "\(intact.stdout)")
+            #expect(intact.stdout.contains("audit chains intact (24 events in"))
+
+            let db = try LibpqConnection(conninfo: url)
+            try db.execute("ALTER TABLE event_store DISABLE TRIGGER event_store_append_only")
+            try db.execute("UPDATE event_store SET envelope = convert_to(replace(convert_from(envelope, 'UTF8'), 'o-4', 'o-5'), 'UTF8') WHERE topic = 'trading-events' AND seq = 4")
+            let broken = try akis("audit", "verify", "--database", url)
+            #expect(broken.status == 1)
+            #expect(broken.stderr.contains("trading-events: the audit chain is broken at event 4: its stored hash does not match"), "\(broken.stderr)")
+            #expect(try akis("audit", "verify", "--database", url, "--topic", "audit-events").status == 0, "the other topic's chain is intact")
+            let bad = try akis("audit", "verify", "--database", url, "--topic", "nope")
+            #expect(bad.status != 0 && bad.stderr.contains("--topic nope is not one of user-events, trading-events"), "\(bad.stderr)")
+        }
     }
 
     /// Under systemd (Type=notify, WatchdogSec): READY=1 once bound, WATCHDOG=1 while the threads

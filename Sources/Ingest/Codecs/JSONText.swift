@@ -1,6 +1,4 @@
-import Ingest
-
-/// Pieces of JSON text shared by the WebSocket messages and the HTTP API, written by hand so that
+/// Pieces of JSON text shared by the WebSocket messages, the HTTP API and the events, written by hand so that
 /// exact amounts never pass through a floating point type.
 public enum JSONText {
     /// A JSON string literal; control characters, quotes and backslashes escaped.
