@@ -44,5 +44,39 @@ enum EventSchema {
             FROM unnest(ARRAY['user-events', 'trading-events', 'market-events', 'notification-events', 'audit-events']) AS t;
             """
         }),
+        Migration(version: 2, name: "event consumers: positions, applied events, dead letters", sql: { _ in
+            """
+            -- Per consumer and topic: the last event it handled (applied, or moved to the dead letters).
+            CREATE TABLE event_consumer_positions (
+                consumer text NOT NULL,
+                topic text NOT NULL,
+                position bigint NOT NULL DEFAULT 0,
+                updated_at timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (consumer, topic)
+            );
+            -- The events each consumer applied, committed with what it did: a redelivered event is
+            -- recognised by its id and not applied twice.
+            CREATE TABLE event_consumer_applied (
+                consumer text NOT NULL,
+                event_id uuid NOT NULL,
+                applied_at timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (consumer, event_id)
+            );
+            -- Events a consumer failed on after its retries, with the error; `akis events dlq`.
+            CREATE TABLE event_dead_letters (
+                id bigserial PRIMARY KEY,
+                consumer text NOT NULL,
+                topic text NOT NULL,
+                seq bigint NOT NULL,
+                event_id uuid NOT NULL,
+                event_type text NOT NULL,
+                attempts int NOT NULL,
+                error text NOT NULL,
+                failed_at timestamptz NOT NULL DEFAULT now(),
+                retry_requested boolean NOT NULL DEFAULT false,
+                CONSTRAINT event_dead_letters_once UNIQUE (consumer, event_id)
+            );
+            """
+        }),
     ]
 }

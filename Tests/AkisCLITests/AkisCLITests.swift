@@ -379,6 +379,30 @@ func scratchFile(_ name: String) -> String {
         }
     }
 
+    /// `akis events dlq` lists the dead letters, asks for retries and drops them; bad requests
+    /// are refused with the reason.
+    @Test func deadLettersAreListedRetriedAndDropped() throws {
+        try withScratchDatabase { url in
+            #expect(try akis("migrate", "--database", url).status == 0)
+            let db = try LibpqConnection(conninfo: url)
+            try db.execute("""
+                INSERT INTO event_dead_letters (consumer, topic, seq, event_id, event_type, attempts, error)
+                VALUES ('mail', 'user-events', 7, '1b4e28ba-2fa1-11d2-883f-0016d3cca427', 'UserRegistered', 5, 'SMTP 451: try later')
+                """)
+            let list = try akis("events", "dlq", "list", "--database", url)
+            #expect(list.status == 0 && list.stdout.contains("1  mail  user-events #7 UserRegistered 1b4e28ba-2fa1-11d2-883f-0016d3cca427  5 attempts")
+                    && list.stdout.contains("SMTP 451: try later") && list.stdout.contains("1 dead letters"), "\(list)")
+            #expect(try akis("events", "dlq", "retry", "1", "--database", url).stdout.contains("1 dead letters to be retried"))
+            #expect(try db.execute("SELECT retry_requested FROM event_dead_letters").rows == [["t"]])
+            let unknown = try akis("events", "dlq", "retry", "1", "99", "--database", url)
+            #expect(unknown.status == 1 && unknown.stderr.contains("1 of the ids given are not dead letters"), "\(unknown)")
+            let neither = try akis("events", "dlq", "drop", "--database", url)
+            #expect(neither.status != 0 && neither.stderr.contains("drop needs the dead letters' ids, or --all"), "\(neither)")
+            #expect(try akis("events", "dlq", "drop", "--all", "--database", url).stdout.contains("1 dead letters dropped"))
+            #expect(try db.execute("SELECT count(*) FROM event_dead_letters").rows == [["0"]])
+        }
+    }
+
     /// Under systemd (Type=notify, WatchdogSec): READY=1 once bound, WATCHDOG=1 while the threads
     /// turn, STOPPING=1 on SIGTERM.
     @Test func serveTalksToSystemd() throws {

@@ -1,0 +1,219 @@
+import Atomics
+import Foundation
+import Ingest
+import Logging
+import NIOCore
+import PostgresNIO
+import ServiceLifecycle
+
+/// Runs the in-process consumers (a service of the group): each reads its topics from its
+/// committed positions, in order, woken by `NOTIFY akis_events` (a poll every `pollInterval` is
+/// the fallback, and covers a lost LISTEN connection). See `EventConsumer` for the guarantees.
+///
+/// A handler that throws is retried with exponential backoff and jitter; after `maximumAttempts`
+/// the event goes to `event_dead_letters` with the error and the consumer moves on. A database
+/// that fails meanwhile is not the handler's fault: the consumer waits and tries the same event
+/// again, without counting it. `akis events dlq retry` asks for dead letters to be tried again.
+public final class EventConsumers: Service, Sendable, CustomStringConvertible {
+    public struct Options: Sendable {
+        public var maximumAttempts = 5
+        public var retryInitial: Duration = .milliseconds(200)
+        public var retryMaximum: Duration = .seconds(10)
+        public var pollInterval: Duration = .seconds(5)
+        public var batch = 500
+        public init() {}
+    }
+
+    public let consumers: [any EventConsumer]
+    /// Events applied, and moved to the dead letters, over all consumers.
+    public let applied = ManagedAtomic<UInt64>(0)
+    public let deadLettered = ManagedAtomic<UInt64>(0)
+    private let client: PostgresClient
+    private let options: Options
+    private let logger: Logger
+    private let wakes: [(stream: AsyncStream<Void>, continuation: AsyncStream<Void>.Continuation)]
+
+    public init(client: PostgresClient, consumers: [any EventConsumer], options: Options = Options(), logger: Logger) {
+        precondition(Set(consumers.map(\.name)).count == consumers.count, "consumer names are unique")
+        self.client = client
+        self.consumers = consumers
+        self.options = options
+        self.logger = logger
+        wakes = consumers.map { _ in AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1)) }
+    }
+
+    public var description: String { "event consumers" }
+
+    public func run() async throws {
+        guard !consumers.isEmpty else { return try await gracefulShutdown() }
+        await withDiscardingTaskGroup { group in
+            group.addTask { await cancelWhenGracefulShutdown { await self.listen() } }
+            for (i, consumer) in consumers.enumerated() {
+                group.addTask { await cancelWhenGracefulShutdown { await self.loop(consumer, wake: self.wakes[i].stream) } }
+            }
+            // The poll: a wake-up every pollInterval whatever LISTEN does.
+            group.addTask {
+                await cancelWhenGracefulShutdown {
+                    while (try? await Task.sleep(for: self.options.pollInterval)) != nil { self.wakeAll() }
+                }
+            }
+        }
+    }
+
+    /// Wakes every consumer (a new event, or dead letters to retry).
+    public func wakeAll() {
+        for w in wakes { w.continuation.yield() }
+    }
+
+    private func listen() async {
+        while !Task.isCancelled {
+            do {
+                try await client.withConnection { connection in
+                    try await connection.listen(on: "akis_events") { notifications in
+                        self.wakeAll()  // what came while not listening
+                        for try await _ in notifications { self.wakeAll() }
+                    }
+                }
+            } catch {
+                if Task.isCancelled { return }
+                logger.debug("events: LISTEN akis_events failed (\(error)); polling until it is back")
+            }
+            try? await Task.sleep(for: options.pollInterval)
+        }
+    }
+
+    private func loop(_ consumer: any EventConsumer, wake: AsyncStream<Void>) async {
+        var failures = ReconnectBackoff(initialNanos: 100_000_000, maximumNanos: 10_000_000_000)
+        var reported = false
+        var wakeups = wake.makeAsyncIterator()
+        while !Task.isCancelled {
+            do {
+                try await drain(consumer)
+                failures.reset()
+                if reported { logger.info("events: consumer \(consumer.name) runs again") }
+                reported = false
+            } catch is CancellationError {
+                return
+            } catch {
+                if Task.isCancelled { return }
+                if !reported { logger.info("events: consumer \(consumer.name) waits for the database (\(error))") }
+                reported = true
+                try? await Task.sleep(for: .nanoseconds(failures.nextDelay(unit: Double.random(in: 0..<1))))
+                continue
+            }
+            // The next notification, or the poll.
+            if await wakeups.next() == nil { return }
+        }
+    }
+
+    /// Dead letters asked to be retried, then everything new in each topic, until caught up.
+    func drain(_ consumer: any EventConsumer) async throws {
+        for letter in try await retryRequested(consumer) {
+            try await deliver(letter.event, to: consumer, deadLetter: letter.id)
+        }
+        for topic in consumer.topics {
+            while true {
+                let position = try await self.position(of: consumer, in: topic)
+                let rows = try await client.query("""
+                    SELECT seq, event_id, event_type, partition_key, envelope FROM event_store
+                    WHERE topic = \(topic.rawValue) AND seq > \(position) ORDER BY seq LIMIT \(options.batch)
+                    """, logger: logger)
+                var events: [StoredEvent] = []
+                for try await (seq, id, type, key, envelope) in rows.decode((Int64, UUID, String, String, ByteBuffer).self) {
+                    events.append(StoredEvent(topic: topic, sequence: seq, id: id, type: type, key: key, envelope: Array(envelope.readableBytesView)))
+                }
+                for event in events { try await deliver(event, to: consumer, deadLetter: nil) }
+                if events.count < options.batch { break }
+            }
+        }
+    }
+
+    private func position(of consumer: any EventConsumer, in topic: Topic) async throws -> Int64 {
+        let rows = try await client.query("""
+            INSERT INTO event_consumer_positions (consumer, topic) VALUES (\(consumer.name), \(topic.rawValue))
+            ON CONFLICT (consumer, topic) DO UPDATE SET consumer = excluded.consumer
+            RETURNING position
+            """, logger: logger)
+        for try await position in rows.decode(Int64.self) { return position }
+        return 0
+    }
+
+    private struct HandlerFailure: Error { let error: any Error }
+
+    /// Applies `event` (or skips it if applied before) and moves the position past it, in one
+    /// transaction; retries a failing handler, then moves the event to the dead letters.
+    private func deliver(_ event: StoredEvent, to consumer: any EventConsumer, deadLetter: Int64?) async throws {
+        var backoff = ReconnectBackoff(initialNanos: Int64(options.retryInitial.components.attoseconds / 1_000_000_000 + options.retryInitial.components.seconds * 1_000_000_000),
+                                       maximumNanos: Int64(options.retryMaximum.components.seconds * 1_000_000_000 + options.retryMaximum.components.attoseconds / 1_000_000_000))
+        var attempt = 0
+        let logger = logger
+        while true {
+            attempt += 1
+            do {
+                try await client.withTransaction(logger: logger) { c in
+                    let marked = try await c.query("""
+                        INSERT INTO event_consumer_applied (consumer, event_id) VALUES (\(consumer.name), \(event.id))
+                        ON CONFLICT DO NOTHING RETURNING 1
+                        """, logger: logger)
+                    var first = false
+                    for try await _ in marked.decode(Int.self) { first = true }
+                    if first {
+                        do { try await consumer.handle(event, on: c) } catch { throw HandlerFailure(error: error) }
+                    }
+                    if let deadLetter {
+                        try await c.query("DELETE FROM event_dead_letters WHERE id = \(deadLetter)", logger: logger)
+                    } else {
+                        try await c.query("""
+                            UPDATE event_consumer_positions SET position = greatest(position, \(event.sequence)), updated_at = now()
+                            WHERE consumer = \(consumer.name) AND topic = \(event.topic.rawValue)
+                            """, logger: logger)
+                    }
+                }
+                applied.wrappingIncrement(ordering: .relaxed)
+                return
+            } catch let error as PostgresTransactionError where error.closureError is HandlerFailure {
+                let failure = (error.closureError as! HandlerFailure).error
+                if attempt < options.maximumAttempts {
+                    try await Task.sleep(for: .nanoseconds(backoff.nextDelay(unit: Double.random(in: 0..<1))))
+                    continue
+                }
+                try await bury(event, of: consumer, attempts: attempt, error: "\(failure)", deadLetter: deadLetter)
+                return
+            }
+        }
+    }
+
+    private func bury(_ event: StoredEvent, of consumer: any EventConsumer, attempts: Int, error: String, deadLetter: Int64?) async throws {
+        let logger = logger
+        try await client.withTransaction(logger: logger) { c in
+            try await c.query("""
+                INSERT INTO event_dead_letters (consumer, topic, seq, event_id, event_type, attempts, error)
+                VALUES (\(consumer.name), \(event.topic.rawValue), \(event.sequence), \(event.id), \(event.type), \(attempts), \(error))
+                ON CONFLICT (consumer, event_id) DO UPDATE SET attempts = event_dead_letters.attempts + excluded.attempts,
+                    error = excluded.error, failed_at = now(), retry_requested = false
+                """, logger: logger)
+            if deadLetter == nil {
+                try await c.query("""
+                    UPDATE event_consumer_positions SET position = greatest(position, \(event.sequence)), updated_at = now()
+                    WHERE consumer = \(consumer.name) AND topic = \(event.topic.rawValue)
+                    """, logger: logger)
+            }
+        }
+        deadLettered.wrappingIncrement(ordering: .relaxed)
+        logger.info("events: consumer \(consumer.name) gave up on \(event.type) \(event.topic.rawValue) #\(event.sequence) after \(attempts) attempts: \(error); it is in the dead letters")
+    }
+
+    private func retryRequested(_ consumer: any EventConsumer) async throws -> [(id: Int64, event: StoredEvent)] {
+        let rows = try await client.query("""
+            SELECT d.id, s.topic, s.seq, s.event_id, s.event_type, s.partition_key, s.envelope
+            FROM event_dead_letters d JOIN event_store s ON s.event_id = d.event_id
+            WHERE d.consumer = \(consumer.name) AND d.retry_requested ORDER BY d.id
+            """, logger: logger)
+        var out: [(Int64, StoredEvent)] = []
+        for try await (id, topic, seq, eventID, type, key, envelope) in rows.decode((Int64, String, Int64, UUID, String, String, ByteBuffer).self) {
+            guard let t = Topic(rawValue: topic) else { continue }
+            out.append((id, StoredEvent(topic: t, sequence: seq, id: eventID, type: type, key: key, envelope: Array(envelope.readableBytesView))))
+        }
+        return out
+    }
+}
