@@ -2,6 +2,7 @@ import Daemon
 import Logging
 import ServiceLifecycle
 import Store
+import Synchronization
 
 /// The events module: the event store (the outbox the other modules append to in their own
 /// transactions), its audit chains, and the in-process consumers (docs/events.md). The Kafka
@@ -28,6 +29,22 @@ public struct EventsModule: DaemonModule {
         context.metrics.counter("events_dead_lettered", "Events consumers gave up on after their retries (event_dead_letters)") {
             consumers.deadLettered.load(ordering: .relaxed)
         }
-        services = [consumers]
+        let logger = context.logger
+        // Retention once the schema is ready (checked every minute), then hourly.
+        let due = Mutex<ContinuousClock.Instant>(.now)
+        let retention = PeriodicService(name: "event retention", every: .seconds(60)) {
+            guard database.schema.layout != nil, due.withLock({ $0 <= .now }) else { return }
+            due.withLock { $0 = .now + .seconds(3600) }
+            do {
+                let removed = try await EventRetention.run(client: database.client, logger: logger).filter { $0.value > 0 }
+                if !removed.isEmpty {
+                    let what = removed.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.value) from \($0.key.rawValue)" }.joined(separator: ", ")
+                    logger.info("events: retention removed \(what)")
+                }
+            } catch {
+                logger.info("events: retention failed (tried again in an hour): \(error)")
+            }
+        }
+        services = [retention, consumers]
     }
 }

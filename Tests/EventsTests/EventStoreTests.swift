@@ -125,3 +125,43 @@ import Testing
         }
     }
 }
+
+/// Retention takes each topic's oldest events as a prefix of its chain and keeps the last one's
+/// hash as the checkpoint: the rest still verifies, and tampering is still found.
+@Suite(.timeLimit(.minutes(3))) struct EventRetentionTests {
+    static let logger = Logger(label: "retention-test")
+
+    @Test func retentionKeepsTheChainVerifiable() async throws {
+        try await withScratchDatabase { url in
+            try Migrator(layout: testLayout(), schemas: [.init(module: "events", migrations: EventsModule.migrations)])
+                .run(on: LibpqConnection(conninfo: url))
+            let store = EventStore()
+            try await withPool(url) { client in
+                for n in 1...30 {
+                    _ = try await client.withTransaction(logger: Self.logger) { c in
+                        try await store.append([Event(.marketDataReceived, key: "GARAN", data: [("n", .integer(Int64(n)))]),
+                                                Event(.orderCreated, key: "u-1", data: [("n", .integer(Int64(n)))])], on: c, logger: Self.logger)
+                    }
+                }
+                // The first 20 of each topic were appended two days ago.
+                let db = try LibpqConnection(conninfo: url)
+                try db.execute("ALTER TABLE event_store DISABLE TRIGGER event_store_append_only")
+                try db.execute("UPDATE event_store SET appended_at = now() - INTERVAL '2 days' WHERE seq <= 20")
+                try db.execute("ALTER TABLE event_store ENABLE TRIGGER event_store_append_only")
+
+                let removed = try await EventRetention.run(client: client, chunk: 7, logger: Self.logger)
+                #expect(removed[.market] == 20, "market-events are kept a day")
+                #expect(removed[.trading] == 0, "trading-events are kept seven years")
+                let reports = try await AuditVerification.run(client: client, logger: Self.logger)
+                #expect(reports.first { $0.topic == .market } == .init(topic: .market, checked: 10, after: 20, head: 30))
+                #expect(reports.first { $0.topic == .trading }?.checked == 30)
+                #expect(try await EventRetention.run(client: client, logger: Self.logger).values.allSatisfy { $0 == 0 }, "nothing more to remove")
+
+                try db.execute("DELETE FROM event_store WHERE topic = 'market-events' AND seq = 21")
+                await #expect { try await AuditVerification.run(client: client, topics: [.market], logger: Self.logger) } throws: {
+                    ($0 as? AuditVerification.TopicBrokenLink)?.link.sequence == 22
+                }
+            }
+        }
+    }
+}
