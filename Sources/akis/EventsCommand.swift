@@ -9,7 +9,7 @@ struct EventsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "events",
         abstract: "The event store's consumers.",
-        subcommands: [DeadLetterCommand.self])
+        subcommands: [DeadLetterCommand.self, EventsBenchCommand.self])
 }
 
 struct DeadLetterCommand: AsyncParsableCommand {
