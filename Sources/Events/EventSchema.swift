@@ -78,5 +78,33 @@ enum EventSchema {
             );
             """
         }),
+        Migration(version: 3, name: "akis_append_event: one way to append, for postgres-nio and libpq callers", sql: { _ in
+            """
+            -- Appends one event to its topic's chain inside the caller's transaction and returns its
+            -- sequence number: locks the topic's head until the transaction ends (so a topic's
+            -- sequence numbers follow commit order), chains the event (SHA-256 over the previous
+            -- hash, the sequence number as 8 bytes big-endian, and the envelope), moves the head,
+            -- and notifies akis_events at commit. Callers append several events topic by topic, in
+            -- topic order, so that two transactions never wait on each other crosswise.
+            CREATE FUNCTION akis_append_event(p_topic text, p_event_id uuid, p_event_type text, p_partition_key text,
+                                              p_occurred_at timestamptz, p_envelope bytea) RETURNS bigint
+            LANGUAGE plpgsql AS $$
+            DECLARE
+                v_seq bigint;
+                v_hash bytea;
+            BEGIN
+                SELECT head_seq + 1, head_hash INTO v_seq, v_hash FROM event_chain WHERE topic = p_topic FOR UPDATE;
+                IF NOT FOUND THEN
+                    RAISE EXCEPTION 'no event chain for topic %', p_topic USING ERRCODE = 'invalid_parameter_value';
+                END IF;
+                v_hash := sha256(v_hash || int8send(v_seq) || p_envelope);
+                INSERT INTO event_store (topic, seq, event_id, event_type, partition_key, occurred_at, envelope, hash)
+                VALUES (p_topic, v_seq, p_event_id, p_event_type, p_partition_key, p_occurred_at, p_envelope, v_hash);
+                UPDATE event_chain SET head_seq = v_seq, head_hash = v_hash WHERE topic = p_topic;
+                PERFORM pg_notify('akis_events', p_topic);
+                RETURN v_seq;
+            END $$;
+            """
+        }),
     ]
 }
