@@ -463,6 +463,18 @@ func scratchFile(_ name: String) -> String {
                 .map { [$0.key, String($0.value.map(\.sequence).min()!), String($0.value.map(\.sequence).max()!)] as [String?] }
             #expect(stored == expected)
             #expect(try db.execute("SELECT feed, highest_seq FROM ingest_checkpoints").rows == [["1", String(ticks.map(\.sequence).max()!)]])
+            // One MarketDataReceived per stored batch, committed with it: their counts add up to the
+            // rows, one per batch number, and the market-events chain verifies.
+            let summaries = try db.execute("""
+                SELECT count(*), sum((convert_from(envelope, 'UTF8')::jsonb->'data'->>'ticks')::bigint),
+                       count(DISTINCT convert_from(envelope, 'UTF8')::jsonb->'data'->>'batch'),
+                       min(convert_from(envelope, 'UTF8')::jsonb->'data'->>'source'), min(partition_key)
+                FROM event_store WHERE event_type = 'MarketDataReceived'
+                """).rows[0]
+            #expect(summaries[1] == "59705" && summaries[0] == summaries[2] && summaries[3] == "e2e" && summaries[4] == "BIST", "\(summaries)")
+            #expect(try db.execute("SELECT last_batch FROM ingest_writers").rows[0][0].flatMap { Int($0) } ?? 0 >= Int(summaries[0]!)!)
+            let audit = try akis("audit", "verify", "--database", url, "--topic", "market-events")
+            #expect(audit.status == 0 && audit.stdout.contains("market-events: \(summaries[0]!) events verified"), "\(audit)")
 
             // A restart resumes sequence tracking from the checkpoint: the same replay again is all duplicates.
             let (again, address2, http2) = try startServe("address = \"tcp://127.0.0.1:0\"", extra: storeConfig)

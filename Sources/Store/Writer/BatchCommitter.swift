@@ -42,9 +42,14 @@ final class BatchCommitter {
 
     private static let copySQL = "COPY market_ticks (\(TickCopyEncoder.columns)) FROM STDIN (FORMAT binary)"
 
+    /// The events each stored batch brings (nil: none).
+    private let events: (@Sendable (BatchSummary) -> [OutboxEvent])?
+
     /// Connects on first use.
-    init(conninfo: String, writerID: String, symbols: SymbolTable, calendar: SessionCalendar) {
+    init(conninfo: String, writerID: String, symbols: SymbolTable, calendar: SessionCalendar,
+         events: (@Sendable (BatchSummary) -> [OutboxEvent])? = nil) {
         self.conninfo = conninfo
+        self.events = events
         self.writerID = writerID
         let template = TickCopyEncoder(symbols: symbols)
         self.template = template
@@ -147,6 +152,14 @@ final class BatchCommitter {
                     ON CONFLICT (feed) DO UPDATE SET highest_seq = greatest(ingest_checkpoints.highest_seq, excluded.highest_seq), updated_at = now()
                     """, parameters: [String(Int16(bitPattern: feed)), String(Int64(bitPattern: seq))])
             }
+            if let events, let summary = BatchSummary(batch: batch.number, ticks: batch.ticks, skipping: refused, symbolName: template.symbolName) {
+                for event in events(summary).sorted(by: { $0.topic < $1.topic }) {
+                    try db.execute(Self.appendEventSQL, parameters: [
+                        event.topic, event.id.uuidString, event.type, event.key, UTCTime.formatISO8601(event.time),
+                        "\\x" + event.envelope.map { String(format: "%02x", $0) }.joined(),
+                    ])
+                }
+            }
             try db.execute("""
                 INSERT INTO ingest_writers (writer, last_batch, max_exchange_time) VALUES ($1, $2, $3::timestamptz)
                 ON CONFLICT (writer) DO UPDATE SET last_batch = excluded.last_batch, updated_at = now(),
@@ -164,6 +177,8 @@ final class BatchCommitter {
             throw error
         }
     }
+
+    private static let appendEventSQL = "SELECT akis_append_event($1, $2::uuid, $3, $4, $5::timestamptz, $6::bytea)"
 
     private static let snapshotSQL = """
         INSERT INTO order_book_snapshots (time, symbol, bid, ask, last_price, volume, trade_count)

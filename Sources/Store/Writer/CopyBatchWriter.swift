@@ -66,6 +66,9 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
         public var candleRebuildWindowNanos: Int64 = 10 * 60_000_000_000
         /// Session phases for the candles.
         public var calendar = SessionCalendar()
+        /// The events each stored batch brings, appended in its transaction (the events module's
+        /// MarketDataReceived); nil for none.
+        public var events: (@Sendable (BatchSummary) -> [OutboxEvent])?
         public var spool: TickSpool.Options
         public init(spool: TickSpool.Options) { self.spool = spool }
     }
@@ -153,7 +156,8 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
         snapshotOutlet = snapshots
         firstCandle = [Int64](repeating: .min, count: symbols.count)
         spool = try TickSpool(options: options.spool, symbols: symbols, log: log)
-        committer = BatchCommitter(conninfo: conninfo, writerID: options.writerID, symbols: spool.symbols, calendar: options.calendar)
+        committer = BatchCommitter(conninfo: conninfo, writerID: options.writerID, symbols: spool.symbols, calendar: options.calendar,
+                                   events: options.events)
         var stored: Int64?
         if let layout = schema.layout {
             committer.layout = layout

@@ -2,6 +2,7 @@ import Aggregator
 import AkisConfig
 import Atomics
 import Daemon
+import Events
 import Fanout
 import Hummingbird
 import Ingest
@@ -184,6 +185,9 @@ struct MarketDataModule: DaemonModule {
         options.writerID = s.writerID
         options.calendar = settings.calendar
         options.candleRebuildWindowNanos = max(options.candleRebuildWindowNanos, Candle.minuteNanos * 6 + settings.candles.allowedLatenessNanos)
+        // One MarketDataReceived per stored batch, committed with it (the events module's schema).
+        let feedNames = Dictionary(uniqueKeysWithValues: settings.feeds.map { ($0.id, $0.name) })
+        options.events = { [OutboxEvent(MarketProducers.dataReceived($0, feedNames: feedNames))] }
         return options
     }
 }
