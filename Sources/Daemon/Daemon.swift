@@ -43,7 +43,7 @@ public struct Daemon {
     public func run(_ modules: [any DaemonModule.Type]) async throws {
         let logger = logger
         let log: @Sendable (String) -> Void = { logger.info("\($0)") }
-        let metrics = DaemonMetrics(), readiness = Readiness(), heartbeats = Heartbeats()
+        let metrics = DaemonMetrics(), readiness = Readiness(), heartbeats = Heartbeats(), shared = SharedParts()
         let database = try configuration.databaseURL.map {
             try Database(conninfo: $0, pool: configuration.databasePool, schemas: Self.schemas(modules), log: log)
         }
@@ -52,7 +52,7 @@ public struct Daemon {
             readiness.add("database") { database.missing }
         }
         let context = ModuleContext(configuration: configuration, logger: logger, database: database, metrics: metrics,
-                                    readiness: readiness, heartbeats: heartbeats)
+                                    readiness: readiness, heartbeats: heartbeats, shared: shared)
         let built = try modules.map { try $0.init(context: context) }
 
         let router = Router(context: DaemonRequestContext.self)

@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import PostgresNIO
 import ServiceLifecycle
+import Synchronization
 
 /// Runs the in-process consumers (a service of the group): each reads its topics from its
 /// committed positions, in order, woken by `NOTIFY akis_events` (a poll every `pollInterval` is
@@ -24,32 +25,48 @@ public final class EventConsumers: Service, Sendable, CustomStringConvertible {
         public init() {}
     }
 
-    public let consumers: [any EventConsumer]
+    /// The consumers, fixed once the service runs.
+    public var consumers: [any EventConsumer] { registered.withLock { $0.consumers } }
+    private let registered: Mutex<(consumers: [any EventConsumer], running: Bool)>
     /// Events applied, and moved to the dead letters, over all consumers.
     public let applied = ManagedAtomic<UInt64>(0)
     public let deadLettered = ManagedAtomic<UInt64>(0)
     private let client: PostgresClient
     private let options: Options
     private let logger: Logger
-    private let wakes: [(stream: AsyncStream<Void>, continuation: AsyncStream<Void>.Continuation)]
+    private let wakes = Mutex<[AsyncStream<Void>.Continuation]>([])
 
-    public init(client: PostgresClient, consumers: [any EventConsumer], options: Options = Options(), logger: Logger) {
-        precondition(Set(consumers.map(\.name)).count == consumers.count, "consumer names are unique")
+    public init(client: PostgresClient, consumers: [any EventConsumer] = [], options: Options = Options(), logger: Logger) {
         self.client = client
-        self.consumers = consumers
         self.options = options
         self.logger = logger
-        wakes = consumers.map { _ in AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1)) }
+        registered = Mutex(([], false))
+        for consumer in consumers { register(consumer) }
+    }
+
+    /// Adds a consumer (a module does, while it is built); before the service runs.
+    public func register(_ consumer: any EventConsumer) {
+        registered.withLock { state in
+            precondition(!state.running, "consumers are registered before the service runs")
+            precondition(!state.consumers.contains { $0.name == consumer.name }, "a consumer named \(consumer.name) is registered already")
+            state.consumers.append(consumer)
+        }
     }
 
     public var description: String { "event consumers" }
 
     public func run() async throws {
+        let consumers = registered.withLock { state in
+            state.running = true
+            return state.consumers
+        }
         guard !consumers.isEmpty else { return try await gracefulShutdown() }
+        let streams = consumers.map { _ in AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1)) }
+        wakes.withLock { $0 = streams.map(\.continuation) }
         await withDiscardingTaskGroup { group in
             group.addTask { await cancelWhenGracefulShutdown { await self.listen() } }
             for (i, consumer) in consumers.enumerated() {
-                group.addTask { await cancelWhenGracefulShutdown { await self.loop(consumer, wake: self.wakes[i].stream) } }
+                group.addTask { await cancelWhenGracefulShutdown { await self.loop(consumer, wake: streams[i].stream) } }
             }
             // The poll: a wake-up every pollInterval whatever LISTEN does.
             group.addTask {
@@ -62,7 +79,7 @@ public final class EventConsumers: Service, Sendable, CustomStringConvertible {
 
     /// Wakes every consumer (a new event, or dead letters to retry).
     public func wakeAll() {
-        for w in wakes { w.continuation.yield() }
+        for w in wakes.withLock({ $0 }) { w.yield() }
     }
 
     private func listen() async {

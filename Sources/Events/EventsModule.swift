@@ -5,8 +5,9 @@ import Store
 import Synchronization
 
 /// The events module: the event store (the outbox the other modules append to in their own
-/// transactions), its audit chains, and the in-process consumers (docs/events.md). The Kafka
-/// relay comes next.
+/// transactions), its audit chains and retention, and the in-process consumers (docs/events.md).
+/// It offers the modules assembled after it the `EventStore` and, with a database, the
+/// `EventConsumers` to register their consumers with. The Kafka relay comes next.
 public struct EventsModule: DaemonModule {
     public static let name = "events"
     public static var migrations: [Migration] { EventSchema.migrations }
@@ -17,6 +18,7 @@ public struct EventsModule: DaemonModule {
 
     public init(context: ModuleContext) throws {
         let store = store
+        context.shared.offer(store)
         context.metrics.counter("events_appended", "Events appended to the event store (in transactions that may still roll back)") {
             store.appended.load(ordering: .relaxed)
         }
@@ -24,7 +26,8 @@ public struct EventsModule: DaemonModule {
             services = []
             return
         }
-        let consumers = EventConsumers(client: database.client, consumers: [], logger: context.logger)
+        let consumers = EventConsumers(client: database.client, logger: context.logger)
+        context.shared.offer(consumers)
         context.metrics.counter("events_consumed", "Events the in-process consumers applied") { consumers.applied.load(ordering: .relaxed) }
         context.metrics.counter("events_dead_lettered", "Events consumers gave up on after their retries (event_dead_letters)") {
             consumers.deadLettered.load(ordering: .relaxed)
