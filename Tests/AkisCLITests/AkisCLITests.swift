@@ -281,9 +281,9 @@ func scratchFile(_ name: String) -> String {
         let storeConfig = "[database]\nurl = \"\(pg.conninfo)\"\n[store]\nspool_directory = \"\(scratchFile("spool"))\"\nretention_days = 36500"
         let (serve, address, http) = try startServe("address = \"tcp://127.0.0.1:0\"", extra: storeConfig)
         #expect(serve.log.contains("database: unreachable"), "\(serve.log)")
-        let down = try httpGet(http, "/readyz")
+        let down = try await httpGet(http, "/readyz")
         #expect(down.status == 503 && down.body.hasPrefix("database: unreachable"), "\(down)")
-        let history = try httpGet(http, "/api/market/ticks?symbol=GARAN&from=2024-09-24T07:00:00Z&to=2024-09-25T00:00:00Z")
+        let history = try await httpGet(http, "/api/market/ticks?symbol=GARAN&from=2024-09-24T07:00:00Z&to=2024-09-25T00:00:00Z")
         #expect(history.status == 503 && history.body.contains("history is unavailable: the database is unavailable"), "\(history)")
 
         let ws = "ws://\(http)/ws/market-data"
@@ -295,11 +295,11 @@ func scratchFile(_ name: String) -> String {
             let metrics = try httpGet(http, "/metrics").body
             return metrics.contains("akis_lane_delivered_total{lane=\"fanout\"} 59705") && !metrics.contains("akis_store_spooled_batches_total 0")
         }
-        #expect(try httpGet(http, "/metrics").body.contains("akis_store_ticks_total 0"))
+        #expect(try await httpGet(http, "/metrics").body.contains("akis_store_ticks_total 0"))
 
         _ = try PrivatePostgres.start(directory: directory, timescaleDB: timescale) { _ in }
         try await waitUntil("the spool to be stored: \(serve.log.suffix(600))", within: .seconds(60)) { serve.log.contains("stored 59,705 in") }
-        #expect(try httpGet(http, "/readyz") == (200, "ready\n"))
+        #expect(try await httpGet(http, "/readyz") == (200, "ready\n"))
         #expect(serve.log.contains("database: applying market migration 1"))
         let (stopped, result) = stopServe(serve, after: "stored 59,705 in")
         #expect(result.status == 0 && stopped.contains("stored 59,705 in"), "\(stopped)")

@@ -82,13 +82,13 @@ import Testing
         #expect(lines.first == "feed test 127.0.0.1:1" && lines.count == 2, "\(lines)")
         let http = String(lines.last!.dropFirst("http ".count))
 
-        #expect(try httpGet(http, "/first").body == "merhaba\n", "the module's own configuration section")
-        #expect(try httpGet(http, "/healthz") == (200, "ok\n"))
-        let notReady = try httpGet(http, "/readyz")
+        #expect(try await httpGet(http, "/first").body == "merhaba\n", "the module's own configuration section")
+        #expect(try await httpGet(http, "/healthz") == (200, "ok\n"))
+        let notReady = try await httpGet(http, "/readyz")
         #expect(notReady == (503, "first: waiting for the test\n"), "\(notReady)")
         Self.ready.store(true, ordering: .relaxed)
-        #expect(try httpGet(http, "/readyz") == (200, "ready\n"))
-        #expect(try httpGet(http, "/metrics").body.contains("akis_first_things_total 42"))
+        #expect(try await httpGet(http, "/readyz") == (200, "ready\n"))
+        #expect(try await httpGet(http, "/metrics").body.contains("akis_first_things_total 42"))
 
         // A service that ends stops the group: the second module's services first, then the first's.
         #expect(Self.journal.withLock { $0 }.isEmpty)

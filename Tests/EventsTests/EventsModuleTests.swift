@@ -64,12 +64,12 @@ import Testing
             let run = Task { try await Daemon(configuration: configuration, logger: Logger(label: "test"), readyFile: readyFile).run(modules) }
             try await waitUntil("the ready file", within: .seconds(60)) { FileManager.default.fileExists(atPath: readyFile) }
             let http = String(try String(contentsOfFile: readyFile, encoding: .utf8).split(separator: "\n").last!.dropFirst("http ".count))
-            for _ in 0..<3 { #expect(try httpGet(http, "/note") == (200, "noted\n")) }
+            for _ in 0..<3 { #expect(try await httpGet(http, "/note") == (200, "noted\n")) }
             let db = try LibpqConnection(conninfo: url)
             try await waitUntil("the consumer to apply the three events", within: .seconds(60)) {
                 try db.execute("SELECT count(*) FROM noted").rows == [["3"]]
             }
-            let metrics = try httpGet(http, "/metrics").body
+            let metrics = try await httpGet(http, "/metrics").body
             #expect(metrics.contains("akis_events_appended_total 3") && metrics.contains("akis_events_consumed_total 3"), "\(metrics)")
             #expect(try db.execute("SELECT module, version FROM akis_schema_migrations ORDER BY 1, 2").rows.map { $0[0]! }
                     == ["events", "events", "events", "notes"])

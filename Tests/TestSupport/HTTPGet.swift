@@ -1,3 +1,4 @@
+import Foundation
 import Ingest
 
 /// A plain HTTP/1.1 GET over a real socket: (status, body). A server that sends nothing for 60 s
@@ -37,4 +38,13 @@ public func dechunked(_ body: String) -> String {
 public struct HTTPFailure: Error, CustomStringConvertible {
     public let text: String
     public var description: String { "bad HTTP response: \(text)" }
+}
+
+/// `httpGet` for async tests: the blocking socket I/O runs on a thread of its own, never on the
+/// cooperative pool, which the server under test may need to answer (two blocked pool threads on a
+/// two-core machine would leave it none).
+public func httpGet(_ hostPort: String, _ path: String) async throws -> (status: Int, body: String) {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { () throws -> (status: Int, body: String) in try httpGet(hostPort, path) }) }.start()
+    }
 }
