@@ -121,18 +121,20 @@ public struct Daemon {
         }
     }
 
-    /// The first SIGTERM or SIGINT starts the drain (the group stops); a second one ends the
-    /// process at once, without it.
+    /// The first SIGTERM or SIGINT starts the drain (the group stops); the same signal again ends
+    /// the process at once, without it. The other signal does not: Ctrl-C reaches a wrapper
+    /// script and the daemon together, and the script's SIGTERM to the daemon that follows must
+    /// not cut its drain short.
     private static func exitOnSecondSignal(log: @Sendable (String) -> Void) async {
-        var seen = 0
+        var seen: Set<UnixSignal> = []
         for await signal in await UnixSignalsSequence(trapping: .sigterm, .sigint) {
-            seen += 1
-            if seen == 1 {
-                log("received \(signal): draining and stopping (a second signal stops at once)")
-            } else {
+            if seen.contains(signal) {
                 log("received \(signal) again: exiting without draining")
                 exit(128 + signal.rawValue)
             }
+            log(seen.isEmpty ? "received \(signal): draining and stopping (the same signal again stops at once)"
+                             : "received \(signal): already draining (the same signal again stops at once)")
+            seen.insert(signal)
         }
     }
 }

@@ -13,8 +13,8 @@ struct Serve: AsyncParsableCommand {
             named in the configuration (io_uring reader threads), checks sequence numbers, hands \
             ticks through lock-free rings to the pipeline thread and on to its consumers (storage, \
             WebSocket fan-out), and serves the HTTP API. Logs a summary line when something changed \
-            ([serve] stats_interval). Stops cleanly on SIGINT/SIGTERM after draining every ring; a \
-            second signal exits at once. Without --config, the embedded default listens for one \
+            ([serve] stats_interval). Stops cleanly on SIGINT/SIGTERM after draining every ring; the \
+            same signal again exits at once. Without --config, the embedded default listens for one \
             binary TCP feed on 127.0.0.1:7400 (see docs/configuration.md).
             """)
 
