@@ -13,7 +13,7 @@ import UnixSignals
 ///
 /// Start: the database's schema is brought up to date for every module, the modules are built
 /// in order (binding what they listen on), their routes join one HTTP server, and the group
-/// starts every service. Stop (SIGTERM or SIGINT; a second one exits at once): services stop one
+/// starts every service. Stop (SIGTERM or SIGINT; the same one again exits at once): services stop one
 /// by one in reverse order. systemd hears "STOPPING=1" first, then the last module's services
 /// stop, and so on back to the first module's, then the HTTP server (after the clients took their
 /// last messages), then the database pool.
@@ -61,6 +61,7 @@ public struct Daemon {
 
         let systemd = SystemdService(notifier: SystemdNotifier(), heartbeats: heartbeats, logger: logger)
         let host = configuration.httpHost
+        let bracketed = host.contains(":") ? "[\(host)]" : host
         let readyFile = readyFile
         let feeds = configuration.feeds.count
         var quiet = logger
@@ -71,7 +72,7 @@ public struct Daemon {
             configuration: .init(address: .hostname(host, port: configuration.httpPort), serverName: "akis"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0
-                let address = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+                let address = "\(bracketed):\(port)"
                 log("http: metrics at http://\(address)/metrics, health at /healthz and /readyz")
                 for module in built { module.serving(at: address).forEach(log) }
                 if let readyFile {
@@ -86,7 +87,7 @@ public struct Daemon {
 
         var services: [any Service] = []
         if let database { services.append(DatabaseService(database: database)) }
-        services.append(HTTPService(app: app, address: "\(host.contains(":") ? "[\(host)]" : host):\(configuration.httpPort)"))
+        services.append(HTTPService(app: app, address: "\(bracketed):\(configuration.httpPort)"))
         for module in built { services += module.services }
         services.append(systemd)
         let group = ServiceGroup(configuration: .init(

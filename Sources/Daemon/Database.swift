@@ -61,10 +61,9 @@ public final class Database: Sendable {
     }
 
     /// One attempt (blocking): connect, detect the layout, bring every module's schema up to
-    /// date, open the gate. Returns whether the schema is ready.
-    @discardableResult
-    func prepare() -> Bool {
-        if schema.layout != nil { return true }
+    /// date, open the gate. Why it failed is logged when it changes (not at every retry).
+    func prepare() {
+        if schema.layout != nil { return }
         do {
             let db = try LibpqConnection(conninfo: conninfo)
             let layout = try StorageLayout.detect(db)
@@ -75,18 +74,14 @@ public final class Database: Sendable {
             log("database: schema at " + report.modules.map { "\($0.module) version \($0.current)" }.joined(separator: ", "))
             problem.withLock { $0 = nil }
             schema.open(layout)
-            return true
-        } catch let error as MigrationError {
-            problem.withLock { $0 = "\(error)" }
-            log("database: \(error)")
         } catch {
-            let first = problem.withLock { old in
-                defer { old = "unreachable (\(error)); ticks are spooled until it is back" }
-                return old == nil
+            let why = error is MigrationError ? "\(error)" : "unreachable (\(error)); ticks are spooled until it is back"
+            let changed = problem.withLock { old in
+                defer { old = why }
+                return old != why
             }
-            if first { log("database: unreachable (\(error)); ingest and fan-out run, ticks are spooled, and the migrations run when it is back") }
+            if changed { log("database: \(why). Ingest and fan-out run; the migrations run when it answers") }
         }
-        return false
     }
 }
 

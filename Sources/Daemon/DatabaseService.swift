@@ -19,7 +19,7 @@ struct DatabaseService: Service, CustomStringConvertible {
                     let delay = backoff.nextDelay(unit: Double.random(in: 0..<1))
                     do { try await cancelWhenGracefulShutdown { try await Task.sleep(for: .nanoseconds(delay)) } } catch { return }
                     // libpq blocks: on NIO's pool for blocking work, not the cooperative one.
-                    _ = try? await NIOThreadPool.singleton.runIfActive { database.prepare() }
+                    try? await NIOThreadPool.singleton.runIfActive { database.prepare() }
                 }
             }
         }

@@ -18,8 +18,8 @@ import Synchronization
 public final class EventConsumers: Service, Sendable, CustomStringConvertible {
     public struct Options: Sendable {
         public var maximumAttempts = 5
-        public var retryInitial: Duration = .milliseconds(200)
-        public var retryMaximum: Duration = .seconds(10)
+        public var retryInitialNanos: Int64 = 200_000_000
+        public var retryMaximumNanos: Int64 = 10_000_000_000
         public var pollInterval: Duration = .seconds(5)
         public var batch = 500
         public init() {}
@@ -160,8 +160,7 @@ public final class EventConsumers: Service, Sendable, CustomStringConvertible {
     /// Applies `event` (or skips it if applied before) and moves the position past it, in one
     /// transaction; retries a failing handler, then moves the event to the dead letters.
     private func deliver(_ event: StoredEvent, to consumer: any EventConsumer, deadLetter: Int64?) async throws {
-        var backoff = ReconnectBackoff(initialNanos: Int64(options.retryInitial.components.attoseconds / 1_000_000_000 + options.retryInitial.components.seconds * 1_000_000_000),
-                                       maximumNanos: Int64(options.retryMaximum.components.seconds * 1_000_000_000 + options.retryMaximum.components.attoseconds / 1_000_000_000))
+        var backoff = ReconnectBackoff(initialNanos: options.retryInitialNanos, maximumNanos: options.retryMaximumNanos)
         var attempt = 0
         let logger = logger
         while true {

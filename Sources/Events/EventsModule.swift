@@ -2,7 +2,6 @@ import Daemon
 import Logging
 import ServiceLifecycle
 import Store
-import Synchronization
 
 /// The events module: the event store (the outbox the other modules append to in their own
 /// transactions), its audit chains and retention, and the in-process consumers (docs/events.md).
@@ -33,11 +32,7 @@ public struct EventsModule: DaemonModule {
             consumers.deadLettered.load(ordering: .relaxed)
         }
         let logger = context.logger
-        // Retention once the schema is ready (checked every minute), then hourly.
-        let due = Mutex<ContinuousClock.Instant>(.now)
-        let retention = PeriodicService(name: "event retention", every: .seconds(60)) {
-            guard database.schema.layout != nil, due.withLock({ $0 <= .now }) else { return }
-            due.withLock { $0 = .now + .seconds(3600) }
+        let retention = DatabaseMaintenance(name: "event retention", database: database, every: .seconds(3600)) { _, _ in
             do {
                 let removed = try await EventRetention.run(client: database.client, logger: logger).filter { $0.value > 0 }
                 if !removed.isEmpty {

@@ -49,7 +49,7 @@ struct EventsBenchCommand: AsyncParsableCommand {
             defer { group.cancelAll() }
 
             log("\(transactions) transactions of 1 order row + \(events) events, \(writers) writers")
-            let started = ContinuousClock.now
+            let started = Clock.monotonicNanos()
             try await withThrowingTaskGroup(of: Void.self) { writersGroup in
                 for w in 0..<writers {
                     writersGroup.addTask {
@@ -72,8 +72,7 @@ struct EventsBenchCommand: AsyncParsableCommand {
                 }
                 try await writersGroup.waitForAll()
             }
-            let elapsed = ContinuousClock.now - started
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            let seconds = Double(Clock.monotonicNanos() - started) / 1e9
             print("appends: \(grouped(UInt64(transactions))) transactions, \(grouped(UInt64(transactions * events))) events in "
                 + String(format: "%.2f s", seconds) + ": \(grouped(UInt64(Double(transactions) / seconds))) transactions/s, "
                 + "\(grouped(UInt64(Double(transactions * events) / seconds))) events/s")
@@ -87,11 +86,10 @@ struct EventsBenchCommand: AsyncParsableCommand {
                 total += n
                 if total % 100_000 == 0 { log("\(grouped(UInt64(total))) events") }
             }
-            let verifyStarted = ContinuousClock.now
+            let verifyStarted = Clock.monotonicNanos()
             let reports = try await AuditVerification.run(client: client, logger: logger)
             let verified = reports.reduce(0) { $0 + $1.checked }
-            let verifyTime = ContinuousClock.now - verifyStarted
-            let verifySeconds = Double(verifyTime.components.seconds) + Double(verifyTime.components.attoseconds) / 1e18
+            let verifySeconds = Double(Clock.monotonicNanos() - verifyStarted) / 1e9
             print("audit verify: \(grouped(UInt64(verified))) events in " + String(format: "%.2f s", verifySeconds)
                 + ": \(grouped(UInt64(Double(verified) / verifySeconds))) events/s")
         }

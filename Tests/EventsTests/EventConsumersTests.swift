@@ -56,8 +56,8 @@ import Testing
     func fast() -> EventConsumers.Options {
         var o = EventConsumers.Options()
         o.maximumAttempts = 3
-        o.retryInitial = .milliseconds(10)
-        o.retryMaximum = .milliseconds(40)
+        o.retryInitialNanos = 10_000_000
+        o.retryMaximumNanos = 40_000_000
         o.pollInterval = .seconds(60)  // so that prompt deliveries prove the NOTIFY wake-up
         return o
     }

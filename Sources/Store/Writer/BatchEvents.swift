@@ -3,7 +3,7 @@ import Ingest
 
 /// What a stored batch was, for the event it brings (MarketDataReceived): its ticks per symbol
 /// and each feed's sequence range. Computed by the committer from the ticks it stored.
-public struct BatchSummary: Sendable, Equatable {
+public struct BatchSummary: Sendable {
     public struct Feed: Sendable, Equatable {
         public var feed: UInt16
         public var firstSequence: UInt64
@@ -19,11 +19,6 @@ public struct BatchSummary: Sendable, Equatable {
     public var feeds: [Feed]
     /// Per symbol (name, ticks), by name.
     public var symbols: [(name: String, ticks: Int)]
-
-    public static func == (a: BatchSummary, b: BatchSummary) -> Bool {
-        a.batch == b.batch && a.ticks == b.ticks && a.trades == b.trades && a.from == b.from && a.to == b.to && a.feeds == b.feeds
-            && a.symbols.map(\.name) == b.symbols.map(\.name) && a.symbols.map(\.ticks) == b.symbols.map(\.ticks)
-    }
 
     init?(batch: Int64, ticks: [Tick], skipping refused: Set<Int>, symbolName: (SymbolID) -> String) {
         var perSymbol: [SymbolID: Int] = [:]

@@ -43,28 +43,19 @@ struct MarketDataModule: DaemonModule {
 
         var checkpoints: [UInt16: UInt64] = [:]
         var writer: CopyBatchWriter?
-        var maintenance: PeriodicService?
+        var maintenance: DatabaseMaintenance?
         if let database = context.database {
             let rules = StorageMaintenance(retentionDays: settings.store.retentionDays, compressAfterDays: settings.store.compressAfterDays)
-            // Once the schema is ready (now, or when a database down at start comes back), then hourly.
-            let due = Mutex<Int64>(0)
-            let runMaintenance: @Sendable () -> Void = {
-                guard let layout = database.schema.layout, due.withLock({ $0 }) <= Clock.monotonicNanos() else { return }
-                let first = due.withLock { due in
-                    defer { due = Clock.monotonicNanos() + 3_600_000_000_000 }
-                    return due == 0
-                }
+            maintenance = DatabaseMaintenance(name: "storage maintenance", database: database, every: .seconds(3600)) { layout, first in
+                // libpq blocks: off the cooperative pool, on NIO's thread pool for blocking work.
                 do {
-                    let report = try rules.run(on: LibpqConnection(conninfo: database.conninfo), layout: layout)
+                    let report = try await NIOThreadPool.singleton.runIfActive {
+                        try rules.run(on: LibpqConnection(conninfo: database.conninfo), layout: layout)
+                    }
                     if report.changedSomething || first { log("database: \(report)") }
                 } catch {
                     log("database: maintenance failed (retried in an hour): \(error)")
                 }
-            }
-            runMaintenance()
-            maintenance = PeriodicService(name: "storage maintenance", every: .seconds(10)) {
-                // libpq blocks: off the cooperative pool, on NIO's thread pool for blocking work.
-                try? await NIOThreadPool.singleton.runIfActive { runMaintenance() }
             }
             if database.schema.layout != nil {
                 do { checkpoints = try CopyBatchWriter.checkpoints(LibpqConnection(conninfo: database.conninfo)) } catch {
