@@ -345,10 +345,12 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
     }
 
     /// Waits until the schema is up to date and PostgreSQL answers, then reads where storage
-    /// stands. False when the writer was told to finish first: the batches stay in the spool.
+    /// stands. False when the writer was told to finish and the database still did not answer
+    /// within `finishRetryNanos`: the batches stay in the spool.
     private func establish() -> Bool {
         var backoff = ReconnectBackoff(initialNanos: options.retryInitialNanos, maximumNanos: options.retryMaximumNanos)
         var reported = false
+        var givingUpSince: Int64?
         while true {
             if let layout = schema.wait(timeoutNanos: 200_000_000) {
                 committer.layout = layout
@@ -373,9 +375,14 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
                     Clock.sleep(untilMonotonic: Clock.monotonicNanos() + backoff.nextDelay(unit: Double.random(in: 0..<1)))
                 }
             }
+            // Told to finish: keep trying as long as a failing commit would (finishRetryNanos).
             if lock.withLock({ finishing }) {
-                log("store: stopping before the database answered: \(spool.count) batches stay in the spool for the next start")
-                return false
+                let now = Clock.monotonicNanos()
+                if now - (givingUpSince ?? now) >= options.finishRetryNanos {
+                    log("store: stopping before the database answered: \(spool.count) batches stay in the spool for the next start")
+                    return false
+                }
+                givingUpSince = givingUpSince ?? now
             }
         }
     }
