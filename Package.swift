@@ -34,6 +34,7 @@ let package = Package(
         .target(name: "CFutex"),
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CRdKafka", pkgConfig: "rdkafka", providers: [.apt(["librdkafka-dev"])]),
 
         .target(
             name: "RingBuffer",
@@ -68,6 +69,7 @@ let package = Package(
                            .product(name: "NIOSSL", package: "swift-nio-ssl")],
             swiftSettings: strict
         ),
+        .target(name: "Kafka", dependencies: ["CRdKafka", "Ingest"], swiftSettings: strict),
         .target(name: "AkisConfig", dependencies: ["Ingest", "Aggregator"], swiftSettings: strict),
         .target(
             name: "Daemon",
@@ -87,7 +89,7 @@ let package = Package(
         .target(
             name: "Events",
             dependencies: [
-                "Daemon", "Ingest", "Store",
+                "Daemon", "Ingest", "Aggregator", "Store", "Kafka",
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -127,7 +129,7 @@ let package = Package(
         ),
 
         // Checks shared by the test targets (not shipped).
-        .target(name: "TestSupport", dependencies: ["Store", "Ingest"], path: "Tests/TestSupport", swiftSettings: strict),
+        .target(name: "TestSupport", dependencies: ["Store", "Ingest", "Kafka"], path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "RingBufferTests", dependencies: ["RingBuffer"], swiftSettings: strict),
         .testTarget(
             name: "IngestTests",
@@ -148,7 +150,7 @@ let package = Package(
         .testTarget(
             name: "EventsTests",
             dependencies: [
-                "Events", "Daemon", "AkisConfig", "Ingest", "Store", "TestSupport",
+                "Events", "Daemon", "AkisConfig", "Ingest", "Store", "Kafka", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),

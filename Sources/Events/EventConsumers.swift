@@ -55,14 +55,25 @@ public final class EventConsumers: Service, Sendable, CustomStringConvertible {
 
     public var description: String { "event consumers" }
 
+    /// A stream that yields when events were appended (or at the poll), for a reader of the store
+    /// that is not an `EventConsumer` (the Kafka relay). Taken before the service runs.
+    public func wakeups() -> AsyncStream<Void> {
+        let (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        registered.withLock { state in
+            precondition(!state.running, "wake-ups are taken before the service runs")
+            wakes.withLock { $0.append(continuation) }
+        }
+        return stream
+    }
+
     public func run() async throws {
         let consumers = registered.withLock { state in
             state.running = true
             return state.consumers
         }
-        guard !consumers.isEmpty else { return try await gracefulShutdown() }
+        guard !consumers.isEmpty || !wakes.withLock({ $0.isEmpty }) else { return try await gracefulShutdown() }
         let streams = consumers.map { _ in AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1)) }
-        wakes.withLock { $0 = streams.map(\.continuation) }
+        wakes.withLock { $0 += streams.map(\.continuation) }
         await withDiscardingTaskGroup { group in
             group.addTask { await cancelWhenGracefulShutdown { await self.listen() } }
             for (i, consumer) in consumers.enumerated() {
@@ -75,6 +86,7 @@ public final class EventConsumers: Service, Sendable, CustomStringConvertible {
                 }
             }
         }
+        for w in wakes.withLock({ $0 }) { w.finish() }
     }
 
     /// Wakes every consumer (a new event, or dead letters to retry).

@@ -1,3 +1,4 @@
+import AkisConfig
 import Daemon
 import Logging
 import ServiceLifecycle
@@ -6,10 +7,13 @@ import Store
 /// The events module: the event store (the outbox the other modules append to in their own
 /// transactions), its audit chains and retention, and the in-process consumers (docs/events.md).
 /// It offers the modules assembled after it the `EventStore` and, with a database, the
-/// `EventConsumers` to register their consumers with. The Kafka relay comes next.
+/// `EventConsumers` to register their consumers with. With `[kafka] brokers` (and a database),
+/// the Kafka relay publishes the store, and the market module adds its Kafka lane
+/// (`KafkaSettings`, offered to it).
 public struct EventsModule: DaemonModule {
     public static let name = "events"
     public static var migrations: [Migration] { EventSchema.migrations }
+    public static var settings: (any ModuleSettings.Type)? { KafkaSettings.self }
 
     /// The store every module appends through.
     public let store = EventStore()
@@ -43,6 +47,26 @@ public struct EventsModule: DaemonModule {
                 logger.info("events: retention failed (tried again in an hour): \(error)")
             }
         }
-        services = [retention, consumers]
+        var services: [any Service] = [retention]
+        let kafka = context.configuration.settings(KafkaSettings.self)
+        if kafka.enabled {
+            var options = KafkaRelay.Options()
+            options.batch = kafka.relayBatch
+            options.deliveryTimeoutNanos = kafka.deliveryTimeoutNanos
+            let relay: KafkaRelay
+            do {
+                relay = try KafkaRelay(client: database.client, brokers: kafka.brokers, options: options, logger: logger, appended: consumers.wakeups())
+            } catch {
+                throw DaemonError("[kafka]: \(error)")
+            }
+            context.metrics.counter("events_relayed", "Events the Kafka relay delivered (acknowledged by the brokers)") { relay.relayed.load(ordering: .relaxed) }
+            for topic in Topic.allCases {
+                context.metrics.gauge("events_relay_lag", "Events in the store the Kafka relay has not delivered yet, as of its last round",
+                                      labels: [("topic", topic.rawValue)]) { Double(relay.lag[topic]!.load(ordering: .relaxed)) }
+            }
+            services.append(relay)
+        }
+        services.append(consumers)
+        self.services = services
     }
 }

@@ -1,0 +1,36 @@
+"""Reads a Kafka topic from its beginning and prints each message as a JSON line
+({"partition", "offset", "key", "value"}), for the tests (run with the venv's python, see
+install_kafka_test_tools in scripts/common.sh). Partitions are assigned, not subscribed: consumer
+groups time out on tansu.
+
+Usage: kafka-read.py BROKER TOPIC COUNT TIMEOUT_SECONDS
+Stops after COUNT messages, or when TIMEOUT_SECONDS pass (exit status 3, with what it read).
+"""
+import json
+import sys
+import time
+
+from confluent_kafka import Consumer, TopicPartition, OFFSET_BEGINNING
+
+broker, topic, count, timeout = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+deadline = time.monotonic() + timeout
+consumer = Consumer({"bootstrap.servers": broker, "group.id": "akis-tests", "enable.auto.commit": False,
+                     "enable.partition.eof": False})
+metadata = consumer.list_topics(topic, timeout=max(1.0, deadline - time.monotonic()))
+partitions = sorted(metadata.topics[topic].partitions)
+consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
+read = 0
+while read < count and time.monotonic() < deadline:
+    message = consumer.poll(min(0.5, max(0.01, deadline - time.monotonic())))
+    if message is None:
+        continue
+    if message.error():
+        print(json.dumps({"error": str(message.error())}), file=sys.stderr)
+        continue
+    key = message.key()
+    print(json.dumps({"partition": message.partition(), "offset": message.offset(),
+                      "key": key.decode() if key is not None else None, "value": message.value().decode()}))
+    read += 1
+sys.stdout.flush()
+consumer.close()
+sys.exit(0 if read >= count else 3)
