@@ -3,8 +3,10 @@
 install_kafka_test_tools in scripts/common.sh). Partitions are assigned, not subscribed: consumer
 groups time out on tansu.
 
-Usage: kafka-read.py BROKER TOPIC COUNT TIMEOUT_SECONDS
-Stops after COUNT messages, or when TIMEOUT_SECONDS pass (exit status 3, with what it read).
+Usage: kafka-read.py BROKER TOPIC COUNT TIMEOUT_SECONDS [CONTAINS]
+Prints the messages whose value contains CONTAINS (all without it); stops once COUNT distinct
+values were printed, or when TIMEOUT_SECONDS pass (exit status 3, with what it read). Messages sent
+twice (at least once) have the same bytes: both are printed, counted once.
 """
 import json
 import sys
@@ -13,24 +15,27 @@ import time
 from confluent_kafka import Consumer, TopicPartition, OFFSET_BEGINNING
 
 broker, topic, count, timeout = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+contains = sys.argv[5].encode() if len(sys.argv) > 5 else b""
 deadline = time.monotonic() + timeout
 consumer = Consumer({"bootstrap.servers": broker, "group.id": "akis-tests", "enable.auto.commit": False,
                      "enable.partition.eof": False})
 metadata = consumer.list_topics(topic, timeout=max(1.0, deadline - time.monotonic()))
 partitions = sorted(metadata.topics[topic].partitions)
 consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
-read = 0
-while read < count and time.monotonic() < deadline:
+seen = set()
+while len(seen) < count and time.monotonic() < deadline:
     message = consumer.poll(min(0.5, max(0.01, deadline - time.monotonic())))
     if message is None:
         continue
     if message.error():
         print(json.dumps({"error": str(message.error())}), file=sys.stderr)
         continue
+    if contains not in message.value():
+        continue
+    seen.add(message.value())
     key = message.key()
     print(json.dumps({"partition": message.partition(), "offset": message.offset(),
                       "key": key.decode() if key is not None else None, "value": message.value().decode()}))
-    read += 1
 sys.stdout.flush()
 consumer.close()
-sys.exit(0 if read >= count else 3)
+sys.exit(0 if len(seen) >= count else 3)

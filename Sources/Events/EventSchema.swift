@@ -106,5 +106,18 @@ enum EventSchema {
             END $$;
             """
         }),
+        Migration(version: 4, name: "kafka_market_positions: where the Kafka market lane resumes", sql: { _ in
+            """
+            -- Per feed: the highest sequence number the Kafka market lane had delivered (every tick
+            -- of the feed before it acknowledged by the brokers), and that tick's exchange time
+            -- (NULL when the lane started from the store's checkpoint, whose time it does not know).
+            CREATE TABLE kafka_market_positions (
+                feed smallint PRIMARY KEY,
+                seq bigint NOT NULL,
+                exchange_time timestamptz,
+                updated_at timestamptz NOT NULL DEFAULT now()
+            );
+            """
+        }),
     ]
 }

@@ -69,18 +69,19 @@ public final class TestKafkaBroker: @unchecked Sendable {
         guard out.status == 0 else { throw Failure("tansu topic create \(name) failed (\(out.status)): \(out.output)") }
     }
 
-    /// Reads `topic` from the beginning until `count` messages came (or `seconds` passed: then it
-    /// throws, naming how many came).
-    public func read(_ topic: String, count: Int, seconds: Double = 60) throws -> [Record] {
+    /// Reads `topic` from the beginning until `count` distinct messages (whose value contains
+    /// `containing`) came, or `seconds` passed: then it throws, naming how many came. A message
+    /// sent twice is in the result twice.
+    public func read(_ topic: String, count: Int, containing: String = "", seconds: Double = 60) throws -> [Record] {
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("scripts/kafka-read.py").path
-        let out = try run(python, [script, address, topic, "\(count)", "\(seconds)"], seconds: seconds + 30)
+        let out = try run(python, [script, address, topic, "\(count)", "\(seconds)", containing], seconds: seconds + 30)
         let records = out.stdout.split(separator: "\n").compactMap { line -> Record? in
             guard let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
                   let partition = o["partition"] as? Int, let offset = o["offset"] as? Int, let value = o["value"] as? String else { return nil }
             return Record(partition: partition, offset: Int64(offset), key: o["key"] as? String, value: value)
         }
-        guard records.count >= count else {
+        guard Set(records.map(\.value)).count >= count else {
             throw Failure("\(topic): \(records.count) of \(count) messages arrived within \(seconds) s (reader status \(out.status)): \(out.output.suffix(2000))")
         }
         return records

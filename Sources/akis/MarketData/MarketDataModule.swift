@@ -40,8 +40,11 @@ struct MarketDataModule: DaemonModule {
         let storeCandles = CandleOutlet(lane: storeLane)
         let fanoutCandles = CandleOutlet(lane: fanoutLane)
         let storeSnapshots = SnapshotOutlet()
+        let kafka = settings.settings(KafkaSettings.self)
 
         var checkpoints: [UInt16: UInt64] = [:]
+        /// The stored ones alone, when they could be read.
+        var storedCheckpoints: [UInt16: UInt64]?
         var writer: CopyBatchWriter?
         var maintenance: DatabaseMaintenance?
         if let database = context.database {
@@ -58,7 +61,10 @@ struct MarketDataModule: DaemonModule {
                 }
             }
             if database.schema.layout != nil {
-                do { checkpoints = try CopyBatchWriter.checkpoints(LibpqConnection(conninfo: database.conninfo)) } catch {
+                do {
+                    checkpoints = try CopyBatchWriter.checkpoints(LibpqConnection(conninfo: database.conninfo))
+                    storedCheckpoints = checkpoints
+                } catch {
                     log("database: cannot read the stored checkpoints (\(error)); the store sorts out what was stored before when it can")
                 }
             }
@@ -72,6 +78,27 @@ struct MarketDataModule: DaemonModule {
             }
         }
         let store = writer
+
+        // With [kafka] brokers: a lane of its own to Kafka, dropping when full (it catches up from the store).
+        var kafkaLane: (lane: ConsumerLane, candles: CandleOutlet, consumer: KafkaMarketLane)?
+        if kafka.enabled && kafka.marketLane {
+            if let database = context.database {
+                let lane = ConsumerLane(name: "kafka", capacity: kafka.marketLaneCapacity, policy: .drop)
+                let candles = CandleOutlet(lane: lane)
+                var options = KafkaMarketLane.Options()
+                options.deliveryTimeoutNanos = kafka.deliveryTimeoutNanos
+                do {
+                    let consumer = try KafkaMarketLane(brokers: kafka.brokers, lane: lane, candles: candles, symbols: settings.symbols,
+                                                       feedNames: Dictionary(uniqueKeysWithValues: settings.feeds.map { ($0.id, $0.name) }),
+                                                       conninfo: database.conninfo, startingAt: storedCheckpoints, storing: checkpoints, options: options, log: log)
+                    kafkaLane = (lane, candles, consumer)
+                } catch {
+                    throw DaemonError("[kafka]: \(error)")
+                }
+            } else {
+                log("kafka: no market lane without a database (it catches up from the stored ticks); events are not relayed either")
+            }
+        }
         let uring = IOUringSupport.probe()
         log("io_uring probe: best path \(uring.bestReceivePath.rawValue) (setup errno \(uring.setupErrno), buffer ring errno \(uring.bufferRingErrno), multishot errno \(uring.multishotErrno))")
 
@@ -103,14 +130,15 @@ struct MarketDataModule: DaemonModule {
         aggregation.calendar = settings.calendar
         aggregation.snapshotIntervalNanos = settings.snapshotIntervalNanos
         // Candle updates go to the fan-out, and to the store writer when there is one.
-        let aggregator = AggregationStage(symbolCount: settings.symbols.count, outlets: (writer == nil ? [] : [storeCandles]) + [fanoutCandles],
+        let aggregator = AggregationStage(symbolCount: settings.symbols.count,
+                                          outlets: (writer == nil ? [] : [storeCandles]) + [fanoutCandles] + (kafkaLane.map { [$0.candles] } ?? []),
                                           snapshots: writer == nil ? nil : storeSnapshots, options: aggregation, log: log)
         var fanoutOptions = FanoutHub.Options()
         fanoutOptions.maximumClients = settings.fanout.maximumClients
         fanoutOptions.clientQueueCapacity = settings.fanout.clientQueue
         let fanout = FanoutHub(symbols: settings.symbols, latest: aggregator.latest, calendar: settings.calendar, lane: fanoutLane, candles: fanoutCandles,
                                options: fanoutOptions)
-        let pipeline = Pipeline(readers: readers, lanes: [storeLane, fanoutLane], stages: [aggregator], checkpoints: checkpoints, log: log)
+        let pipeline = Pipeline(readers: readers, lanes: [storeLane, fanoutLane] + (kafkaLane.map { [$0.lane] } ?? []), stages: [aggregator], checkpoints: checkpoints, log: log)
 
         MarketMetrics.register(in: context.metrics, readers: readers, pipeline: pipeline, aggregator: aggregator, writer: writer,
                                fanout: fanout, fanoutCandles: fanoutCandles)
@@ -145,6 +173,10 @@ struct MarketDataModule: DaemonModule {
                 log("fanout: \(left) WebSocket clients had not taken their last messages after 5 s; closing them")
             }
         }) { fanoutLane.run(fanout) })
+        if let kafkaLane {
+            MarketMetrics.register(in: context.metrics, kafka: kafkaLane.consumer)
+            services.append(ThreadService(name: "akis-kafka") { kafkaLane.lane.run(kafkaLane.consumer) })
+        }
         services.append(ThreadService(name: "akis-store") { if let store { storeLane.run(store) } else { storeLane.run(counting) } })
         services.append(ThreadService(name: "akis-pipeline") { pipeline.run() })
         for (r, reader) in readers.enumerated() {

@@ -1,5 +1,7 @@
 import Aggregator
+import Atomics
 import Daemon
+import Events
 import Fanout
 import Ingest
 import Store
@@ -95,6 +97,23 @@ enum MarketMetrics {
             metrics.gauge("store_spool_alarm", "1 while the spool refuses batches (full or failing) and the store lane is held") {
                 writer.spoolAlarm.load(ordering: .relaxed) ? 1 : 0
             }
+        }
+    }
+
+    /// The Kafka market lane's counters (the lane's own are with the other lanes').
+    static func register(in metrics: DaemonMetrics, kafka lane: KafkaMarketLane) {
+        metrics.counter("kafka_market_delivered", "Ticks and closed candles the Kafka market lane delivered (acknowledged by the brokers)") {
+            lane.delivered.load(ordering: .relaxed)
+        }
+        metrics.counter("kafka_market_caught_up", "Ticks the Kafka market lane sent from the store while catching up") { lane.caughtUp.load(ordering: .relaxed) }
+        metrics.counter("kafka_market_fell_behind", "Times the Kafka market lane fell behind (ring or producer queue full, a failed delivery)") {
+            lane.fellBehind.load(ordering: .relaxed)
+        }
+        metrics.counter("kafka_market_failed", "Messages librdkafka reported failed on the market lane (ticks are sent again from the store)") {
+            lane.failed.load(ordering: .relaxed)
+        }
+        metrics.gauge("kafka_market_catching_up", "1 while the Kafka market lane catches up from the stored ticks") {
+            lane.catchingUp.load(ordering: .relaxed) ? 1 : 0
         }
     }
 }

@@ -1,0 +1,441 @@
+import Aggregator
+import Atomics
+import Ingest
+import Kafka
+import Store
+
+/// The market lane to Kafka: every tick, and every closed candle, to `market-events` keyed by
+/// symbol (`MarketLaneMessage`), from a consumer lane of its own on its own thread.
+///
+/// Kafka can never slow ingest: the lane's ring drops when full (the pipeline never waits for
+/// it), and a full producer queue or a failed delivery does not stop anything either. Instead the
+/// lane notes what it missed and **catches up from the store**: it reads the stored ticks of each
+/// feed after the last one it delivered, in sequence order, until it has reached the newest tick
+/// it has seen in its ring, then goes live again. The same happens after a restart, from the
+/// positions it keeps in `kafka_market_positions` (per feed: the highest sequence number up to
+/// which the brokers acknowledged everything). So every stored tick of a numbered feed reaches
+/// Kafka at least once; a tick sent twice has the same `eventId`.
+///
+/// Not resumed: closed candles (published live; a candle closed while the lane was down or
+/// catching up is not sent again), and ticks of feeds that do not number their messages.
+/// Sendable for its counters and to be handed to its thread: the rest is touched only there.
+public final class KafkaMarketLane: TickConsumer, @unchecked Sendable {
+    public static let topic = Topic.market.rawValue
+
+    public struct Options: Sendable {
+        public var deliveryTimeoutNanos: Int64 = 30_000_000_000
+        /// Ticks read from the store per catch-up query.
+        public var catchUpBatch = 20_000
+        /// How often positions are written (and how long a caught-up lane waits for the store).
+        public var positionIntervalNanos: Int64 = 1_000_000_000
+        public init() {}
+    }
+
+    // Counters, read by the metrics.
+    /// Ticks and candles the brokers acknowledged.
+    public let delivered = ManagedAtomic<UInt64>(0)
+    /// Ticks sent from the store while catching up.
+    public let caughtUp = ManagedAtomic<UInt64>(0)
+    /// Times the lane fell behind (ring full, producer queue full, a failed delivery).
+    public let fellBehind = ManagedAtomic<UInt64>(0)
+    /// Messages librdkafka reported failed (sent again by the catch-up when they were ticks).
+    public let failed = ManagedAtomic<UInt64>(0)
+    /// 1 while catching up from the store.
+    public let catchingUp = ManagedAtomic<Bool>(false)
+
+    private let lane: ConsumerLane
+    private let candles: CandleOutlet?
+    private let symbols: SymbolTable
+    private let feedNames: [UInt16: String]
+    private let conninfo: String
+    private let options: Options
+    private let log: @Sendable (String) -> Void
+    private var producer: KafkaProducer!
+    private var database: LibpqConnection?
+    private var limiter = LogRateLimiter(limit: 3, windowNanos: 60_000_000_000)
+
+    /// Per feed: the highest sequence number handed to the producer, and its exchange time.
+    private var sent: [UInt16: (seq: UInt64, time: Int64)] = [:]
+    /// Per feed, while catching up: the newest sequence number seen in the ring (or stored at start).
+    private var target: [UInt16: UInt64] = [:]
+    /// Until the positions are read (the database may be late), the lane is behind.
+    private var behind = true
+    private var loaded = false
+    private let checkpoints: [UInt16: UInt64]?
+    /// Per feed, before the positions are read: the first tick seen, where a feed without a
+    /// position starts.
+    private var firstSeen: [UInt16: (seq: UInt64, time: Int64)] = [:]
+    private var droppedSeen: UInt64 = 0
+    /// Messages in flight, by token: a tick's feed and sequence (feed `noFeed` for a candle).
+    private var inflight = InflightWindow()
+    /// Per feed: everything up to here acknowledged; written to the database every interval.
+    private var acknowledged: [UInt16: (seq: UInt64, time: Int64)] = [:]
+    private var written: [UInt16: UInt64] = [:]
+    /// Per feed, after a failed delivery: acknowledgements of earlier tokens no longer move the position.
+    private var frozenBefore: [UInt16: UInt64] = [:]
+    /// A catch-up that read fewer ticks than it asked for waits for the writer until then.
+    private var nextCatchUp: Int64 = 0
+    private var nextWrite: Int64 = 0
+    private var buffer: [UInt8] = []
+    private var key: [UInt8] = []
+
+    /// - Parameters:
+    ///   - conninfo: the store's database: positions, and the ticks to catch up from.
+    ///   - startingAt: the highest stored sequence per feed when this run began (the writer's
+    ///     checkpoints), where a feed the lane has no position for starts; nil when they could
+    ///     not be read (the database was down).
+    ///   - storing: the highest sequence per feed this run will have stored before its first new
+    ///     tick: the stored checkpoints with the batches an earlier run left in the spool. The
+    ///     lane catches up to it.
+    public init(brokers: [String], lane: ConsumerLane, candles: CandleOutlet?, symbols: SymbolTable, feedNames: [UInt16: String],
+                conninfo: String, startingAt checkpoints: [UInt16: UInt64]?, storing: [UInt16: UInt64], options: Options = Options(),
+                log: @escaping @Sendable (String) -> Void) throws {
+        self.lane = lane
+        self.candles = candles
+        self.symbols = symbols
+        self.feedNames = feedNames
+        self.conninfo = conninfo
+        self.options = options
+        self.log = log
+        buffer.reserveCapacity(512)
+        let reports = Reports()
+        producer = try KafkaProducer(brokers: brokers.joined(separator: ","), topics: [Self.topic],
+                                     properties: [("message.timeout.ms", "\(max(1, options.deliveryTimeoutNanos / 1_000_000))"),
+                                                  ("queue.buffering.max.messages", "\(InflightWindow.capacity)")],
+                                     log: log) { token, error in reports.append(token, error) }
+        self.reports = reports
+        self.checkpoints = checkpoints
+        target = storing
+        catchingUp.store(true, ordering: .relaxed)
+        droppedSeen = lane.dropped.load(ordering: .relaxed)
+    }
+
+    private let reports: Reports
+
+    public var idleIntervalNanos: Int64 { behind ? 20_000_000 : 50_000_000 }
+    /// Messages wait a little in the ring: librdkafka batches them anyway (`linger.ms`).
+    public var toleratedDelayNanos: Int64 { 2_000_000 }
+
+    public func consume(_ ticks: UnsafeBufferPointer<Tick>) {
+        let dropped = lane.dropped.load(ordering: .relaxed)
+        if dropped != droppedSeen {
+            droppedSeen = dropped
+            fallBehind("its ring was full")
+        }
+        for t in ticks {
+            if behind {
+                if t.sequence > 0 {
+                    target[t.feed] = max(target[t.feed] ?? 0, t.sequence)
+                    if !loaded && t.sequence < firstSeen[t.feed]?.seq ?? .max { firstSeen[t.feed] = (t.sequence, t.exchangeTime / 1_000 * 1_000) }
+                }
+                continue
+            }
+            if !send(t) {
+                fallBehind("the producer's queue was full")
+                if t.sequence > 0 { target[t.feed] = max(target[t.feed] ?? 0, t.sequence) }
+            }
+        }
+        serve()
+    }
+
+    public func idle(now: Int64) {
+        serve()
+        if behind && now >= nextCatchUp { catchUp(now: now) }
+        if now >= nextWrite {
+            nextWrite = now + options.positionIntervalNanos
+            writePositions()
+        }
+    }
+
+    public func finish() {
+        serve()
+        _ = producer.flush(timeoutMilliseconds: 5_000)
+        serve()
+        writePositions()
+        producer = nil
+    }
+
+    /// Delivery reports, candles; called often.
+    private func serve() {
+        producer.poll()
+        for (token, error) in reports.take() {
+            guard let entry = inflight.settle(token, ok: error == nil) else { continue }
+            if let error {
+                failed.wrappingIncrement(ordering: .relaxed)
+                if entry.feed != InflightWindow.noFeed && entry.seq > 0 {
+                    // The feed's position stays below the failed tick, whatever else of the
+                    // feed arrives, until the catch-up has sent it again.
+                    if entry.seq - 1 < (acknowledged[entry.feed]?.seq ?? .max) { acknowledged[entry.feed] = (entry.seq - 1, entry.time) }
+                    frozenBefore[entry.feed] = inflight.nextToken
+                    fallBehind("a delivery failed: \(error)")
+                }
+            } else {
+                delivered.wrappingIncrement(ordering: .relaxed)
+            }
+        }
+        for (token, settled) in inflight.popAcknowledged() where settled.feed != InflightWindow.noFeed && settled.seq > 0 {
+            if token < frozenBefore[settled.feed] ?? 0 { continue }
+            if settled.seq > (acknowledged[settled.feed]?.seq ?? 0) { acknowledged[settled.feed] = (settled.seq, settled.time) }
+        }
+        if let candles {
+            _ = candles.ring.drain(maximum: 1024) { updates in
+                for u in updates where u.kind != .rebuild {
+                    MarketLaneMessage.candle(u.candle, symbol: symbols.name(of: u.candle.symbol), corrected: u.kind == .corrected, into: &buffer)
+                    _ = produce(key: symbols.name(of: u.candle.symbol), feed: InflightWindow.noFeed, seq: 0, time: u.candle.start)
+                }
+            }
+        }
+    }
+
+    /// Hands one live tick to the producer; false when its queue is full.
+    private func send(_ t: Tick) -> Bool {
+        let symbol = symbols.name(of: t.symbol)
+        var tick = t
+        tick.exchangeTime = t.exchangeTime / 1_000 * 1_000  // as stored: the live and the caught-up message are the same bytes
+        MarketLaneMessage.tick(tick, symbol: symbol, source: feedNames[t.feed] ?? "feed \(t.feed)", into: &buffer)
+        guard produce(key: symbol, feed: t.feed, seq: t.sequence, time: tick.exchangeTime) else { return false }
+        // A feed's first tick this lane sees: its position starts just before it.
+        if acknowledged[t.feed] == nil && t.sequence > 0 { acknowledged[t.feed] = (t.sequence - 1, tick.exchangeTime) }
+        if t.sequence > (sent[t.feed]?.seq ?? 0) { sent[t.feed] = (t.sequence, tick.exchangeTime) }
+        return true
+    }
+
+    private func produce(key symbol: String, feed: UInt16, seq: UInt64, time: Int64) -> Bool {
+        guard inflight.hasRoom else { return false }
+        key.removeAll(keepingCapacity: true)
+        key += symbol.utf8
+        let token = inflight.nextToken
+        let queued: KafkaProducer.Queued
+        do {
+            queued = try key.withUnsafeBytes { k in try buffer.withUnsafeBytes { v in try producer.produce(topic: Self.topic, key: k, value: v, token: token) } }
+        } catch {
+            say("kafka: the market lane cannot produce: \(error)")
+            return false
+        }
+        guard queued == .queued else { return false }
+        inflight.push(feed: feed, seq: seq, time: time)
+        return true
+    }
+
+    private func fallBehind(_ why: String) {
+        if !behind {
+            fellBehind.wrappingIncrement(ordering: .relaxed)
+            say("kafka: the market lane fell behind (\(why)); it catches up from the stored ticks")
+        }
+        behind = true
+        catchingUp.store(true, ordering: .relaxed)
+        // From what the brokers have: what is in flight may be lost.
+        for (feed, ack) in acknowledged where ack.seq < (sent[feed]?.seq ?? 0) {
+            target[feed] = max(target[feed] ?? 0, sent[feed]!.seq)
+            sent[feed] = ack
+        }
+    }
+
+    /// An exchange time the lane does not know (a position taken from the store's checkpoint).
+    static let unknownTime = Int64.min
+
+    /// Reads where the last run stopped; what it stored after that comes from the store first.
+    /// A feed without a position starts where the store stood when this run began (the
+    /// checkpoints read at start), or, when they could not be read, at the first tick seen; that
+    /// start is written at once, so that a crash before the first acknowledgement loses nothing.
+    private func loadPositions() throws {
+        let db = try connection()
+        for row in try db.execute("""
+            SELECT feed, seq, (EXTRACT(EPOCH FROM exchange_time) * 1000000)::bigint FROM kafka_market_positions
+            """).rows {
+            guard let feed = UInt16(row[0] ?? ""), let seq = UInt64(row[1] ?? "") else { continue }
+            let time = Int64(row[2] ?? "").map { $0 * 1_000 } ?? Self.unknownTime
+            sent[feed] = (seq, time)
+            acknowledged[feed] = (seq, time)
+            written[feed] = seq
+        }
+        for feed in feedNames.keys where sent[feed] == nil {
+            if let checkpoints {
+                sent[feed] = (checkpoints[feed] ?? 0, Self.unknownTime)
+            } else if let first = firstSeen[feed] {
+                sent[feed] = (first.seq - 1, first.time)
+            } else {
+                continue  // its first live tick sets it
+            }
+            acknowledged[feed] = sent[feed]
+        }
+        try storePositions()
+        for row in try db.execute("SELECT feed, highest_seq FROM ingest_checkpoints").rows {
+            guard let feed = UInt16(row[0] ?? ""), let seq = UInt64(row[1] ?? "") else { continue }
+            target[feed] = max(target[feed] ?? 0, seq)
+        }
+        // A feed that has neither a position nor a tick yet (nothing to catch up from).
+        for feed in target.keys where sent[feed] == nil { target[feed] = nil }
+        loaded = true
+        let behindFeeds = target.filter { $0.value > sent[$0.key]?.seq ?? 0 }
+        if !behindFeeds.isEmpty {
+            log("kafka: the market lane catches up from the store: " + behindFeeds.sorted { $0.key < $1.key }
+                .map { "feed \($0.key) after \(sent[$0.key]?.seq ?? 0) up to \($0.value)" }.joined(separator: ", "))
+        }
+    }
+
+    /// One step of the catch-up: a batch of stored ticks for each feed still behind its target.
+    private func catchUp(now: Int64) {
+        if !loaded {
+            do { try loadPositions() } catch {
+                database = nil
+                nextCatchUp = now + options.positionIntervalNanos
+                say("kafka: the market lane cannot read its positions yet (\(error)); it tries again")
+                return
+            }
+        }
+        for (feed, goal) in target.sorted(by: { $0.key < $1.key }) {
+            let from = sent[feed] ?? (0, Self.unknownTime)
+            if from.seq >= goal {
+                target[feed] = nil
+                continue
+            }
+            // Exchange times bound the scan to the partitions that can hold the ticks (there is no
+            // index by sequence number); late ticks are rarely more than minutes late.
+            let since = from.time == Self.unknownTime ? "-infinity" : UTCTime.formatISO8601(from.time - 3_600_000_000_000)
+            let rows: [[String?]]
+            do {
+                rows = try connection().execute("""
+                    SELECT symbol, price, volume, bid, ask, seq, kind, side, (EXTRACT(EPOCH FROM time) * 1000000)::bigint
+                    FROM market_ticks WHERE feed = $1 AND seq > $2 AND seq <= $3 AND time >= $4::timestamptz
+                    ORDER BY seq LIMIT \(options.catchUpBatch)
+                    """, parameters: ["\(feed)", "\(from.seq)", "\(goal)", since]).rows
+            } catch {
+                database = nil
+                say("kafka: the market lane cannot read the stored ticks (\(error)); it tries again")
+                return
+            }
+            for row in rows {
+                guard let symbol = row[0], let id = symbols.id(for: symbol), let price = Int64(row[1] ?? ""), let volume = Int64(row[2] ?? ""),
+                      let seq = UInt64(row[5] ?? ""), let kind = UInt8(row[6] ?? "").flatMap(TickKind.init(rawValue:)),
+                      let side = UInt8(row[7] ?? "").flatMap(TradeSide.init(rawValue:)), let micros = Int64(row[8] ?? "") else { continue }
+                let tick = Tick(symbol: id, kind: kind, side: side, price: Price(units: price), quantity: volume,
+                                bid: Price(units: Int64(row[3] ?? "") ?? 0), ask: Price(units: Int64(row[4] ?? "") ?? 0),
+                                exchangeTime: micros * 1_000, sequence: seq, feed: feed)
+                while !send(tick) {
+                    // The catch-up may wait for the producer: the ring meanwhile drops, which it
+                    // is allowed to, and the targets cover what it drops.
+                    producer.poll(timeoutMilliseconds: 100)
+                    serve()
+                    absorbRing()
+                }
+                caughtUp.wrappingIncrement(ordering: .relaxed)
+            }
+            // Fewer than asked: the writer has not stored the rest yet (it comes within its flush
+            // interval), or the feed skipped numbers up to the goal.
+            if rows.count < options.catchUpBatch { nextCatchUp = now + options.positionIntervalNanos / 4 }
+            if rows.count < options.catchUpBatch, let last = rows.last.flatMap({ UInt64($0[5] ?? "") }), last >= goal { target[feed] = nil }
+            if rows.isEmpty, storedThrough(feed) >= goal { target[feed] = nil; sent[feed] = (goal, sent[feed]?.time ?? from.time) }
+        }
+        if target.isEmpty {
+            behind = false
+            catchingUp.store(false, ordering: .relaxed)
+            say("kafka: the market lane caught up; live again")
+        }
+    }
+
+    /// Takes the ring's ticks without sending them (they are behind the catch-up): only their
+    /// sequence numbers, as targets.
+    private func absorbRing() {
+        _ = lane.ring.drain(maximum: 4096) { ticks in
+            for t in ticks where t.sequence > 0 { target[t.feed] = max(target[t.feed] ?? 0, t.sequence) }
+        }
+        droppedSeen = lane.dropped.load(ordering: .relaxed)
+    }
+
+    /// The writer's checkpoint for `feed`: everything up to it is stored (or was skipped by the feed).
+    private func storedThrough(_ feed: UInt16) -> UInt64 {
+        let rows = try? connection().execute("SELECT highest_seq FROM ingest_checkpoints WHERE feed = $1", parameters: ["\(feed)"]).rows
+        return rows?.first.flatMap { UInt64($0[0] ?? "") } ?? 0
+    }
+
+    private func writePositions() {
+        do { try storePositions() } catch {
+            database = nil
+            say("kafka: the market lane cannot write its positions (\(error)); it tries again")
+        }
+    }
+
+    private func storePositions() throws {
+        let changed = acknowledged.filter { written[$0.key] != $0.value.seq }
+        guard !changed.isEmpty else { return }
+        let db = try connection()
+        for (feed, position) in changed {
+            _ = try db.execute("""
+                INSERT INTO kafka_market_positions (feed, seq, exchange_time)
+                VALUES ($1, $2, TIMESTAMPTZ 'epoch' + $3::bigint * INTERVAL '1 microsecond')
+                ON CONFLICT (feed) DO UPDATE SET seq = excluded.seq, exchange_time = excluded.exchange_time, updated_at = now()
+                """, parameters: ["\(feed)", "\(position.seq)", position.time == Self.unknownTime ? nil : "\(position.time / 1_000)"])
+            written[feed] = position.seq
+        }
+    }
+
+    private func connection() throws -> LibpqConnection {
+        if let database { return database }
+        let c = try LibpqConnection(conninfo: conninfo)
+        database = c
+        return c
+    }
+
+    private func say(_ line: String) {
+        if let admitted = limiter.line(line, now: Clock.monotonicNanos()) { log(admitted) }
+    }
+
+    /// Delivery reports, as librdkafka hands them to `poll` on the lane's thread.
+    private final class Reports: @unchecked Sendable {
+        private var pending: [(UInt64, KafkaError?)] = []
+        func append(_ token: UInt64, _ error: KafkaError?) { pending.append((token, error)) }
+        func take() -> [(UInt64, KafkaError?)] {
+            defer { pending.removeAll(keepingCapacity: true) }
+            return pending
+        }
+    }
+}
+
+/// The market lane's messages in flight, in the order they were produced: a fixed window of
+/// tokens, so that the acknowledged prefix (what a position may claim) is found without a search.
+struct InflightWindow {
+    static let capacity = 1 << 18
+    static let noFeed = UInt16.max
+
+    struct Entry {
+        var feed: UInt16
+        var seq: UInt64
+        var time: Int64
+        var settled: Bool
+        var ok: Bool
+    }
+
+    private var entries = [Entry](repeating: Entry(feed: 0, seq: 0, time: 0, settled: false, ok: false), count: capacity)
+    /// The oldest unsettled token, and the next one to hand out.
+    private var head: UInt64 = 0
+    private(set) var nextToken: UInt64 = 0
+
+    var hasRoom: Bool { nextToken - head < UInt64(Self.capacity) }
+
+    mutating func push(feed: UInt16, seq: UInt64, time: Int64) {
+        entries[Int(nextToken % UInt64(Self.capacity))] = Entry(feed: feed, seq: seq, time: time, settled: false, ok: false)
+        nextToken += 1
+    }
+
+    /// Marks `token` settled; returns its entry (nil for a token outside the window).
+    mutating func settle(_ token: UInt64, ok: Bool) -> Entry? {
+        guard token >= head && token < nextToken else { return nil }
+        let i = Int(token % UInt64(Self.capacity))
+        entries[i].settled = true
+        entries[i].ok = ok
+        return entries[i]
+    }
+
+    /// Removes the settled prefix; returns its successful entries with their tokens, oldest first.
+    mutating func popAcknowledged() -> [(token: UInt64, entry: Entry)] {
+        var out: [(UInt64, Entry)] = []
+        while head < nextToken {
+            let e = entries[Int(head % UInt64(Self.capacity))]
+            guard e.settled else { break }
+            if e.ok { out.append((head, e)) }
+            head += 1
+        }
+        return out
+    }
+}
