@@ -17,9 +17,16 @@ extension AkisCLITests {
 
     /// The market lane's tick messages in `market-events`: each (feed 1) sequence number once at
     /// least, keyed by its symbol, a key's ticks in sequence order within its partition.
-    func expectEveryTick(_ ticks: [Tick], in broker: TestKafkaBroker) throws {
+    func expectEveryTick(_ ticks: [Tick], in broker: TestKafkaBroker, from serve: AkisProcess) throws {
         let symbols = try SymbolTable(BISTMarket.bist30)
-        let records = try broker.read(Topic.market.rawValue, count: ticks.count, containing: #""kind":""#, seconds: 120)
+        let records: [TestKafkaBroker.Record]
+        do {
+            records = try broker.read(Topic.market.rawValue, count: ticks.count, containing: #""kind":""#, seconds: 120)
+        } catch {
+            let said = serve.log.split(separator: "\n").filter { $0.contains("kafka: the") || $0.contains("stopped") }.suffix(20)
+            Issue.record("\(String("\(error)".prefix(300)))\ndaemon said:\n\(said.joined(separator: "\n"))")
+            return
+        }
         let bySeq = Dictionary(ticks.map { ($0.sequence, $0) }, uniquingKeysWith: { a, _ in a })
         var seen = Set<UInt64>()
         var last: [String: (partition: Int, seq: UInt64)] = [:]
@@ -82,7 +89,7 @@ extension AkisCLITests {
             let sample = packageRoot.appendingPathComponent("Samples/bist-sample.akrec").path
             #expect(try akis("replay", sample, "--to", address, "--speed", "max").status == 0)
             waitForLog(serve, "stored 59,705")
-            try expectEveryTick(try recordedTicks(sample), in: broker)
+            try expectEveryTick(try recordedTicks(sample), in: broker, from: serve)
             let deadline = Date().addingTimeInterval(30)
             let events = Int64(try LibpqConnection(conninfo: url).execute("SELECT count(*) FROM event_store WHERE topic = 'market-events'").rows[0][0] ?? "") ?? 0
             while try relayPosition(url) < events && Date() < deadline { usleep(50_000) }
@@ -128,9 +135,7 @@ extension AkisCLITests {
             while Date() < drained, (try? db.execute("SELECT count(*) FROM market_ticks").rows[0][0].flatMap { Int($0) }) ?? 0 < ticks.count {
                 usleep(20_000)
             }
-            do { try expectEveryTick(ticks, in: broker) } catch {
-                Issue.record("\(error)\n\(again.log.split(separator: "\n").filter { $0.contains("kafka") || $0.contains("stopped") }.joined(separator: "\n"))")
-            }
+            try expectEveryTick(ticks, in: broker, from: again)
             let all = Int64(try db.execute("SELECT count(*) FROM event_store WHERE topic = 'market-events'").rows[0][0] ?? "") ?? 0
             let relayDeadline = Date().addingTimeInterval(30)
             while try relayPosition(url) < all && Date() < relayDeadline { usleep(50_000) }
@@ -138,6 +143,34 @@ extension AkisCLITests {
             let (_, result) = stopServe(again, after: "stored ")
             #expect(result.status == 0, "\(result.stderr)")
             #expect(result.stderr.contains("kafka: the market lane catches up from the store"), "\(result.stderr)")
+        }
+    }
+}
+
+extension AkisCLITests {
+    /// A Kafka lane too small for the feed drops (the pipeline never waits for it), then catches
+    /// up from the stored ticks: ingest is not held, and still every tick reaches Kafka.
+    @Test func aFullKafkaLaneDropsAndCatchesUpFromTheStore() throws {
+        let broker = try TestKafkaBroker(topics: Topic.allCases.map { ($0.rawValue, $0.partitions) })
+        try withScratchDatabase { url in
+            let recording = scratchFile("kafka-full.akrec")
+            #expect(try akis("synth", "--symbols", "30", "--rate", "5000", "--duration", "40", "--out", recording).status == 0)
+            let ticks = try recordedTicks(recording)
+            let config = kafkaConfig(url, broker.address) + "\nmarket_lane_capacity = 1024\n"
+            let (serve, address, http) = try startServe("address = \"tcp://127.0.0.1:0\"", extra: config)
+            #expect(try akis("replay", recording, "--to", address, "--speed", "max").status == 0)
+            waitForLog(serve, "stored \(ticks.count.formatted(.number.grouping(.automatic).locale(Locale(identifier: "en_US"))))")
+            try expectEveryTick(ticks, in: broker, from: serve)
+            let metrics = try httpGet(http, "/metrics").body.split(separator: "\n")
+            let dropped = metrics.first { $0.hasPrefix("akis_lane_dropped_total{lane=\"kafka\"}") }.flatMap { $0.split(separator: " ").last }.flatMap { Int($0) } ?? 0
+            let behind = metrics.first { $0.hasPrefix("akis_kafka_market_fell_behind_total") }.flatMap { $0.split(separator: " ").last }.flatMap { Int($0) } ?? 0
+            let caughtUp = metrics.first { $0.hasPrefix("akis_kafka_market_caught_up_total") }.flatMap { $0.split(separator: " ").last }.flatMap { Int($0) } ?? 0
+            #expect(dropped > 0 && behind > 0 && caughtUp >= dropped, "dropped \(dropped), fell behind \(behind) times, caught up \(caughtUp)")
+            let storeWaits = metrics.first { $0.hasPrefix("akis_lane_full_waits_total{lane=\"kafka\"}") }.flatMap { $0.split(separator: " ").last }
+            #expect(storeWaits == nil || storeWaits == "0", "the pipeline never waits for the Kafka lane")
+            let (_, result) = stopServe(serve, after: "stored ")
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(result.stderr.contains("kafka: the market lane fell behind (its ring was full)"), "\(result.stderr)")
         }
     }
 }

@@ -284,6 +284,13 @@ public final class KafkaMarketLane: TickConsumer, @unchecked Sendable {
                 return
             }
         }
+        // What the ring dropped is stored (the store lane took it first) and must be reached too.
+        if let watermark = lane.dropWatermark {
+            for feed in feedNames.keys where sent[feed] != nil {
+                let dropped = watermark.highest(of: feed)
+                if dropped > (sent[feed]?.seq ?? 0) { target[feed] = max(target[feed] ?? 0, dropped) }
+            }
+        }
         for (feed, goal) in target.sorted(by: { $0.key < $1.key }) {
             let from = sent[feed] ?? (0, Self.unknownTime)
             if from.seq >= goal {

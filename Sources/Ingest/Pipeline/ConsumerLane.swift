@@ -27,11 +27,14 @@ public final class ConsumerLane: Sendable {
     public let closed = ManagedAtomic<Bool>(false)
     /// Rung by the pipeline after each hand-off; the consumer sleeps on it when idle.
     public let doorbell = Doorbell()
+    /// Where the `drop` policy notes the sequence numbers it dropped, for a consumer that catches up.
+    public let dropWatermark: DropWatermark?
 
-    public init(name: String, capacity: Int, policy: FullPolicy) {
+    public init(name: String, capacity: Int, policy: FullPolicy, dropWatermark: DropWatermark? = nil) {
         self.name = name
         ring = SPSCRing(minimumCapacity: capacity)
         self.policy = policy
+        self.dropWatermark = dropWatermark
     }
 
     /// Pipeline side: hands over `ticks` under the lane's policy; returns how many were dropped.
@@ -50,6 +53,7 @@ public final class ConsumerLane: Sendable {
                 }
             case .drop:
                 lost = ticks.count - sent
+                dropWatermark?.record(UnsafeBufferPointer(rebasing: ticks[sent...]))
                 dropped.wrappingIncrement(by: UInt64(lost), ordering: .relaxed)
             }
         }

@@ -83,7 +83,8 @@ struct MarketDataModule: DaemonModule {
         var kafkaLane: (lane: ConsumerLane, candles: CandleOutlet, consumer: KafkaMarketLane)?
         if kafka.enabled && kafka.marketLane {
             if let database = context.database {
-                let lane = ConsumerLane(name: "kafka", capacity: kafka.marketLaneCapacity, policy: .drop)
+                let lane = ConsumerLane(name: "kafka", capacity: kafka.marketLaneCapacity, policy: .drop,
+                                        dropWatermark: DropWatermark(feeds: settings.feeds.map(\.id)))
                 let candles = CandleOutlet(lane: lane)
                 var options = KafkaMarketLane.Options()
                 options.deliveryTimeoutNanos = kafka.deliveryTimeoutNanos
