@@ -1,4 +1,5 @@
 import Atomics
+import Daemon
 import Foundation
 import Ingest
 import Logging
@@ -35,11 +36,18 @@ public final class EventConsumers: Service, Sendable, CustomStringConvertible {
     private let options: Options
     private let logger: Logger
     private let wakes = Mutex<[AsyncStream<Void>.Continuation]>([])
+    /// Per consumer and topic: events appended that it has not handled, as of its last pass.
+    private let lags = Mutex<[String: Int64]>([:])
+    private let metrics: DaemonMetrics?
 
-    public init(client: PostgresClient, consumers: [any EventConsumer] = [], options: Options = Options(), logger: Logger) {
+    /// - Parameter metrics: where each registered consumer's lag per topic is exported
+    ///   (`akis_events_consumer_lag{consumer,topic}`).
+    public init(client: PostgresClient, consumers: [any EventConsumer] = [], options: Options = Options(), logger: Logger,
+                metrics: DaemonMetrics? = nil) {
         self.client = client
         self.options = options
         self.logger = logger
+        self.metrics = metrics
         registered = Mutex(([], false))
         for consumer in consumers { register(consumer) }
     }
@@ -51,6 +59,15 @@ public final class EventConsumers: Service, Sendable, CustomStringConvertible {
             precondition(!state.consumers.contains { $0.name == consumer.name }, "a consumer named \(consumer.name) is registered already")
             state.consumers.append(consumer)
         }
+        for topic in consumer.topics {
+            metrics?.gauge("events_consumer_lag", "Events appended that an in-process consumer has not handled yet, as of its last pass",
+                           labels: [("consumer", consumer.name), ("topic", topic.rawValue)]) { [self] in Double(lag(of: consumer.name, in: topic) ?? 0) }
+        }
+    }
+
+    /// Events of `topic` appended that `consumer` has not handled, as of its last pass (nil before one).
+    public func lag(of consumer: String, in topic: Topic) -> Int64? {
+        lags.withLock { $0["\(consumer)/\(topic.rawValue)"] }
     }
 
     public var description: String { "event consumers" }
@@ -154,6 +171,11 @@ public final class EventConsumers: Service, Sendable, CustomStringConvertible {
                 for event in events { try await deliver(event, to: consumer, deadLetter: nil) }
                 if events.count < options.batch { break }
             }
+            let heads = try await client.query("SELECT head_seq FROM event_chain WHERE topic = \(topic.rawValue)", logger: logger)
+            var head: Int64 = 0
+            for try await h in heads.decode(Int64.self) { head = h }
+            let position = try await self.position(of: consumer, in: topic)
+            lags.withLock { $0["\(consumer.name)/\(topic.rawValue)"] = max(0, head - position) }
         }
     }
 

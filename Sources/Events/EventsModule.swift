@@ -29,7 +29,7 @@ public struct EventsModule: DaemonModule {
             services = []
             return
         }
-        let consumers = EventConsumers(client: database.client, logger: context.logger)
+        let consumers = EventConsumers(client: database.client, logger: context.logger, metrics: context.metrics)
         context.shared.offer(consumers)
         context.metrics.counter("events_consumed", "Events the in-process consumers applied") { consumers.applied.load(ordering: .relaxed) }
         context.metrics.counter("events_dead_lettered", "Events consumers gave up on after their retries (event_dead_letters)") {

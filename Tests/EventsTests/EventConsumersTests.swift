@@ -1,4 +1,5 @@
 import Atomics
+import Daemon
 import Events
 import Foundation
 import Logging
@@ -81,9 +82,14 @@ import Testing
                 // happen: they commit together; this forces a redelivery), nothing applies twice.
                 try await append(32...40, client)
                 try LibpqConnection(conninfo: url).execute("UPDATE event_consumer_positions SET position = 5")
-                let second = EventConsumers(client: client, consumers: [Ledger()], options: fast(), logger: Self.logger)
+                let metrics = DaemonMetrics()
+                let second = EventConsumers(client: client, consumers: [Ledger()], options: fast(), logger: Self.logger, metrics: metrics)
+                #expect(second.lag(of: "ledger", in: .trading) == nil, "no pass yet")
                 let again = Task { try await second.run() }
                 try await waitUntil("40 events applied", within: .seconds(60)) { try ledger(url).count == 40 }
+                try await waitUntil("no lag", within: .seconds(20)) { second.lag(of: "ledger", in: .trading) == 0 }
+                let exported = String(decoding: metrics.render(), as: UTF8.self)
+                #expect(exported.contains(#"akis_events_consumer_lag{consumer="ledger",topic="trading-events"} 0"#), "\(exported)")
                 try await Task.sleep(for: .milliseconds(300))
                 again.cancel()
                 _ = await again.result
