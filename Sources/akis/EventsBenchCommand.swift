@@ -3,6 +3,7 @@ import Daemon
 import Events
 import Foundation
 import Ingest
+import Kafka
 import Logging
 import PostgresNIO
 import Store
@@ -21,6 +22,7 @@ struct EventsBenchCommand: AsyncParsableCommand {
     @Option(help: "Concurrent writers.") var writers = 4
     @Option(help: "Events in the chain verified at the end (appended in large transactions first, up to this many).") var verify = 1_000_000
     @Option(help: "Where the private PostgreSQL lives.") var dir = ".akis/bench"
+    @Option(help: "Also relay every appended event to this Kafka broker (HOST:PORT) and time it.") var kafka: String?
 
     func validate() throws {
         guard transactions > 0, events > 0, (1...64).contains(writers), verify >= 0 else {
@@ -92,6 +94,29 @@ struct EventsBenchCommand: AsyncParsableCommand {
             let verifySeconds = Double(Clock.monotonicNanos() - verifyStarted) / 1e9
             print("audit verify: \(grouped(UInt64(verified))) events in " + String(format: "%.2f s", verifySeconds)
                 + ": \(grouped(UInt64(Double(verified) / verifySeconds))) events/s")
+
+            if let kafka {
+                let consumers = EventConsumers(client: client, logger: logger)
+                let relay = try KafkaRelay(client: client, brokers: [kafka], logger: logger, appended: consumers.wakeups())
+                log("relaying \(grouped(UInt64(verified))) events to Kafka at \(kafka) (librdkafka \(KafkaProducer.libraryVersion))")
+                let relayStarted = Clock.monotonicNanos()
+                let running = Task { try await relay.run() }
+                var reported = 0
+                while relay.relayed.load(ordering: .relaxed) < UInt64(verified) {
+                    try await Task.sleep(for: .milliseconds(50))
+                    let seconds = Int((Clock.monotonicNanos() - relayStarted) / 1_000_000_000)
+                    if seconds >= reported + 5 {
+                        reported = seconds
+                        log("\(grouped(relay.relayed.load(ordering: .relaxed))) relayed after \(seconds) s")
+                    }
+                    if seconds > 600 { running.cancel(); throw ValidationError("the relay did not finish in 10 minutes") }
+                }
+                let relaySeconds = Double(Clock.monotonicNanos() - relayStarted) / 1e9
+                running.cancel()
+                _ = await running.result
+                print("relay: \(grouped(UInt64(verified))) events to Kafka in " + String(format: "%.2f s", relaySeconds)
+                    + ": \(grouped(UInt64(Double(verified) / relaySeconds))) events/s (delivery reports awaited per round of 10,000)")
+            }
         }
         pg.stop()
     }

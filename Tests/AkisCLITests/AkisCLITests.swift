@@ -46,6 +46,11 @@ final class AkisProcess {
         try process.run()
     }
 
+    /// A test that fails before it stops its process does not leave it running.
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+
     /// What it has written to stderr so far.
     var log: String { (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "" }
 

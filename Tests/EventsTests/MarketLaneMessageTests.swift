@@ -13,7 +13,7 @@ import Testing
 
     @Test func aTickIsTheReferencesMarketDataReceivedWithWhatTheTickCarries() throws {
         var out: [UInt8] = []
-        MarketLaneMessage.tick(trade, symbol: "AKBNK", source: "main", into: &out)
+        MarketLaneMessage.tick(trade, symbol: .init("AKBNK"), source: .init("main"), into: &out)
         let text = String(decoding: out, as: UTF8.self)
         let id = try #require(text.split(separator: "\"").dropFirst(3).first.map(String.init))
         #expect(text == #"{"eventId":"\#(id)","eventType":"MarketDataReceived","timestamp":"2024-09-24T10:30:00.123456Z","version":"1.0","data":{"symbol":"AKBNK","price":15.75,"volume":1000,"timestamp":"2024-09-24T10:30:00.123456Z","source":"main","kind":"trade","side":"buy","bid":15.74,"ask":15.76,"feed":1,"seq":42}}"#)
@@ -23,18 +23,18 @@ import Testing
 
         // The same tick again (a catch-up, a restart): the same bytes. Another one: another id.
         var again: [UInt8] = []
-        MarketLaneMessage.tick(trade, symbol: "AKBNK", source: "main", into: &again)
+        MarketLaneMessage.tick(trade, symbol: .init("AKBNK"), source: .init("main"), into: &again)
         #expect(again == out)
         var next = trade
         next.sequence = 43
-        MarketLaneMessage.tick(next, symbol: "AKBNK", source: "main", into: &again)
+        MarketLaneMessage.tick(next, symbol: .init("AKBNK"), source: .init("main"), into: &again)
         #expect(String(decoding: again, as: UTF8.self).split(separator: "\"")[3] != Substring(id))
     }
 
     @Test func aQuoteLeavesOutWhatItDoesNotHaveAndHostileNamesAreEscaped() throws {
         let quote = Tick(symbol: SymbolID(0), kind: .quote, price: .zero, quantity: 0, ask: Price(units: 1_000_001), exchangeTime: 0, sequence: 7, feed: 2)
         var out: [UInt8] = []
-        MarketLaneMessage.tick(quote, symbol: "GARAN", source: "a\"b\\c", into: &out)
+        MarketLaneMessage.tick(quote, symbol: .init("GARAN"), source: .init("a\"b\\c"), into: &out)
         let o = try #require(try JSONSerialization.jsonObject(with: Data(out)) as? [String: Any])
         let data = try #require(o["data"] as? [String: Any])
         #expect(data["source"] as? String == "a\"b\\c")
@@ -46,14 +46,14 @@ import Testing
         var candle = Candle(trade: trade)
         candle.high = Price(units: 16_000_000)
         var out: [UInt8] = []
-        MarketLaneMessage.candle(candle, symbol: "AKBNK", corrected: false, into: &out)
+        MarketLaneMessage.candle(candle, symbol: .init("AKBNK"), corrected: false, into: &out)
         let o = try #require(try JSONSerialization.jsonObject(with: Data(out)) as? [String: Any])
         #expect(o["eventType"] as? String == "CandleClosed" && o["timestamp"] as? String == "2024-09-24T10:31:00.000Z")
         #expect(String(decoding: out, as: UTF8.self).hasSuffix(#""data":{"symbol":"AKBNK","interval":"1m","start":"2024-09-24T10:30:00.000Z","open":15.75,"high":16,"low":15.75,"close":15.75,"volume":1000,"trades":1,"corrected":false}}"#))
         var again: [UInt8] = []
-        MarketLaneMessage.candle(candle, symbol: "AKBNK", corrected: false, into: &again)
+        MarketLaneMessage.candle(candle, symbol: .init("AKBNK"), corrected: false, into: &again)
         #expect(again == out)
-        MarketLaneMessage.candle(candle, symbol: "AKBNK", corrected: true, into: &again)
+        MarketLaneMessage.candle(candle, symbol: .init("AKBNK"), corrected: true, into: &again)
         let corrected = try #require(try JSONSerialization.jsonObject(with: Data(again)) as? [String: Any])
         #expect(corrected["eventId"] as? String != o["eventId"] as? String)
     }

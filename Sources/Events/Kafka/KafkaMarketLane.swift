@@ -47,6 +47,10 @@ public final class KafkaMarketLane: TickConsumer, @unchecked Sendable {
     private let candles: CandleOutlet?
     private let symbols: SymbolTable
     private let feedNames: [UInt16: String]
+    /// Each symbol as a message key and as a JSON string, each feed's name as one, made once.
+    private let keys: [[UInt8]]
+    private let quotedSymbols: [MarketLaneMessage.Quoted]
+    private let quotedFeeds: [UInt16: MarketLaneMessage.Quoted]
     private let conninfo: String
     private let options: Options
     private let log: @Sendable (String) -> Void
@@ -77,7 +81,6 @@ public final class KafkaMarketLane: TickConsumer, @unchecked Sendable {
     private var nextCatchUp: Int64 = 0
     private var nextWrite: Int64 = 0
     private var buffer: [UInt8] = []
-    private var key: [UInt8] = []
 
     /// - Parameters:
     ///   - conninfo: the store's database: positions, and the ticks to catch up from.
@@ -94,6 +97,9 @@ public final class KafkaMarketLane: TickConsumer, @unchecked Sendable {
         self.candles = candles
         self.symbols = symbols
         self.feedNames = feedNames
+        keys = symbols.allNames.map { Array($0.utf8) }
+        quotedSymbols = symbols.allNames.map(MarketLaneMessage.Quoted.init)
+        quotedFeeds = feedNames.mapValues(MarketLaneMessage.Quoted.init)
         self.conninfo = conninfo
         self.options = options
         self.log = log
@@ -180,8 +186,9 @@ public final class KafkaMarketLane: TickConsumer, @unchecked Sendable {
         if let candles {
             _ = candles.ring.drain(maximum: 1024) { updates in
                 for u in updates where u.kind != .rebuild {
-                    MarketLaneMessage.candle(u.candle, symbol: symbols.name(of: u.candle.symbol), corrected: u.kind == .corrected, into: &buffer)
-                    _ = produce(key: symbols.name(of: u.candle.symbol), feed: InflightWindow.noFeed, seq: 0, time: u.candle.start)
+                    let symbol = Int(u.candle.symbol.rawValue)
+                    MarketLaneMessage.candle(u.candle, symbol: quotedSymbols[symbol], corrected: u.kind == .corrected, into: &buffer)
+                    _ = produce(key: keys[symbol], feed: InflightWindow.noFeed, seq: 0, time: u.candle.start)
                 }
             }
         }
@@ -189,21 +196,18 @@ public final class KafkaMarketLane: TickConsumer, @unchecked Sendable {
 
     /// Hands one live tick to the producer; false when its queue is full.
     private func send(_ t: Tick) -> Bool {
-        let symbol = symbols.name(of: t.symbol)
-        var tick = t
-        tick.exchangeTime = t.exchangeTime / 1_000 * 1_000  // as stored: the live and the caught-up message are the same bytes
-        MarketLaneMessage.tick(tick, symbol: symbol, source: feedNames[t.feed] ?? "feed \(t.feed)", into: &buffer)
-        guard produce(key: symbol, feed: t.feed, seq: t.sequence, time: tick.exchangeTime) else { return false }
+        let symbol = Int(t.symbol.rawValue)
+        let time = UTCTime.floor(t.exchangeTime, toMultipleOf: 1_000)  // as stored
+        MarketLaneMessage.tick(t, symbol: quotedSymbols[symbol], source: quotedFeeds[t.feed] ?? MarketLaneMessage.Quoted("feed \(t.feed)"), into: &buffer)
+        guard produce(key: keys[symbol], feed: t.feed, seq: t.sequence, time: time) else { return false }
         // A feed's first tick this lane sees: its position starts just before it.
-        if acknowledged[t.feed] == nil && t.sequence > 0 { acknowledged[t.feed] = (t.sequence - 1, tick.exchangeTime) }
-        if t.sequence > (sent[t.feed]?.seq ?? 0) { sent[t.feed] = (t.sequence, tick.exchangeTime) }
+        if acknowledged[t.feed] == nil && t.sequence > 0 { acknowledged[t.feed] = (t.sequence - 1, time) }
+        if t.sequence > (sent[t.feed]?.seq ?? 0) { sent[t.feed] = (t.sequence, time) }
         return true
     }
 
-    private func produce(key symbol: String, feed: UInt16, seq: UInt64, time: Int64) -> Bool {
+    private func produce(key: [UInt8], feed: UInt16, seq: UInt64, time: Int64) -> Bool {
         guard inflight.hasRoom else { return false }
-        key.removeAll(keepingCapacity: true)
-        key += symbol.utf8
         let token = inflight.nextToken
         let queued: KafkaProducer.Queued
         do {
@@ -321,7 +325,9 @@ public final class KafkaMarketLane: TickConsumer, @unchecked Sendable {
                                 exchangeTime: micros * 1_000, sequence: seq, feed: feed)
                 while !send(tick) {
                     // The catch-up may wait for the producer: the ring meanwhile drops, which it
-                    // is allowed to, and the targets cover what it drops.
+                    // is allowed to, and the targets cover what it drops. Not past a stop: the
+                    // next run catches up from the positions.
+                    if lane.closed.load(ordering: .acquiring) { return }
                     producer.poll(timeoutMilliseconds: 100)
                     serve()
                     absorbRing()

@@ -95,13 +95,17 @@ public enum ScaledDecimal {
         out.append(UInt8(ascii: "."))
         var width = scale
         while fraction % 10 == 0 { fraction /= 10; width -= 1 }
-        var digits = [UInt8](repeating: UInt8(ascii: "0"), count: width)
-        var i = width - 1
-        while fraction > 0 { digits[i] = UInt8(ascii: "0") + UInt8(fraction % 10); fraction /= 10; i -= 1 }
-        out += digits
+        // Without an allocation: this runs for every price the fan-out and the Kafka lane write.
+        var buffer: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: enough for any scale of an Int64
+        withUnsafeMutableBytes(of: &buffer) { raw in
+            for i in 0..<width { raw[i] = UInt8(ascii: "0") }
+            var i = width - 1
+            while fraction > 0 { raw[i] = UInt8(ascii: "0") + UInt8(fraction % 10); fraction /= 10; i -= 1 }
+            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[0..<width]))
+        }
     }
 
-    static func appendDigits(_ value: UInt64, to out: inout [UInt8]) {
+    public static func appendDigits(_ value: UInt64, to out: inout [UInt8]) {
         if value == 0 { out.append(UInt8(ascii: "0")); return }
         var buffer: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: enough for 20 digits
         var count = 0

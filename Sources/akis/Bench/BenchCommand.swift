@@ -31,6 +31,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Event-loop threads for the subscribers.") var clientThreads = 2
     @Flag(help: "Store nothing: the daemon's store lane ends in a counting sink (the daemon's own ceiling).") var nullStore = false
     @Flag(help: "Preload TimescaleDB in the private PostgreSQL (it must be installed).") var timescaledb = false
+    @Option(help: "Give the daemon this Kafka broker (HOST:PORT): the relay and the Kafka market lane run too.") var kafka: String?
     @Option(help: "Measure a running daemon at this HTTP address (HOST:PORT) instead of starting one; needs --feed.") var daemon: String?
     @Option(help: "With --daemon: its TCP feed address, tcp://HOST:PORT (binary frames).") var feed: String?
     @Option(help: "Working directory (configuration, logs, the private PostgreSQL, results).") var dir = ".akis/bench"
@@ -51,7 +52,10 @@ struct BenchCommand: ParsableCommand {
         guard (1...64).contains(clientThreads) else { throw ValidationError("--client-threads must be between 1 and 64, got \(clientThreads)") }
         if daemon != nil && feed == nil { throw ValidationError("--daemon needs --feed, the daemon's TCP feed address (tcp://HOST:PORT)") }
         if feed != nil && daemon == nil { throw ValidationError("--feed is for a running daemon: give its HTTP address with --daemon") }
-        if daemon != nil && (nullStore || timescaledb) { throw ValidationError("--null-store and --timescaledb configure a daemon the bench starts; they do not apply with --daemon") }
+        if daemon != nil && (nullStore || timescaledb || kafka != nil) {
+            throw ValidationError("--null-store, --timescaledb and --kafka configure a daemon the bench starts; they do not apply with --daemon")
+        }
+        if kafka != nil && nullStore { throw ValidationError("--kafka needs the store (the relay and the Kafka lane work from it): not with --null-store") }
         if findMax && recording != nil { throw ValidationError("--find-max sets the rate of a synthetic feed; it does not apply to --recording") }
         guard p99Bound > 0, p99Bound.isFinite else { throw ValidationError("--p99-bound must be a positive number of milliseconds, got \(p99Bound)") }
         if psqlBaseline && (daemon != nil || nullStore) { throw ValidationError("--psql-baseline needs the bench's own PostgreSQL: not with --daemon or --null-store") }
@@ -97,7 +101,7 @@ struct BenchCommand: ParsableCommand {
             target = BenchRun.Target(feed: feedAddress, httpHost: String(daemon[..<colon]), httpPort: port, pid: nil,
                                      description: "running daemon at \(daemon)", storing: true)
         } else {
-            let d = try BenchDaemon(directory: dir, nullStore: nullStore, timescaleDB: timescaledb, clients: clients, log: log)
+            let d = try BenchDaemon(directory: dir, nullStore: nullStore, timescaleDB: timescaledb, clients: clients, kafka: kafka, log: log)
             started = d
             target = d.target
         }

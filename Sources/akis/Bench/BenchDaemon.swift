@@ -15,7 +15,7 @@ final class BenchDaemon {
     private let directory: String
     let logPath: String
 
-    init(directory: String, nullStore: Bool, timescaleDB: Bool, clients: Int, log: @escaping @Sendable (String) -> Void) throws {
+    init(directory: String, nullStore: Bool, timescaleDB: Bool, clients: Int, kafka: String?, log: @escaping @Sendable (String) -> Void) throws {
         let fm = FileManager.default
         self.directory = directory
         try fm.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -47,6 +47,7 @@ final class BenchDaemon {
             [fanout]
             max_clients = \(max(256, clients + 16))
             \(databaseTOML)
+            \(kafka.map { "[kafka]\nbrokers = [\"\($0)\"]" } ?? "")
             [[feeds]]
             name = "bench"
             address = "tcp://127.0.0.1:0"
