@@ -1,5 +1,7 @@
 import Aggregator
 import Atomics
+import Foundation
+import Glibc
 import Ingest
 import Kafka
 import Store
@@ -105,10 +107,14 @@ public final class KafkaMarketLane: TickConsumer, @unchecked Sendable {
         self.log = log
         buffer.reserveCapacity(512)
         let reports = Reports()
-        producer = try KafkaProducer(brokers: brokers.joined(separator: ","), topics: [Self.topic],
-                                     properties: [("message.timeout.ms", "\(max(1, options.deliveryTimeoutNanos / 1_000_000))"),
-                                                  ("queue.buffering.max.messages", "\(InflightWindow.capacity)")],
-                                     log: log) { token, error in reports.append(token, error) }
+        // librdkafka's threads start in rd_kafka_new and inherit the niceness of the thread that
+        // calls it: made on a thread of the lane's priority, they yield to ingest as the lane does.
+        producer = try Self.atLanePriority {
+            try KafkaProducer(brokers: brokers.joined(separator: ","), topics: [Self.topic],
+                              properties: [("message.timeout.ms", "\(max(1, options.deliveryTimeoutNanos / 1_000_000))"),
+                                           ("queue.buffering.max.messages", "\(InflightWindow.capacity)")],
+                              log: log) { token, error in reports.append(token, error) }
+        }
         self.reports = reports
         self.checkpoints = checkpoints
         target = storing
@@ -122,7 +128,12 @@ public final class KafkaMarketLane: TickConsumer, @unchecked Sendable {
     /// Messages wait a little in the ring: librdkafka batches them anyway (`linger.ms`).
     public var toleratedDelayNanos: Int64 { 2_000_000 }
 
+    /// The lane's niceness (and its producer's threads'): Kafka gets the CPU that ingest leaves.
+    static let niceness: Int32 = 10
+    private var reniced = false
+
     public func consume(_ ticks: UnsafeBufferPointer<Tick>) {
+        if !reniced { renice() }
         let dropped = lane.dropped.load(ordering: .relaxed)
         if dropped != droppedSeen {
             droppedSeen = dropped
@@ -145,6 +156,7 @@ public final class KafkaMarketLane: TickConsumer, @unchecked Sendable {
     }
 
     public func idle(now: Int64) {
+        if !reniced { renice() }
         serve()
         if behind && now >= nextCatchUp { catchUp(now: now) }
         if now >= nextWrite {
@@ -390,6 +402,26 @@ public final class KafkaMarketLane: TickConsumer, @unchecked Sendable {
         return c
     }
 
+    private func renice() {
+        reniced = true
+        // PRIO_PROCESS with 0 is the calling thread alone on Linux (setpriority(2), NOTES).
+        setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, Self.niceness)
+    }
+
+    /// Runs `body` on a thread of its own at the lane's niceness, and returns what it made.
+    private static func atLanePriority<T>(_ body: @escaping @Sendable () throws -> T) throws -> T {
+        let box = ResultBox<T>()
+        let done = DispatchSemaphore(value: 0)
+        let thread = Thread {
+            setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, niceness)
+            box.result = Result { try body() }
+            done.signal()
+        }
+        thread.start()
+        done.wait()
+        return try box.result!.get()
+    }
+
     private func say(_ line: String) {
         if let admitted = limiter.line(line, now: Clock.monotonicNanos()) { log(admitted) }
     }
@@ -403,6 +435,11 @@ public final class KafkaMarketLane: TickConsumer, @unchecked Sendable {
             return pending
         }
     }
+}
+
+/// What a helper thread made, handed back to the thread that waits for it.
+private final class ResultBox<T>: @unchecked Sendable {
+    var result: Result<T, any Error>?
 }
 
 /// The market lane's messages in flight, in the order they were produced: a fixed window of
