@@ -3,8 +3,8 @@
 install_kafka_test_tools in scripts/common.sh). Partitions are assigned, not subscribed: consumer
 groups time out on tansu.
 
-Usage: kafka-read.py BROKER TOPIC COUNT TIMEOUT_SECONDS [CONTAINS]
-Prints the messages whose value contains CONTAINS (all without it); stops once COUNT distinct
+Usage: kafka-read.py BROKER TOPIC COUNT TIMEOUT_SECONDS [CONTAINS | key=KEY]
+Prints the messages whose value contains CONTAINS, or whose key is KEY (all without either); stops once COUNT distinct
 values were printed, or when TIMEOUT_SECONDS pass (exit status 3, with what it read). Messages sent
 twice (at least once) have the same bytes: both are printed, counted once.
 """
@@ -16,6 +16,9 @@ from confluent_kafka import Consumer, TopicPartition, OFFSET_BEGINNING
 
 broker, topic, count, timeout = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
 contains = sys.argv[5].encode() if len(sys.argv) > 5 else b""
+key_filter = None
+if contains.startswith(b"key="):
+    key_filter, contains = contains[4:], b""
 deadline = time.monotonic() + timeout
 consumer = Consumer({"bootstrap.servers": broker, "group.id": "akis-tests", "enable.auto.commit": False,
                      "enable.partition.eof": False})
@@ -30,7 +33,7 @@ while len(seen) < count and time.monotonic() < deadline:
     if message.error():
         print(json.dumps({"error": str(message.error())}), file=sys.stderr)
         continue
-    if contains not in message.value():
+    if contains not in message.value() or (key_filter is not None and message.key() != key_filter):
         continue
     seen.add(message.value())
     key = message.key()

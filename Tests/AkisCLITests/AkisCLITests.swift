@@ -482,8 +482,11 @@ func scratchFile(_ name: String) -> String {
                 """).rows[0]
             #expect(summaries[1] == "59705" && summaries[0] == summaries[2] && summaries[3] == "e2e" && summaries[4] == "BIST", "\(summaries)")
             #expect(try db.execute("SELECT last_batch FROM ingest_writers").rows[0][0].flatMap { Int($0) } ?? 0 >= Int(summaries[0]!)!)
+            // The chain also holds the session's phase, recorded at start (TradingSessionChanged).
+            let chained = try db.execute("SELECT count(*) FROM event_store WHERE topic = 'market-events'").rows[0][0]!
+            #expect(Int(chained)! > Int(summaries[0]!)!)
             let audit = try akis("audit", "verify", "--database", url, "--topic", "market-events")
-            #expect(audit.status == 0 && audit.stdout.contains("market-events: \(summaries[0]!) events verified"), "\(audit)")
+            #expect(audit.status == 0 && audit.stdout.contains("market-events: \(chained) events verified"), "\(audit)")
 
             // A restart resumes sequence tracking from the checkpoint: the same replay again is all duplicates.
             let (again, address2, http2) = try startServe("address = \"tcp://127.0.0.1:0\"", extra: storeConfig)

@@ -51,13 +51,13 @@ extension AkisCLITests {
         #expect(seen == Set(bySeq.keys), "\(bySeq.count - seen.count) ticks missing")
     }
 
-    /// The relay's events of `market-events` (the MarketDataReceived summaries): each stored one
-    /// reached Kafka, byte for byte.
+    /// The relay's events of `market-events` (the MarketDataReceived summaries, the session's
+    /// changes: key BIST): each stored one reached Kafka, byte for byte.
     func expectEveryStoredEvent(_ url: String, in broker: TestKafkaBroker) throws {
         let stored = try LibpqConnection(conninfo: url).execute(
             "SELECT convert_from(envelope, 'UTF8') FROM event_store WHERE topic = 'market-events' ORDER BY seq").rows.compactMap { $0[0] }
         #expect(stored.count > 0)
-        let records = try broker.read(Topic.market.rawValue, count: stored.count, containing: #""batch":"#, seconds: 60)
+        let records = try broker.read(Topic.market.rawValue, count: stored.count, key: "BIST", seconds: 60)
         #expect(Set(records.map(\.value)) == Set(stored))
         #expect(records.allSatisfy { $0.key == "BIST" })
     }

@@ -70,9 +70,11 @@ import Testing
                 try db.execute("SELECT count(*) FROM noted").rows == [["3"]]
             }
             let metrics = try await httpGet(http, "/metrics").body
-            #expect(metrics.contains("akis_events_appended_total 3") && metrics.contains("akis_events_consumed_total 3"), "\(metrics)")
+            // Three notes, and the session's phase the events module recorded at start (TradingSessionChanged).
+            #expect(metrics.contains("akis_events_appended_total 4") && metrics.contains("akis_events_consumed_total 3"), "\(metrics)")
+            #expect(try db.execute("SELECT count(*) FROM event_store WHERE event_type = 'TradingSessionChanged'").rows == [["1"]])
             #expect(try db.execute("SELECT module, version FROM akis_schema_migrations ORDER BY 1, 2").rows.map { $0[0]! }
-                    == ["events", "events", "events", "notes"])
+                    == Array(repeating: "events", count: EventsModule.migrations.count) + ["notes"])
             Self.stop.withLock { $0 = true }
             try await value(of: run, within: .seconds(60), "the daemon to stop")
         }

@@ -70,12 +70,12 @@ public final class TestKafkaBroker: @unchecked Sendable {
     }
 
     /// Reads `topic` from the beginning until `count` distinct messages (whose value contains
-    /// `containing`) came, or `seconds` passed: then it throws, naming how many came. A message
+    /// `containing`, or whose key is `key`) came, or `seconds` passed: then it throws, naming how many came. A message
     /// sent twice is in the result twice.
-    public func read(_ topic: String, count: Int, containing: String = "", seconds: Double = 60) throws -> [Record] {
+    public func read(_ topic: String, count: Int, containing: String = "", key: String? = nil, seconds: Double = 60) throws -> [Record] {
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("scripts/kafka-read.py").path
-        let out = try run(python, [script, address, topic, "\(count)", "\(seconds)", containing], seconds: seconds + 30)
+        let out = try run(python, [script, address, topic, "\(count)", "\(seconds)", key.map { "key=\($0)" } ?? containing], seconds: seconds + 30)
         let records = out.stdout.split(separator: "\n").compactMap { line -> Record? in
             guard let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
                   let partition = o["partition"] as? Int, let offset = o["offset"] as? Int, let value = o["value"] as? String else { return nil }
