@@ -152,12 +152,13 @@ public final class KafkaRelay: Service, Sendable, CustomStringConvertible {
             }
             guard delivered > 0 else { continue }
             let last = entry.events[delivered - 1].seq
+            // Counted once delivered (before the position says so, which may fail and repeat them).
+            relayed.wrappingIncrement(by: UInt64(delivered), ordering: .relaxed)
+            lag[entry.topic]!.store(max(0, (heads[entry.topic.rawValue] ?? 0) - last), ordering: .relaxed)
             try await client.query("""
                 UPDATE event_consumer_positions SET position = greatest(position, \(last)), updated_at = now()
                 WHERE consumer = \(Self.consumerName) AND topic = \(entry.topic.rawValue)
                 """, logger: logger)
-            relayed.wrappingIncrement(by: UInt64(delivered), ordering: .relaxed)
-            lag[entry.topic]!.store(max(0, (heads[entry.topic.rawValue] ?? 0) - last), ordering: .relaxed)
             if entry.events.count == options.batch { full = true }
         }
         if let firstFailure { throw KafkaError("a delivery failed: \(firstFailure)") }
