@@ -26,8 +26,9 @@ public final class KafkaMarketLane: TickConsumer, @unchecked Sendable {
 
     public struct Options: Sendable {
         public var deliveryTimeoutNanos: Int64 = 30_000_000_000
-        /// Ticks read from the store per catch-up query.
-        public var catchUpBatch = 20_000
+        /// Ticks read from the store per catch-up query. Each query scans the day's partition
+        /// (no index covers feed and sequence), so they are few and large.
+        public var catchUpBatch = 100_000
         /// How often positions are written (and how long a caught-up lane waits for the store).
         public var positionIntervalNanos: Int64 = 1_000_000_000
         public init() {}
@@ -317,6 +318,7 @@ public final class KafkaMarketLane: TickConsumer, @unchecked Sendable {
             // index by sequence number); late ticks are rarely more than minutes late.
             let since = from.time == Self.unknownTime ? "-infinity" : UTCTime.formatISO8601(from.time - 3_600_000_000_000)
             let rows: [[String?]]
+            let queried = Clock.monotonicNanos()
             do {
                 rows = try connection().execute("""
                     SELECT symbol, price, volume, bid, ask, seq, kind, side, (EXTRACT(EPOCH FROM time) * 1000000)::bigint
@@ -328,6 +330,9 @@ public final class KafkaMarketLane: TickConsumer, @unchecked Sendable {
                 say("kafka: the market lane cannot read the stored ticks (\(error)); it tries again")
                 return
             }
+            // The store is busy with ingest too: the catch-up takes at most half of its time.
+            let took = Clock.monotonicNanos() - queried
+            nextCatchUp = max(nextCatchUp, Clock.monotonicNanos() + took)
             for row in rows {
                 guard let symbol = row[0], let id = symbols.id(for: symbol), let price = Int64(row[1] ?? ""), let volume = Int64(row[2] ?? ""),
                       let seq = UInt64(row[5] ?? ""), let kind = UInt8(row[6] ?? "").flatMap(TickKind.init(rawValue:)),
@@ -348,7 +353,7 @@ public final class KafkaMarketLane: TickConsumer, @unchecked Sendable {
             }
             // Fewer than asked: the writer has not stored the rest yet (it comes within its flush
             // interval), or the feed skipped numbers up to the goal.
-            if rows.count < options.catchUpBatch { nextCatchUp = now + options.positionIntervalNanos / 4 }
+            if rows.count < options.catchUpBatch { nextCatchUp = max(nextCatchUp, now + options.positionIntervalNanos / 4) }
             if rows.count < options.catchUpBatch, let last = rows.last.flatMap({ UInt64($0[5] ?? "") }), last >= goal { target[feed] = nil }
             if rows.isEmpty, storedThrough(feed) >= goal { target[feed] = nil; sent[feed] = (goal, sent[feed]?.time ?? from.time) }
         }
