@@ -129,27 +129,9 @@ public final class EventConsumers: Service, Sendable, CustomStringConvertible {
     }
 
     private func loop(_ consumer: any EventConsumer, wake: AsyncStream<Void>) async {
-        var failures = ReconnectBackoff(initialNanos: 100_000_000, maximumNanos: 10_000_000_000)
-        var reported = false
-        var wakeups = wake.makeAsyncIterator()
-        while !Task.isCancelled {
-            do {
-                try await drain(consumer)
-                failures.reset()
-                if reported { logger.info("events: consumer \(consumer.name) runs again") }
-                reported = false
-            } catch is CancellationError {
-                return
-            } catch {
-                if Task.isCancelled { return }
-                if !reported { logger.info("events: consumer \(consumer.name) waits for the database (\(error))") }
-                reported = true
-                try? await Task.sleep(for: .nanoseconds(failures.nextDelay(unit: Double.random(in: 0..<1))))
-                continue
-            }
-            // The next notification, or the poll.
-            if await wakeups.next() == nil { return }
-        }
+        await WakeLoop.run(wakeups: wake, logger: logger, initialBackoffNanos: 100_000_000,
+                           failing: { "events: consumer \(consumer.name) waits for the database (\($0))" },
+                           recovered: "events: consumer \(consumer.name) runs again") { try await drain(consumer) }
     }
 
     /// Dead letters asked to be retried, then everything new in each topic, until caught up.

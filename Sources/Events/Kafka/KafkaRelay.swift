@@ -78,26 +78,9 @@ public final class KafkaRelay: Service, Sendable, CustomStringConvertible {
     }
 
     private func loop(_ wake: AsyncStream<Void>) async {
-        var wakeups = wake.makeAsyncIterator()
-        var failures = ReconnectBackoff(initialNanos: 200_000_000, maximumNanos: 10_000_000_000)
-        var reported = false
-        while !Task.isCancelled {
-            do {
-                while try await round() {}
-                failures.reset()
-                if reported { logger.info("events: the Kafka relay delivers again") }
-                reported = false
-            } catch is CancellationError {
-                return
-            } catch {
-                if Task.isCancelled { return }
-                if !reported { logger.info("events: the Kafka relay is held up (\(error)); it tries again from its position") }
-                reported = true
-                try? await Task.sleep(for: .nanoseconds(failures.nextDelay(unit: Double.random(in: 0..<1))))
-                continue
-            }
-            if await wakeups.next() == nil { return }
-        }
+        await WakeLoop.run(wakeups: wake, logger: logger, initialBackoffNanos: 200_000_000,
+                           failing: { "events: the Kafka relay is held up (\($0)); it tries again from its position" },
+                           recovered: "events: the Kafka relay delivers again") { while try await round() {} }
     }
 
     /// One round over every topic; true when some topic had a full batch (more may be waiting).
