@@ -162,8 +162,14 @@ public final class EventConsumers: Service, Sendable, CustomStringConvertible {
     }
 
     private func position(of consumer: any EventConsumer, in topic: Topic) async throws -> Int64 {
+        try await Self.position(of: consumer.name, in: topic, client: client, logger: logger)
+    }
+
+    /// The committed position of the reader `name` (a consumer, the relay) in `topic`: the last
+    /// event it is done with; 0, and a row for it, the first time.
+    static func position(of name: String, in topic: Topic, client: PostgresClient, logger: Logger) async throws -> Int64 {
         let rows = try await client.query("""
-            INSERT INTO event_consumer_positions (consumer, topic) VALUES (\(consumer.name), \(topic.rawValue))
+            INSERT INTO event_consumer_positions (consumer, topic) VALUES (\(name), \(topic.rawValue))
             ON CONFLICT (consumer, topic) DO UPDATE SET consumer = excluded.consumer
             RETURNING position
             """, logger: logger)

@@ -91,7 +91,7 @@ public final class KafkaRelay: Service, Sendable, CustomStringConvertible {
             heads[topic] = head
         }
         for topic in Topic.allCases {
-            let position = try await position(in: topic)
+            let position = try await EventConsumers.position(of: Self.consumerName, in: topic, client: client, logger: logger)
             lag[topic]!.store(max(0, (heads[topic.rawValue] ?? 0) - position), ordering: .relaxed)
             guard (heads[topic.rawValue] ?? 0) > position else { continue }
             let rows = try await client.query("""
@@ -147,16 +147,6 @@ public final class KafkaRelay: Service, Sendable, CustomStringConvertible {
         if let firstFailure { throw KafkaError("a delivery failed: \(firstFailure)") }
         if !flushed { throw KafkaError("delivery reports are still outstanding after \(waitMilliseconds) ms") }
         return full
-    }
-
-    private func position(in topic: Topic) async throws -> Int64 {
-        let rows = try await client.query("""
-            INSERT INTO event_consumer_positions (consumer, topic) VALUES (\(Self.consumerName), \(topic.rawValue))
-            ON CONFLICT (consumer, topic) DO UPDATE SET consumer = excluded.consumer
-            RETURNING position
-            """, logger: logger)
-        for try await position in rows.decode(Int64.self) { return position }
-        return 0
     }
 
     /// The round's delivery reports, written by librdkafka's callback on the flushing thread.
