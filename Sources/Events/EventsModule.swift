@@ -47,8 +47,12 @@ public struct EventsModule: DaemonModule {
                 logger.info("events: retention failed (tried again in an hour): \(error)")
             }
         }
-        var services: [any Service] = [retention,
-                                       TradingSessionWatcher(client: database.client, calendar: context.configuration.calendar, store: store, logger: logger)]
+        var services: [any Service] = [
+            retention,
+            TradingSessionWatcher(client: database.client, calendar: context.configuration.calendar, store: store, logger: logger),
+            CandleClosedProducer(client: database.client, store: store, allowedLatenessNanos: context.configuration.candles.allowedLatenessNanos,
+                                 logger: logger),
+        ]
         let kafka = context.configuration.settings(KafkaSettings.self)
         if kafka.enabled {
             var options = KafkaRelay.Options()

@@ -55,7 +55,7 @@ extension AkisCLITests {
     /// changes: key BIST): each stored one reached Kafka, byte for byte.
     func expectEveryStoredEvent(_ url: String, in broker: TestKafkaBroker) throws {
         let stored = try LibpqConnection(conninfo: url).execute(
-            "SELECT convert_from(envelope, 'UTF8') FROM event_store WHERE topic = 'market-events' ORDER BY seq").rows.compactMap { $0[0] }
+            "SELECT convert_from(envelope, 'UTF8') FROM event_store WHERE topic = 'market-events' AND partition_key = 'BIST' ORDER BY seq").rows.compactMap { $0[0] }
         #expect(stored.count > 0)
         let records = try broker.read(Topic.market.rawValue, count: stored.count, key: "BIST", seconds: 60)
         #expect(Set(records.map(\.value)) == Set(stored))

@@ -1,5 +1,4 @@
 import AkisConfig
-import Aggregator
 import Foundation
 import Ingest
 import Testing
@@ -42,20 +41,20 @@ import Testing
         #expect(String(decoding: out, as: UTF8.self).contains(#""ask":1.000001,"#))
     }
 
-    @Test func aClosedCandleIsCandleClosedOnceAndACorrectionIsAnotherMessage() throws {
-        var candle = Candle(trade: trade)
-        candle.high = Price(units: 16_000_000)
+    @Test func numberedTicksHaveIdsOfTheirOwn() {
+        var ids = Set<UUID>()
         var out: [UInt8] = []
-        MarketLaneMessage.candle(candle, symbol: .init("AKBNK"), corrected: false, into: &out)
-        let o = try #require(try JSONSerialization.jsonObject(with: Data(out)) as? [String: Any])
-        #expect(o["eventType"] as? String == "CandleClosed" && o["timestamp"] as? String == "2024-09-24T10:31:00.000Z")
-        #expect(String(decoding: out, as: UTF8.self).hasSuffix(#""data":{"symbol":"AKBNK","interval":"1m","start":"2024-09-24T10:30:00.000Z","open":15.75,"high":16,"low":15.75,"close":15.75,"volume":1000,"trades":1,"corrected":false}}"#))
-        var again: [UInt8] = []
-        MarketLaneMessage.candle(candle, symbol: .init("AKBNK"), corrected: false, into: &again)
-        #expect(again == out)
-        MarketLaneMessage.candle(candle, symbol: .init("AKBNK"), corrected: true, into: &again)
-        let corrected = try #require(try JSONSerialization.jsonObject(with: Data(again)) as? [String: Any])
-        #expect(corrected["eventId"] as? String != o["eventId"] as? String)
+        for (feed, seq, time) in [(1, 42, trade.exchangeTime), (2, 42, trade.exchangeTime), (1, 43, trade.exchangeTime), (1, 42, trade.exchangeTime + 1_000)]
+            as [(UInt16, UInt64, Int64)] {
+            var t = trade
+            t.feed = feed
+            t.sequence = seq
+            t.exchangeTime = time
+            MarketLaneMessage.tick(t, symbol: .init("AKBNK"), source: .init("main"), into: &out)
+            let id = String(decoding: out, as: UTF8.self).split(separator: "\"")[3]
+            ids.insert(UUID(uuidString: String(id))!)
+        }
+        #expect(ids.count == 4, "feed, sequence number and time each make a different id")
     }
 
     @Test func theWindowClaimsOnlyTheAcknowledgedPrefix() {

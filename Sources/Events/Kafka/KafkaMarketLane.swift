@@ -1,4 +1,3 @@
-import Aggregator
 import Atomics
 import Foundation
 import Glibc
@@ -6,8 +5,9 @@ import Ingest
 import Kafka
 import Store
 
-/// The market lane to Kafka: every tick, and every closed candle, to `market-events` keyed by
-/// symbol (`MarketLaneMessage`), from a consumer lane of its own on its own thread.
+/// The market lane to Kafka: every tick to `market-events` keyed by symbol (`MarketLaneMessage`),
+/// from a consumer lane of its own on its own thread. (Closed candles go through the event store
+/// and the relay: `CandleClosedProducer`.)
 ///
 /// Kafka can never slow ingest: the lane's ring drops when full (the pipeline never waits for
 /// it), and a full producer queue or a failed delivery does not stop anything either. Instead the
@@ -18,8 +18,7 @@ import Store
 /// which the brokers acknowledged everything). So every stored tick of a numbered feed reaches
 /// Kafka at least once; a tick sent twice has the same `eventId`.
 ///
-/// Not resumed: closed candles (published live; a candle closed while the lane was down or
-/// catching up is not sent again), and ticks of feeds that do not number their messages.
+/// Not resumed: ticks of feeds that do not number their messages.
 /// Sendable for its counters and to be handed to its thread: the rest is touched only there.
 public final class KafkaMarketLane: TickConsumer, @unchecked Sendable {
     public static let topic = Topic.market.rawValue
@@ -35,7 +34,7 @@ public final class KafkaMarketLane: TickConsumer, @unchecked Sendable {
     }
 
     // Counters, read by the metrics.
-    /// Ticks and candles the brokers acknowledged.
+    /// Ticks the brokers acknowledged.
     public let delivered = ManagedAtomic<UInt64>(0)
     /// Ticks sent from the store while catching up.
     public let caughtUp = ManagedAtomic<UInt64>(0)
@@ -47,7 +46,6 @@ public final class KafkaMarketLane: TickConsumer, @unchecked Sendable {
     public let catchingUp = ManagedAtomic<Bool>(false)
 
     private let lane: ConsumerLane
-    private let candles: CandleOutlet?
     private let symbols: SymbolTable
     private let feedNames: [UInt16: String]
     /// Each symbol as a message key and as a JSON string, each feed's name as one, made once.
@@ -73,7 +71,7 @@ public final class KafkaMarketLane: TickConsumer, @unchecked Sendable {
     /// position starts.
     private var firstSeen: [UInt16: (seq: UInt64, time: Int64)] = [:]
     private var droppedSeen: UInt64 = 0
-    /// Messages in flight, by token: a tick's feed and sequence (feed `noFeed` for a candle).
+    /// Messages in flight, by token: each tick's feed and sequence.
     private var inflight = InflightWindow()
     /// Per feed: everything up to here acknowledged; written to the database every interval.
     private var acknowledged: [UInt16: (seq: UInt64, time: Int64)] = [:]
@@ -93,11 +91,10 @@ public final class KafkaMarketLane: TickConsumer, @unchecked Sendable {
     ///   - storing: the highest sequence per feed this run will have stored before its first new
     ///     tick: the stored checkpoints with the batches an earlier run left in the spool. The
     ///     lane catches up to it.
-    public init(brokers: [String], lane: ConsumerLane, candles: CandleOutlet?, symbols: SymbolTable, feedNames: [UInt16: String],
+    public init(brokers: [String], lane: ConsumerLane, symbols: SymbolTable, feedNames: [UInt16: String],
                 conninfo: String, startingAt checkpoints: [UInt16: UInt64]?, storing: [UInt16: UInt64], options: Options = Options(),
                 log: @escaping @Sendable (String) -> Void) throws {
         self.lane = lane
-        self.candles = candles
         self.symbols = symbols
         self.feedNames = feedNames
         keys = symbols.allNames.map { Array($0.utf8) }
@@ -174,14 +171,14 @@ public final class KafkaMarketLane: TickConsumer, @unchecked Sendable {
         producer = nil
     }
 
-    /// Delivery reports, candles; called often.
+    /// Delivery reports; called often.
     private func serve() {
         producer.poll()
         for (token, error) in reports.take() {
             guard let entry = inflight.settle(token, ok: error == nil) else { continue }
             if let error {
                 failed.wrappingIncrement(ordering: .relaxed)
-                if entry.feed != InflightWindow.noFeed && entry.seq > 0 {
+                if entry.seq > 0 {
                     // The feed's position stays below the failed tick, whatever else of the
                     // feed arrives, until the catch-up has sent it again.
                     if entry.seq - 1 < (acknowledged[entry.feed]?.seq ?? .max) { acknowledged[entry.feed] = (entry.seq - 1, entry.time) }
@@ -192,18 +189,9 @@ public final class KafkaMarketLane: TickConsumer, @unchecked Sendable {
                 delivered.wrappingIncrement(ordering: .relaxed)
             }
         }
-        for (token, settled) in inflight.popAcknowledged() where settled.feed != InflightWindow.noFeed && settled.seq > 0 {
+        for (token, settled) in inflight.popAcknowledged() where settled.seq > 0 {
             if token < frozenBefore[settled.feed] ?? 0 { continue }
             if settled.seq > (acknowledged[settled.feed]?.seq ?? 0) { acknowledged[settled.feed] = (settled.seq, settled.time) }
-        }
-        if let candles {
-            _ = candles.ring.drain(maximum: 1024) { updates in
-                for u in updates where u.kind != .rebuild {
-                    let symbol = Int(u.candle.symbol.rawValue)
-                    MarketLaneMessage.candle(u.candle, symbol: quotedSymbols[symbol], corrected: u.kind == .corrected, into: &buffer)
-                    _ = produce(key: keys[symbol], feed: InflightWindow.noFeed, seq: 0, time: u.candle.start)
-                }
-            }
         }
     }
 
@@ -451,7 +439,6 @@ private final class ResultBox<T>: @unchecked Sendable {
 /// tokens, so that the acknowledged prefix (what a position may claim) is found without a search.
 struct InflightWindow {
     static let capacity = 1 << 18
-    static let noFeed = UInt16.max
 
     struct Entry {
         var feed: UInt16

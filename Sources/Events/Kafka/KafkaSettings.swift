@@ -15,7 +15,7 @@ public struct KafkaSettings: ModuleSettings {
     /// How long librdkafka keeps retrying a message before it reports it failed
     /// (`message.timeout.ms`); the relay then sends it again from its position.
     public var deliveryTimeoutNanos: Int64 = 30_000_000_000
-    /// Ticks and closed candles to `market-events` from a lane of their own.
+    /// Every tick to `market-events` from a lane of its own.
     public var marketLane = true
     /// The market lane's ring, in ticks. When it is full the pipeline drops for this lane only
     /// (never waits), and the lane catches up from the stored ticks.

@@ -1,4 +1,3 @@
-import Aggregator
 import Crypto
 import Foundation
 import Ingest
@@ -6,16 +5,15 @@ import Ingest
 /// The market lane's Kafka messages, in the reference's envelope, written straight into bytes
 /// (one per tick at full feed rate: no allocation per message). Keyed by symbol.
 ///
-/// - A tick is the reference's **MarketDataReceived** (`symbol`, `price`, `volume`, `timestamp`,
-///   `source`), with what else the tick carries: `kind`, `side`, `bid`/`ask` when the feed sent
-///   them, `feed` and `seq`.
-/// - A closed candle is **CandleClosed**: the minute (`start`, UTC), open, high, low, close,
-///   volume, trades, and `corrected` (a late trade changed a candle already published).
+/// A tick is the reference's **MarketDataReceived** (`symbol`, `price`, `volume`, `timestamp`,
+/// `source`), with what else the tick carries: `kind`, `side`, `bid`/`ask` when the feed sent
+/// them, `feed` and `seq`. (Closed candles reach `market-events` as CandleClosed events through
+/// the event store and the relay: `CandleClosedProducer`.)
 ///
 /// `eventId` is derived from what the message is, so a message sent again after a restart or a
 /// catch-up has the same id as the first time: consumers dedupe by it. A numbered tick's id is a
 /// version 8 UUID holding its feed, sequence number (low 48 bits) and exchange time in
-/// microseconds; any other message's is the first 16 bytes of SHA-256 over what it is.
+/// microseconds; an unnumbered one's is the first 16 bytes of SHA-256 over what it is.
 public enum MarketLaneMessage {
     /// A name as a JSON string (quoted, escaped), made once and written into many messages.
     public struct Quoted: Sendable {
@@ -75,32 +73,6 @@ public enum MarketLaneMessage {
         out.append(contentsOf: #","seq":"#.utf8)
         ScaledDecimal.appendDigits(t.sequence, to: &out)
         out.append(contentsOf: "}}".utf8)
-    }
-
-    /// Writes a closed (or corrected) candle's envelope into `out` (cleared first).
-    public static func candle(_ c: Candle, symbol: Quoted, corrected: Bool, into out: inout [UInt8]) {
-        out.removeAll(keepingCapacity: true)
-        var seed: [UInt8] = [2]
-        seed += symbol.bytes
-        append(UInt64(bitPattern: c.start), to: &seed)
-        if corrected { append(UInt64(c.tradeCount), to: &seed); append(c.lastSequence, to: &seed) }
-        head(id: hashedID(seed), type: "CandleClosed", into: &out)
-        UTCTime.appendISO8601(c.start + Candle.minuteNanos, to: &out)
-        out.append(contentsOf: #"","version":"1.0","data":{"#.utf8)
-        out.append(contentsOf: #""symbol":"#.utf8)
-        out += symbol.bytes
-        out.append(contentsOf: #","interval":"1m","start":""#.utf8)
-        UTCTime.appendISO8601(c.start, to: &out)
-        out.append(UInt8(ascii: "\""))
-        for (name, price) in [("open", c.open), ("high", c.high), ("low", c.low), ("close", c.close)] {
-            out.append(contentsOf: ",\"\(name)\":".utf8)
-            ScaledDecimal.append(price.units, scale: Price.scale, to: &out)
-        }
-        out.append(contentsOf: #","volume":"#.utf8)
-        appendInteger(c.volume, to: &out)
-        out.append(contentsOf: #","trades":"#.utf8)
-        appendInteger(c.tradeCount, to: &out)
-        out.append(contentsOf: corrected ? #","corrected":true}}"#.utf8 : #","corrected":false}}"#.utf8)
     }
 
     /// Version 8 (RFC 9562): bytes 0-5 the sequence number's low 48 bits; then the version

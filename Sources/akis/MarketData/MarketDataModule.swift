@@ -79,20 +79,20 @@ struct MarketDataModule: DaemonModule {
         }
         let store = writer
 
-        // With [kafka] brokers: a lane of its own to Kafka, dropping when full (it catches up from the store).
-        var kafkaLane: (lane: ConsumerLane, candles: CandleOutlet, consumer: KafkaMarketLane)?
+        // With [kafka] brokers: a lane of its own to Kafka for the ticks, dropping when full (it
+        // catches up from the store). Closed candles go as CandleClosed events, through the relay.
+        var kafkaLane: (lane: ConsumerLane, consumer: KafkaMarketLane)?
         if kafka.enabled && kafka.marketLane {
             if let database = context.database {
                 let lane = ConsumerLane(name: "kafka", capacity: kafka.marketLaneCapacity, policy: .drop,
                                         dropWatermark: DropWatermark(feeds: settings.feeds.map(\.id)))
-                let candles = CandleOutlet(lane: lane)
                 var options = KafkaMarketLane.Options()
                 options.deliveryTimeoutNanos = kafka.deliveryTimeoutNanos
                 do {
-                    let consumer = try KafkaMarketLane(brokers: kafka.brokers, lane: lane, candles: candles, symbols: settings.symbols,
+                    let consumer = try KafkaMarketLane(brokers: kafka.brokers, lane: lane, symbols: settings.symbols,
                                                        feedNames: Dictionary(uniqueKeysWithValues: settings.feeds.map { ($0.id, $0.name) }),
                                                        conninfo: database.conninfo, startingAt: storedCheckpoints, storing: checkpoints, options: options, log: log)
-                    kafkaLane = (lane, candles, consumer)
+                    kafkaLane = (lane, consumer)
                 } catch {
                     throw DaemonError("[kafka]: \(error)")
                 }
@@ -132,7 +132,7 @@ struct MarketDataModule: DaemonModule {
         aggregation.snapshotIntervalNanos = settings.snapshotIntervalNanos
         // Candle updates go to the fan-out, and to the store writer when there is one.
         let aggregator = AggregationStage(symbolCount: settings.symbols.count,
-                                          outlets: (writer == nil ? [] : [storeCandles]) + [fanoutCandles] + (kafkaLane.map { [$0.candles] } ?? []),
+                                          outlets: (writer == nil ? [] : [storeCandles]) + [fanoutCandles],
                                           snapshots: writer == nil ? nil : storeSnapshots, options: aggregation, log: log)
         var fanoutOptions = FanoutHub.Options()
         fanoutOptions.maximumClients = settings.fanout.maximumClients

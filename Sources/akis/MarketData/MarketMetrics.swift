@@ -102,7 +102,7 @@ enum MarketMetrics {
 
     /// The Kafka market lane's counters (the lane's own are with the other lanes').
     static func register(in metrics: DaemonMetrics, kafka lane: KafkaMarketLane) {
-        metrics.counter("kafka_market_delivered", "Ticks and closed candles the Kafka market lane delivered (acknowledged by the brokers)") {
+        metrics.counter("kafka_market_delivered", "Ticks the Kafka market lane delivered (acknowledged by the brokers)") {
             lane.delivered.load(ordering: .relaxed)
         }
         metrics.counter("kafka_market_caught_up", "Ticks the Kafka market lane sent from the store while catching up") { lane.caughtUp.load(ordering: .relaxed) }
