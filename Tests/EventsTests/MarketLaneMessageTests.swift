@@ -84,7 +84,7 @@ import Testing
         let on = try AkisConfiguration.parse("[kafka]\nbrokers = [\"k1:9092\", \"k2:9092\"]\nmarket_lane_capacity = 4096\n", modules: [KafkaSettings.self])
             .settings(KafkaSettings.self)
         #expect(on.enabled && on.brokers == ["k1:9092", "k2:9092"] && on.marketLane && on.marketLaneCapacity == 4096)
-        #expect(on.summary.contains("brokers k1:9092,k2:9092") && on.summary.contains("market lane of 4096 ticks"))
+        #expect(on.summary.hasPrefix("brokers k1:9092,k2:9092") && on.summary.contains("market lane of 4096 ticks"), "serve --check-config puts \"kafka: \" before it")
         #expect(!(try AkisConfiguration.parse("", modules: [KafkaSettings.self]).settings(KafkaSettings.self).enabled))
         for (text, message) in [
             ("[kafka]\nbrokers = [\"k1\"]", #"kafka.brokers (line 2): "k1" is not HOST:PORT"#),

@@ -40,8 +40,8 @@ public struct KafkaSettings: ModuleSettings {
     }
 
     public var summary: String {
-        guard enabled else { return "kafka: off (no brokers)" }
-        return "kafka: brokers \(brokers.joined(separator: ",")), relay rounds of \(relayBatch), delivery timeout \(deliveryTimeoutNanos / 1_000_000_000) s, "
+        guard enabled else { return "off (no brokers)" }
+        return "brokers \(brokers.joined(separator: ",")), relay rounds of \(relayBatch), delivery timeout \(deliveryTimeoutNanos / 1_000_000_000) s, "
             + (marketLane ? "market lane of \(marketLaneCapacity) ticks" : "no market lane")
     }
 }
