@@ -110,7 +110,8 @@ public final class KafkaMarketLane: TickConsumer, @unchecked Sendable {
         producer = try Self.atLanePriority {
             try KafkaProducer(brokers: brokers.joined(separator: ","), topics: [Self.topic],
                               properties: [("message.timeout.ms", "\(max(1, options.deliveryTimeoutNanos / 1_000_000))"),
-                                           ("queue.buffering.max.messages", "\(InflightWindow.capacity)")],
+                                           ("queue.buffering.max.messages", "\(InflightWindow.capacity)"),
+                                           ("linger.ms", "20")],
                               log: log) { token, error in reports.append(token, error) }
         }
         self.reports = reports
