@@ -53,19 +53,8 @@ public final class CandleClosedProducer: Service, Sendable, CustomStringConverti
             // this transaction ends (the store writer's appends wait those few milliseconds).
             try await c.query("SELECT 1 FROM event_chain WHERE topic = \(Topic.market.rawValue) FOR UPDATE", logger: logger)
             // How far the stored market time has come: the newest batch's last exchange time.
-            var latest: Int64?
-            for try await to in try await c.query("""
-                SELECT (EXTRACT(EPOCH FROM (convert_from(envelope, 'UTF8')::jsonb #>> '{data,to}')::timestamptz) * 1000000)::bigint
-                FROM event_store WHERE topic = \(Topic.market.rawValue) AND event_type = \(EventType.marketDataReceived.rawValue)
-                ORDER BY seq DESC LIMIT 1
-                """, logger: logger).decode(Int64?.self) { latest = to.map { $0 * 1_000 } }
-            guard let latest else { return 0 }
-            var told: Int64?
-            for try await start in try await c.query("""
-                SELECT (EXTRACT(EPOCH FROM (convert_from(envelope, 'UTF8')::jsonb #>> '{data,start}')::timestamptz) * 1000000)::bigint
-                FROM event_store WHERE topic = \(Topic.market.rawValue) AND event_type = \(EventType.candleClosed.rawValue)
-                ORDER BY seq DESC LIMIT 1
-                """, logger: logger).decode(Int64?.self) { told = start.map { $0 * 1_000 } }
+            guard let latest = try await Self.time(EventStore.newest(.marketDataReceived, field: "to", on: c, logger: logger)) else { return 0 }
+            let told = try await Self.time(EventStore.newest(.candleClosed, field: "start", on: c, logger: logger))
             let after = told ?? (latest - 86_400 * UTCTime.nanosPerSecond)
             // Over for good: the minute's end plus the lateness is at or before the newest minute's start.
             let before = latest - lateness - Candle.minuteNanos
@@ -89,5 +78,10 @@ public final class CandleClosedProducer: Service, Sendable, CustomStringConverti
             try await self.store.append(events, on: c, logger: logger)
             return events.count
         }
+    }
+
+    /// A time as the events write it (`UTCTime.formatISO8601`), in nanoseconds.
+    private static func time(_ text: String?) -> Int64? {
+        text.flatMap { Array($0.utf8).withUnsafeBytes { UTCTime.parseISO8601($0) } }
     }
 }

@@ -35,6 +35,18 @@ public final class EventStore: Sendable {
         appended.wrappingIncrement(by: UInt64(events.count), ordering: .relaxed)
         return placed
     }
+
+    /// One field of the `data` of the newest stored event of `type` (nil: no such event, or no
+    /// such field): where a producer that appends one event per change left off.
+    public static func newest(_ type: EventType, field: String, on connection: PostgresConnection, logger: Logger) async throws -> String? {
+        let rows = try await connection.query("""
+            SELECT convert_from(envelope, 'UTF8')::jsonb -> 'data' ->> \(field) FROM event_store
+            WHERE topic = \(type.topic.rawValue) AND event_type = \(type.rawValue)
+            ORDER BY seq DESC LIMIT 1
+            """, logger: logger)
+        for try await value in rows.decode(String?.self) { return value }
+        return nil
+    }
 }
 
 public struct EventStoreError: Error, CustomStringConvertible {

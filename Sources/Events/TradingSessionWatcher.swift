@@ -73,12 +73,9 @@ public final class TradingSessionWatcher: Service, Sendable, CustomStringConvert
     }
 
     private func lastRecorded() async throws -> SessionPhase? {
-        let rows = try await client.query("""
-            SELECT convert_from(envelope, 'UTF8')::jsonb #>> '{data,phase}' FROM event_store
-            WHERE topic = \(Topic.market.rawValue) AND event_type = \(EventType.tradingSessionChanged.rawValue)
-            ORDER BY seq DESC LIMIT 1
-            """, logger: logger)
-        for try await phase in rows.decode(String?.self) { return phase.flatMap(SessionPhase.init(rawValue:)) }
-        return nil
+        let logger = logger
+        return try await client.withConnection { c in
+            try await EventStore.newest(.tradingSessionChanged, field: "phase", on: c, logger: logger).flatMap(SessionPhase.init(rawValue:))
+        }
     }
 }
