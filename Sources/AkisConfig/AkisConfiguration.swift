@@ -227,7 +227,8 @@ public struct AkisConfiguration: Sendable {
         return settings
     }
 
-    private static func hostAndPort(_ text: String) -> (String, Int)? {
+    /// `HOST:PORT` (IPv6 in brackets) as host and port, or nil when it is not one.
+    public static func hostAndPort(_ text: String) -> (String, Int)? {
         guard let colon = text.lastIndex(of: ":"), let port = UInt16(text[text.index(after: colon)...]) else { return nil }
         var host = text[..<colon]
         if host.hasPrefix("[") && host.hasSuffix("]") { host = host.dropFirst().dropLast() }

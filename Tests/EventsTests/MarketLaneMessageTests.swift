@@ -86,9 +86,11 @@ import Testing
         #expect(on.enabled && on.brokers == ["k1:9092", "k2:9092"] && on.marketLane && on.marketLaneCapacity == 4096)
         #expect(on.summary.hasPrefix("brokers k1:9092,k2:9092") && on.summary.contains("market lane of 4096 ticks"), "serve --check-config puts \"kafka: \" before it")
         #expect(!(try AkisConfiguration.parse("", modules: [KafkaSettings.self]).settings(KafkaSettings.self).enabled))
+        #expect(try AkisConfiguration.parse("[kafka]\nbrokers = [\"[::1]:9092\"]", modules: [KafkaSettings.self]).settings(KafkaSettings.self).brokers == ["[::1]:9092"])
         for (text, message) in [
             ("[kafka]\nbrokers = [\"k1\"]", #"kafka.brokers (line 2): "k1" is not HOST:PORT"#),
             ("[kafka]\nbrokers = [\"k1:99999\"]", #"kafka.brokers (line 2): "k1:99999" is not HOST:PORT"#),
+            ("[kafka]\nbrokers = [\"k1:0\"]", #"kafka.brokers (line 2): "k1:0" is not HOST:PORT"#),
             ("[kafka]\ndelivery_timeout = \"10ms\"", "kafka.delivery_timeout (line 2)"),
             ("[kafka]\nmarket_lane_capacity = 10", "kafka.market_lane_capacity (line 2)"),
             ("[kafka]\nbroker = [\"k1:1\"]", "unknown key kafka.broker (line 2)"),

@@ -28,8 +28,7 @@ public struct KafkaSettings: ModuleSettings {
     public mutating func read(_ section: inout ConfigSection) throws(ConfigError) {
         brokers = try section.stringArray("brokers") ?? brokers
         for broker in brokers {
-            let parts = broker.split(separator: ":", omittingEmptySubsequences: false)
-            guard parts.count == 2, !parts[0].isEmpty, let port = Int(parts[1]), (1...65535).contains(port) else {
+            guard let (_, port) = AkisConfiguration.hostAndPort(broker), port > 0 else {
                 throw section.fail("brokers", "\(Sanitized(broker)) is not HOST:PORT")
             }
         }
