@@ -6,6 +6,8 @@ import TestSupport
 import Testing
 
 /// `akis serve` with `[kafka] brokers`, against a tansu broker: the market lane and the relay.
+/// These are tests of the `AkisCLITests` suite, under its `.timeLimit(.minutes(10))`; every wait
+/// in them has its own deadline besides.
 extension AkisCLITests {
     /// Every tick of `recording` (feed 1), decoded independently of the daemon.
     func recordedTicks(_ recording: String) throws -> [Tick] {

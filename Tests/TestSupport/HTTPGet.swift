@@ -3,7 +3,7 @@ import Ingest
 
 /// A plain HTTP/1.1 GET over a real socket: (status, body). It has a deadline: after 60 s (a
 /// test suite on two cores can starve a server that long) what came so far is the answer, and an
-/// incomplete one fails.
+/// incomplete one fails. (A helper, not a suite: the suites that call it carry `.timeLimit` too.)
 public func httpGet(_ hostPort: String, _ path: String) throws -> (status: Int, body: String) {
     let deadline = Clock.monotonicNanos() + 60_000_000_000
     let socket = try Socket.connect(to: FeedAddress(parsing: "tcp://\(hostPort)"))

@@ -6,6 +6,10 @@ import Kafka
 /// the topics asked for; stopped when dropped. scripts/test installs it and names it in
 /// AKIS_TEST_TANSU, and the confluent-kafka reader's python in AKIS_TEST_KAFKA_PYTHON (see
 /// install_kafka_test_tools in scripts/common.sh). A test that needs one fails loudly without them.
+///
+/// Every wait here has its own deadline: the start (30 s), each helper process (killed after its
+/// time), the stop (10 s, then SIGKILL). A helper, not a suite: the suites that use it carry
+/// `.timeLimit` as well.
 public final class TestKafkaBroker: @unchecked Sendable {
     /// `127.0.0.1:PORT`, for `bootstrap.servers`.
     public let address: String
