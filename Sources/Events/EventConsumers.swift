@@ -140,8 +140,11 @@ public final class EventConsumers: Service, Sendable, CustomStringConvertible {
             try await deliver(letter.event, to: consumer, deadLetter: letter.id)
         }
         for topic in consumer.topics {
+            // Where the consumer stands once caught up: each delivered event moves its position to it.
+            var reached: Int64 = 0
             while true {
                 let position = try await self.position(of: consumer, in: topic)
+                reached = position
                 let rows = try await client.query("""
                     SELECT seq, event_id, event_type, partition_key, envelope FROM event_store
                     WHERE topic = \(topic.rawValue) AND seq > \(position) ORDER BY seq LIMIT \(options.batch)
@@ -151,13 +154,13 @@ public final class EventConsumers: Service, Sendable, CustomStringConvertible {
                     events.append(StoredEvent(topic: topic, sequence: seq, id: id, type: type, key: key, envelope: Array(envelope.readableBytesView)))
                 }
                 for event in events { try await deliver(event, to: consumer, deadLetter: nil) }
+                reached = max(reached, events.last?.sequence ?? reached)
                 if events.count < options.batch { break }
             }
             let heads = try await client.query("SELECT head_seq FROM event_chain WHERE topic = \(topic.rawValue)", logger: logger)
             var head: Int64 = 0
             for try await h in heads.decode(Int64.self) { head = h }
-            let position = try await self.position(of: consumer, in: topic)
-            lags.withLock { $0["\(consumer.name)/\(topic.rawValue)"] = max(0, head - position) }
+            lags.withLock { $0["\(consumer.name)/\(topic.rawValue)"] = max(0, head - reached) }
         }
     }
 

@@ -37,6 +37,9 @@ public final class KafkaRelay: Service, Sendable, CustomStringConvertible {
     private let client: PostgresClient
     private let producer: KafkaProducer
     private let reports: Reports
+    /// Each topic's position as the relay last read or moved it: it is their only writer, so an
+    /// idle round (one a second) reads the chain heads and writes nothing.
+    private let positions = Mutex<[Topic: Int64]>([:])
     private let options: Options
     private let logger: Logger
     private let appended: AsyncStream<Void>
@@ -91,7 +94,7 @@ public final class KafkaRelay: Service, Sendable, CustomStringConvertible {
             heads[topic] = head
         }
         for topic in Topic.allCases {
-            let position = try await EventConsumers.position(of: Self.consumerName, in: topic, client: client, logger: logger)
+            let position = try await position(in: topic)
             lag[topic]!.store(max(0, (heads[topic.rawValue] ?? 0) - position), ordering: .relaxed)
             guard (heads[topic.rawValue] ?? 0) > position else { continue }
             let rows = try await client.query("""
@@ -142,11 +145,19 @@ public final class KafkaRelay: Service, Sendable, CustomStringConvertible {
                 UPDATE event_consumer_positions SET position = greatest(position, \(last)), updated_at = now()
                 WHERE consumer = \(Self.consumerName) AND topic = \(entry.topic.rawValue)
                 """, logger: logger)
+            positions.withLock { $0[entry.topic] = max($0[entry.topic] ?? 0, last) }
             if entry.events.count == options.batch { full = true }
         }
         if let firstFailure { throw KafkaError("a delivery failed: \(firstFailure)") }
         if !flushed { throw KafkaError("delivery reports are still outstanding after \(waitMilliseconds) ms") }
         return full
+    }
+
+    private func position(in topic: Topic) async throws -> Int64 {
+        if let known = positions.withLock({ $0[topic] }) { return known }
+        let read = try await EventConsumers.position(of: Self.consumerName, in: topic, client: client, logger: logger)
+        positions.withLock { $0[topic] = read }
+        return read
     }
 
     /// The round's delivery reports, written by librdkafka's callback on the flushing thread.
