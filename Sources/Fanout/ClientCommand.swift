@@ -54,6 +54,20 @@ public enum ClientCommand: Equatable, Sendable {
     }
 }
 
+extension ClientCommand {
+    /// The token of an authentication message, `{"type":"AUTH","token":"…"}`, the first message
+    /// of a client whose upgrade request carried no `Authorization` header.
+    public static func authToken(_ text: String) -> Result<String, ClientCommandError> {
+        let expected = "the first message is {\"type\":\"AUTH\",\"token\":\"<access token>\"}"
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] else {
+            return .failure(ClientCommandError("malformed JSON: \(expected)"))
+        }
+        guard object["type"] as? String == "AUTH" else { return .failure(ClientCommandError(expected)) }
+        guard let token = object["token"] as? String, !token.isEmpty else { return .failure(ClientCommandError("\"token\" is required: \(expected)")) }
+        return .success(token)
+    }
+}
+
 /// Why a client's message was refused; sent back as an `ERROR` message. Safe to show: any text
 /// from the client in it is quoted and escaped.
 public struct ClientCommandError: Error, Equatable, Sendable, CustomStringConvertible {

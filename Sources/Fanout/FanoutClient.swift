@@ -39,6 +39,7 @@ public final class FanoutClient: Sendable {
         var draining = false
         var ended = false
         var slow = false
+        var expired = false
 
         /// Marks a drain as due; true if the writer needs waking for it.
         mutating func due() -> Bool {
@@ -114,6 +115,21 @@ public final class FanoutClient: Sendable {
 
     /// True once a message did not fit: the connection closes with a policy-violation code.
     public var isSlow: Bool { state.withLock { $0.slow } }
+
+    /// True once its token expired (`expire()`): the connection closes with that reason.
+    public var isExpired: Bool { state.withLock { $0.expired } }
+
+    /// Ends the queue because the client's token expired; what is queued is dropped.
+    public func expire() {
+        let wake = state.withLock { s in
+            s.expired = !s.ended
+            s.ended = true
+            s.frames = ByteBuffer()
+            s.queued = 0
+            return s.due()
+        }
+        if wake { onReady() }
+    }
 
     /// Ends the queue: the writer stops after what is already queued.
     public func close() {

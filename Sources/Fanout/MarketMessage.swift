@@ -35,6 +35,12 @@ public enum MarketMessage {
         return "{\"type\":\"\(type)\",\"data\":{\"symbols\":[\(list(changed))],\"subscriptions\":[\(list(now.sorted()))]}}"
     }
 
+    /// `AUTHENTICATED`: the reply to a token the socket accepted, with the limits it carries.
+    public static func authenticated(_ p: MarketDataPrincipal) -> String {
+        "{\"type\":\"AUTHENTICATED\",\"data\":{\"userId\":\(JSONText.string(p.user)),\"subscriptionLevel\":\(JSONText.string(p.level)),"
+            + "\"expiresAt\":\"\(UTCTime.formatISO8601(p.expiresNanos))\",\"symbolLimit\":\(p.symbolLimit),\"connectionLimit\":\(p.connectionLimit)}}"
+    }
+
     /// `ERROR`: a message the server refused, or why it closes the connection.
     public static func error(_ message: String) -> String {
         "{\"type\":\"ERROR\",\"data\":{\"message\":\(JSONText.string(message))}}"

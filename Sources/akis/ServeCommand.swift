@@ -1,5 +1,6 @@
 import AkisConfig
 import ArgumentParser
+import Auth
 import Daemon
 import Events
 import Foundation
@@ -27,6 +28,7 @@ struct Serve: AsyncParsableCommand {
     /// the reverse order. A new module is one more line here.
     static let modules: [any DaemonModule.Type] = [
         EventsModule.self,
+        AuthModule.self,
         MarketDataModule.self,
         MarketHistoryModule.self,
     ]

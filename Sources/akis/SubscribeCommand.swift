@@ -16,6 +16,7 @@ struct Subscribe: ParsableCommand {
     @Argument(help: "Symbols to subscribe to, e.g. GARAN AKBNK.") var symbols: [String]
     @Flag(help: "Count messages by type instead of printing them.") var count = false
     @Option(help: "Stop after this long, e.g. 30s or 5m.") var duration: String?
+    @Option(help: "An access token (POST /api/auth/login), sent as the first message; default: $AKIS_TOKEN.") var token: String?
 
     func validate() throws {
         guard url.hasPrefix("ws://") else { throw ValidationError("the URL must start with ws:// (got \(url.debugDescription)); TLS is not served") }
@@ -24,6 +25,9 @@ struct Subscribe: ParsableCommand {
 
     func run() throws {
         let command = String(decoding: try JSONSerialization.data(withJSONObject: ["type": "SUBSCRIBE", "symbols": symbols]), as: UTF8.self)
+        let auth = (token ?? ProcessInfo.processInfo.environment["AKIS_TOKEN"]).flatMap { $0.isEmpty ? nil : $0 }.map {
+            String(decoding: (try? JSONSerialization.data(withJSONObject: ["type": "AUTH", "token": $0])) ?? Data(), as: UTF8.self)
+        }
         StopSignal.install()
         let tally = Tally()
         let (url, counting, seconds) = (url, count, duration.flatMap(parseDuration))
@@ -32,6 +36,7 @@ struct Subscribe: ParsableCommand {
         let client = Task.detached {
             do {
                 let close = try await WebSocketClient.connect(url: url, configuration: .init(maxFrameSize: 1 << 24), logger: Logger(label: "akis-subscribe")) { inbound, outbound, _ in
+                    if let auth { try await outbound.write(.text(auth)) }
                     try await outbound.write(.text(command))
                     for try await message in inbound.messages(maxSize: 1 << 24) {
                         guard case .text(let text) = message else { continue }

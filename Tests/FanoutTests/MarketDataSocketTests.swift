@@ -35,7 +35,7 @@ import Testing
         private let laneDone = ManagedAtomic<Bool>(false)
 
         init(options: FanoutHub.Options = FanoutHub.Options(), slowClientGrace: TimeAmount = .seconds(2),
-             commandLimit: CommandRateLimit = .standard) async throws {
+             commandLimit: CommandRateLimit = .standard, gate: (any MarketDataGate)? = nil, authenticationWindow: Duration = .seconds(5)) async throws {
             outlet = CandleOutlet(lane: lane)
             stage = AggregationStage(symbolCount: symbols.count, outlets: [outlet]) { _ in }
             hub = FanoutHub(symbols: symbols, latest: stage.latest, calendar: SessionCalendar(), lane: lane, candles: outlet,
@@ -43,7 +43,8 @@ import Testing
             let (lane, hub, done) = (lane, hub, laneDone)
             Thread { lane.run(hub); done.store(true, ordering: .releasing) }.start()
             let router = Router(context: SocketTestContext.self)
-            MarketDataSocket(hub: hub, symbols: symbols, slowClientGrace: slowClientGrace, commandLimit: commandLimit).register(on: router)
+            MarketDataSocket(hub: hub, symbols: symbols, slowClientGrace: slowClientGrace, commandLimit: commandLimit, gate: gate,
+                             authenticationWindow: authenticationWindow).register(on: router)
             let bound = ManagedAtomic<Int>(0)
             let app = Application(
                 router: router, server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(ws: MarketDataSocket.serverConfiguration)),
@@ -99,10 +100,10 @@ import Testing
 
     /// Opens `/ws/market-data` on a plain TCP socket and returns the response's status line and
     /// the first `count` frames the server sends (unmasked, as a server's are), within 30 s.
-    static func rawHandshake(port: Int, frames count: Int) throws -> (String, [(opcode: UInt8, payload: [UInt8])]) {
+    static func rawHandshake(port: Int, frames count: Int, headers: String = "") throws -> (String, [(opcode: UInt8, payload: [UInt8])]) {
         let socket = try Socket.connect(to: FeedAddress(transport: .tcp, host: "127.0.0.1", port: UInt16(port)))
         let request = "GET \(MarketDataSocket.path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\(headers)\r\n"
         try Array(request.utf8).withUnsafeBytes { try socket.send($0) }
         var bytes: [UInt8] = []
         let deadline = ContinuousClock.now + .seconds(30)

@@ -319,9 +319,10 @@ public final class KafkaMarketLane: TickConsumer, @unchecked Sendable {
                 say("kafka: the market lane cannot read the stored ticks (\(error)); it tries again")
                 return
             }
-            // The store is busy with ingest too: the catch-up takes at most half of its time.
+            // The store is busy with ingest, which comes first: the catch-up's queries take at
+            // most a tenth of the time, so the lane catches up at full speed only once ingest is quiet.
             let took = Clock.monotonicNanos() - queried
-            nextCatchUp = max(nextCatchUp, Clock.monotonicNanos() + took)
+            nextCatchUp = max(nextCatchUp, Clock.monotonicNanos() + 9 * took)
             for row in rows {
                 guard let symbol = row[0], let id = symbols.id(for: symbol), let price = Int64(row[1] ?? ""), let volume = Int64(row[2] ?? ""),
                       let seq = UInt64(row[5] ?? ""), let kind = UInt8(row[6] ?? "").flatMap(TickKind.init(rawValue:)),
@@ -392,6 +393,9 @@ public final class KafkaMarketLane: TickConsumer, @unchecked Sendable {
     private func connection() throws -> LibpqConnection {
         if let database { return database }
         let c = try LibpqConnection(conninfo: conninfo)
+        // The catch-up is a background trickle: one backend, never parallel workers that would
+        // take every core from the writer's COPY (seen: two workers per catch-up query).
+        _ = try c.execute("SET max_parallel_workers_per_gather = 0")
         database = c
         return c
     }

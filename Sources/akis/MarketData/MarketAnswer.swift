@@ -9,10 +9,15 @@ import Store
 /// (404 for an unknown symbol) whose body names the parameter; no database, or one that is down,
 /// a 503.
 enum MarketAnswer {
-    static func answer(_ request: Request, _ body: ([(String, String)], Int64) async throws -> String) async throws -> Response {
+    static func answer(_ request: Request, access: MarketAccess?, _ body: ([(String, String)], Int64) async throws -> String) async throws -> Response {
         let parameters = request.uri.queryParameters.map { (String($0.key), String($0.value)) }
         do {
+            try await access?.check(request)
             return json(.ok, try await body(parameters, Clock.wallNanos()))
+        } catch let error as Unauthorized {
+            var response = json(.unauthorized, MarketJSON.error(error.message))
+            response.headers[.wwwAuthenticate] = "Bearer"
+            return response
         } catch let error as QueryError {
             return json(HTTPResponse.Status(code: error.status), MarketJSON.error(error.message))
         } catch let error as Unavailable {
@@ -29,6 +34,9 @@ enum MarketAnswer {
 
     /// A 503 with `message`.
     struct Unavailable: Error { let message: String }
+
+    /// A 401 with `message` (no token, or a refused one).
+    struct Unauthorized: Error { let message: String }
 
     private static func json(_ status: HTTPResponse.Status, _ text: String) -> Response {
         var headers = HTTPFields()

@@ -34,6 +34,7 @@ struct MarketDataModule: DaemonModule {
 
     init(context: ModuleContext) throws {
         let settings = context.configuration
+        let access = try MarketAccess.of(context, for: Self.name)
         let log: @Sendable (String) -> Void = { [logger = context.logger] in logger.info("\($0)") }
         let storeLane = ConsumerLane(name: "store", capacity: settings.storeLane.capacity, policy: settings.storeLane.policy)
         let fanoutLane = ConsumerLane(name: "fanout", capacity: settings.fanoutLane.capacity, policy: settings.fanoutLane.policy)
@@ -147,8 +148,8 @@ struct MarketDataModule: DaemonModule {
         for (r, reader) in readers.enumerated() {
             context.heartbeats.add("reader thread \(r + 1)") { reader.heartbeat.load(ordering: .relaxed) }
         }
-        routes = MarketRoutes(parser: MarketQueryParser(symbols: settings.symbols), latest: aggregator.latest, calendar: settings.calendar)
-        socket = MarketDataSocket(hub: fanout, symbols: settings.symbols)
+        routes = MarketRoutes(parser: MarketQueryParser(symbols: settings.symbols), latest: aggregator.latest, calendar: settings.calendar, access: access)
+        socket = MarketDataSocket(hub: fanout, symbols: settings.symbols, gate: access)
 
         let report = Mutex(ServeReport(readers: readers, pipeline: pipeline, aggregator: aggregator, writer: writer))
         report.withLock { $0.start(now: Clock.monotonicNanos()) }

@@ -12,21 +12,23 @@ struct MarketHistoryModule: DaemonModule {
 
     private let parser: MarketQueryParser
     private let database: Database?
+    private let access: MarketAccess?
 
     init(context: ModuleContext) throws {
         parser = MarketQueryParser(symbols: context.configuration.symbols)
         database = context.database
+        access = try MarketAccess.of(context, for: Self.name)
     }
 
     func addRoutes(to router: Router<DaemonRequestContext>) {
         router.get("/api/market/ticks") { request, _ in
-            try await MarketAnswer.answer(request) { parameters, now in
+            try await MarketAnswer.answer(request, access: access) { parameters, now in
                 let query = try parser.ticks(parameters, now: now)
                 return MarketJSON.ticks(query, try await read { try await $0.ticks(query) })
             }
         }
         router.get("/api/market/candles") { request, _ in
-            try await MarketAnswer.answer(request) { parameters, now in
+            try await MarketAnswer.answer(request, access: access) { parameters, now in
                 let query = try parser.candles(parameters, now: now)
                 return MarketJSON.candles(query, try await read { try await $0.candles(query) })
             }

@@ -1,0 +1,50 @@
+@testable import Auth
+import Foundation
+import Testing
+
+@Suite struct MailAndLimitsTests {
+    @Test func messagesAreRFC5322WithNoHeaderInjection() {
+        let id = UUID()
+        let m = MailMessage(from: "Akis <no-reply@akis.example>", to: "ayşe@example.com\r\nBcc: victim@example.com", subject: "Doğrulama\nBcc: x@y.z",
+                            body: "Merhaba Ayşe,\nlink: http://h/x?token=abc=\n" + String(repeating: "ğ", count: 60), id: id,
+                            date: Date(timeIntervalSince1970: 0))
+        let text = m.rfc5322
+        let headers = text.components(separatedBy: "\r\n\r\n")[0].components(separatedBy: "\r\n")
+        #expect(headers.count == 8 && !headers.contains { $0.hasPrefix("Bcc") }, "\(headers)")
+        #expect(headers.contains("Date: Thu, 01 Jan 1970 00:00:00 +0000") && headers.contains("Message-ID: <\(id.uuidString.lowercased())@akis.example>"))
+        #expect(headers.contains { $0.hasPrefix("Subject: =?utf-8?B?") })
+        let body = text.components(separatedBy: "\r\n\r\n")[1]
+        #expect(body.contains("Merhaba Ay=C5=9Fe,") && body.contains("token=3Dabc=3D"))
+        #expect(body.components(separatedBy: "\r\n").allSatisfy { $0.utf8.count <= 76 })
+    }
+
+    @Test func maildirDelivery() throws {
+        let dir = NSTemporaryDirectory() + "akis-maildir-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let id = UUID()
+        try Mailer(transport: .maildir(dir), from: "a@b.co").send(MailMessage(from: "a@b.co", to: "c@d.co", subject: "s", body: "b", id: id))
+        let text = try String(contentsOfFile: "\(dir)/new/\(id.uuidString.lowercased()).eml", encoding: .utf8)
+        let leftover = try FileManager.default.contentsOfDirectory(atPath: "\(dir)/tmp")
+        #expect(text.contains("To: c@d.co\r\n") && leftover.isEmpty)
+    }
+
+    @Test func sendmailFailureSaysWhat() throws {
+        let mailer = Mailer(transport: .sendmail(["/bin/sh", "-c", "cat >/dev/null; echo 'relay refused' >&2; exit 75"]), from: "a@b.co")
+        #expect(throws: MailError.self) { try mailer.send(MailMessage(from: "a@b.co", to: "c@d.co", subject: "s", body: "b", id: UUID())) }
+        do { try mailer.send(MailMessage(from: "a@b.co", to: "c@d.co", subject: "s", body: "b", id: UUID())) } catch {
+            #expect("\(error)" == "/bin/sh failed (exit 75): relay refused")
+        }
+        #expect(throws: MailError.self) {
+            try Mailer(transport: .sendmail(["/nonexistent/sendmail"]), from: "a@b.co").send(MailMessage(from: "a@b.co", to: "c@d.co", subject: "s", body: "b", id: UUID()))
+        }
+    }
+
+    @Test func rateLimiterBucketsRefill() {
+        let limiter = RateLimiter(perMinute: 3)
+        #expect((0..<3).map { _ in limiter.take("ip", now: 0) } == [nil, nil, nil])
+        #expect(limiter.take("ip", now: 0) == 20, "one request every 20 s")
+        #expect(limiter.take("other", now: 0) == nil)
+        #expect(limiter.take("ip", now: 20_000_000_000) == nil)
+        #expect(limiter.take("ip", now: 21_000_000_000) == 19)
+    }
+}
