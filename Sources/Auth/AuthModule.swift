@@ -31,12 +31,9 @@ public struct AuthModule: DaemonModule {
         guard let database = context.database else { throw DaemonError("[auth] needs a database ([database] url)") }
         let events = try context.shared.take(EventStore.self, for: Self.name)
         let consumers = try context.shared.take(EventConsumers.self, for: Self.name)
-        let loaded: (keys: [(kid: String, algorithm: AuthSettings.Key.Algorithm, material: AccessTokens.KeyMaterial)], signingKid: String)
         let tokens: AccessTokens
         do {
-            loaded = try TokenKeyLoader.load(settings)
-            tokens = try AccessTokens(keys: loaded.keys, signingKid: loaded.signingKid, issuer: settings.issuer, audience: settings.audience,
-                                      lifetime: TimeInterval(settings.accessTTLNanos / 1_000_000_000))
+            tokens = try AccessTokens.configured(settings)
         } catch let error as AuthConfigurationError {
             throw DaemonError(error.description)
         }

@@ -12,7 +12,7 @@ struct UsersCommand: AsyncParsableCommand {
         commandName: "users",
         abstract: "Add, list, disable, enable and change accounts.",
         discussion: "Every change is written with its event (UserRegistered, UserProfileUpdated), as the daemon does.",
-        subcommands: [Add.self, List.self, Disable.self, Enable.self, SetLevel.self, ResetPassword.self])
+        subcommands: [Add.self, List.self, Disable.self, Enable.self, SetLevel.self, ResetPassword.self, Token.self])
 
     struct Options: ParsableArguments {
         @Option(help: "Configuration file (TOML): its [database] url, and its [auth] bcrypt_cost.") var config: String?
@@ -125,6 +125,40 @@ struct UsersCommand: AsyncParsableCommand {
         func run() async throws {
             let (user, level) = (user, level)
             try await options.run { try await $0.setLevel(user, level); print("\(user) is \(level)") }
+        }
+    }
+
+    struct Token: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print an access token for an account, signed with the configuration's key.",
+            discussion: "For scripts and service accounts: the token the account would get at login (its level and roles), "
+                + "valid for --ttl. Needs the daemon's --config (its [auth] keys).")
+        @Argument(help: "Username or email.") var user: String
+        @Option(help: "How long the token is valid, e.g. 15m or 8h (at most 24h).") var ttl = "15m"
+        @OptionGroup var options: Options
+
+        func run() async throws {
+            guard let seconds = parseDuration(ttl), seconds >= 1, seconds <= 86_400 else {
+                throw ValidationError("--ttl must be like 15m or 8h, at most 24h; got \(ttl.debugDescription)")
+            }
+            guard let config = options.config else { throw ValidationError("akis users token needs --config: the daemon's [auth] keys sign the token") }
+            let text: String
+            do { text = try String(contentsOfFile: config, encoding: .utf8) } catch {
+                throw CLIError("cannot read the configuration file \(config): \((error as NSError).localizedDescription)")
+            }
+            let settings: AuthSettings
+            do { settings = try AkisConfiguration.parse(text, modules: Daemon.settings(Serve.modules)).settings(AuthSettings.self) } catch {
+                throw CLIError("\(config): \(error)")
+            }
+            guard settings.enabled else { throw CLIError("\(config) has no [auth] table") }
+            let tokens: AccessTokens
+            do { tokens = try AccessTokens.configured(settings) } catch { throw CLIError("\(error)") }
+            let user = user
+            try await options.run { users in
+                let account = try await users.find(user)
+                guard !account.disabled else { throw CLIError("\(account.username) is disabled") }
+                print(try await tokens.issue(id: account.id, username: account.username, roles: account.roles, level: account.level, lifetime: seconds).token)
+            }
         }
     }
 

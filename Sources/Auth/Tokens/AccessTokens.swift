@@ -73,10 +73,18 @@ public final class AccessTokens: Sendable {
         case publicPEM(String)
     }
 
-    /// A signed access token for `user`, valid from `now` for the configured lifetime.
-    public func issue(id: UUID, username: String, roles: [String], level: String, now: Date = Date()) async throws -> (token: String, expires: Date) {
+    /// The keys and rules of `[auth]` (the key file made if it is missing), as `akis serve` uses them.
+    public static func configured(_ settings: AuthSettings) throws -> AccessTokens {
+        let loaded = try TokenKeyLoader.load(settings)
+        return try AccessTokens(keys: loaded.keys, signingKid: loaded.signingKid, issuer: settings.issuer, audience: settings.audience,
+                                lifetime: TimeInterval(settings.accessTTLNanos / 1_000_000_000))
+    }
+
+    /// A signed access token for `user`, valid from `now` for `lifetime` (default: the configured one).
+    public func issue(id: UUID, username: String, roles: [String], level: String, now: Date = Date(),
+                      lifetime: TimeInterval? = nil) async throws -> (token: String, expires: Date) {
         let issued = Date(timeIntervalSince1970: now.timeIntervalSince1970.rounded(.down))
-        let expires = issued.addingTimeInterval(lifetime)
+        let expires = issued.addingTimeInterval(lifetime ?? self.lifetime)
         let claims = AccessClaims(iss: .init(value: issuer), aud: .init(value: [audience]), sub: .init(value: id.uuidString.lowercased()),
                                   exp: .init(value: expires), nbf: .init(value: issued), iat: .init(value: issued),
                                   jti: .init(value: UUID().uuidString.lowercased()), username: username, roles: roles, level: level)

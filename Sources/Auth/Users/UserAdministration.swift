@@ -12,6 +12,7 @@ public struct UserAdministration: Sendable {
         public let username: String
         public let email: String
         public let level: String
+        public let roles: [String]
         public let verified: Bool
         public let disabled: Bool
         public let lockedUntil: Date?
@@ -61,12 +62,13 @@ public struct UserAdministration: Sendable {
     /// Every account, or the one whose username or email has `key` (an `IdentityKey`).
     public func list(key: String? = nil) async throws -> [Account] {
         let rows = try await client.query("""
-            SELECT id, username, email, level, email_verified_at IS NOT NULL, disabled_at IS NOT NULL, locked_until, last_login
-            FROM auth_users WHERE \(key) IS NULL OR username_key = \(key) OR email_key = \(key) ORDER BY created_at, username
+            SELECT id, username, email, level, roles, email_verified_at IS NOT NULL, disabled_at IS NOT NULL, locked_until, last_login
+            FROM auth_users WHERE \(key)::text IS NULL OR username_key = \(key) OR email_key = \(key) ORDER BY created_at, username
             """, logger: logger)
         var out: [Account] = []
-        for try await (id, username, email, level, verified, disabled, locked, last) in rows.decode((UUID, String, String, String, Bool, Bool, Date?, Date?).self) {
-            out.append(Account(id: id, username: username, email: email, level: level, verified: verified, disabled: disabled,
+        for try await (id, username, email, level, roles, verified, disabled, locked, last)
+            in rows.decode((UUID, String, String, String, [String], Bool, Bool, Date?, Date?).self) {
+            out.append(Account(id: id, username: username, email: email, level: level, roles: roles, verified: verified, disabled: disabled,
                                lockedUntil: locked.flatMap { $0 > Date() ? $0 : nil }, lastLogin: last))
         }
         return out
