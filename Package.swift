@@ -179,7 +179,8 @@ let package = Package(
         .testTarget(
             name: "AuthTests",
             dependencies: [
-                "Auth", "Events", "Daemon", "AkisConfig", "Store", "TestSupport",
+                "Auth", "Events", "Daemon", "AkisConfig", "Store", "Ingest", "TestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "Logging", package: "swift-log"),

@@ -41,23 +41,40 @@ public struct Mailer: Sendable {
         }
     }
 
+    /// How long a sendmail command may take before it is killed and the send fails (and is retried).
+    static let sendmailTimeout: TimeInterval = 60
+
     private func pipe(_ message: MailMessage, to command: [String]) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: command[0])
         process.arguments = Array(command.dropFirst())
-        let input = Pipe(), output = Pipe()
+        // What it says goes to a file, not a pipe: a pipe could fill and stall it, and reading a
+        // pipe to its end has no deadline.
+        let said = NSTemporaryDirectory() + "akis-sendmail-\(message.id.uuidString).out"
+        _ = FileManager.default.createFile(atPath: said, contents: nil)
+        defer { try? FileManager.default.removeItem(atPath: said) }
+        let input = Pipe()
         process.standardInput = input
-        process.standardOutput = output
-        process.standardError = output
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: said))
+        process.standardError = process.standardOutput
         do { try process.run() } catch {
             throw MailError("cannot run \(command[0]): \((error as NSError).localizedDescription)")
         }
-        try input.fileHandleForWriting.write(contentsOf: Data(message.rfc5322.utf8))
-        try input.fileHandleForWriting.close()
-        let said = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        try? input.fileHandleForWriting.write(contentsOf: Data(message.rfc5322.utf8))
+        try? input.fileHandleForWriting.close()
+        let deadline = Date().addingTimeInterval(Self.sendmailTimeout)
+        while process.isRunning {
+            if Date() > deadline {
+                // SIGKILL: the child may have inherited a mask that blocks SIGTERM.
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+                throw MailError("\(command[0]) did not finish within \(Int(Self.sendmailTimeout)) s; killed")
+            }
+            usleep(10_000)
+        }
         guard process.terminationReason == .exit, process.terminationStatus == 0 else {
-            let text = String(decoding: said.prefix(500), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            let text = String(decoding: (FileManager.default.contents(atPath: said) ?? Data()).prefix(500), as: UTF8.self)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
             throw MailError("\(command[0]) failed (exit \(process.terminationStatus))\(text.isEmpty ? "" : ": \(text)")")
         }
     }
