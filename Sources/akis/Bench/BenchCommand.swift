@@ -32,6 +32,7 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Store nothing: the daemon's store lane ends in a counting sink (the daemon's own ceiling).") var nullStore = false
     @Flag(help: "Preload TimescaleDB in the private PostgreSQL (it must be installed).") var timescaledb = false
     @Option(help: "Give the daemon this Kafka broker (HOST:PORT): the relay and the Kafka market lane run too.") var kafka: String?
+    @Option(help: "Run the daemon with [auth] (BCrypt cost 12, the market data open) and keep this many clients logging in throughout.") var loginStorm = 0
     @Option(help: "Measure a running daemon at this HTTP address (HOST:PORT) instead of starting one; needs --feed.") var daemon: String?
     @Option(help: "With --daemon: its TCP feed address, tcp://HOST:PORT (binary frames).") var feed: String?
     @Option(help: "Working directory (configuration, logs, the private PostgreSQL, results).") var dir = ".akis/bench"
@@ -55,6 +56,8 @@ struct BenchCommand: ParsableCommand {
         if daemon != nil && (nullStore || timescaledb || kafka != nil) {
             throw ValidationError("--null-store, --timescaledb and --kafka configure a daemon the bench starts; they do not apply with --daemon")
         }
+        if loginStorm < 0 || loginStorm > 2_000 { throw ValidationError("--login-storm is 0 to 2000 clients, got \(loginStorm)") }
+        if loginStorm > 0 && (daemon != nil || nullStore) { throw ValidationError("--login-storm needs a daemon the bench starts, with its database: not with --daemon or --null-store") }
         if kafka != nil && nullStore { throw ValidationError("--kafka needs the store (the relay and the Kafka lane work from it): not with --null-store") }
         if findMax && recording != nil { throw ValidationError("--find-max sets the rate of a synthetic feed; it does not apply to --recording") }
         guard p99Bound > 0, p99Bound.isFinite else { throw ValidationError("--p99-bound must be a positive number of milliseconds, got \(p99Bound)") }
@@ -101,7 +104,7 @@ struct BenchCommand: ParsableCommand {
             target = BenchRun.Target(feed: feedAddress, httpHost: String(daemon[..<colon]), httpPort: port, pid: nil,
                                      description: "running daemon at \(daemon)", storing: true)
         } else {
-            let d = try BenchDaemon(directory: dir, nullStore: nullStore, timescaleDB: timescaledb, clients: clients, kafka: kafka, log: log)
+            let d = try BenchDaemon(directory: dir, nullStore: nullStore, timescaleDB: timescaledb, clients: clients, kafka: kafka, auth: loginStorm > 0, log: log)
             started = d
             target = d.target
         }
@@ -136,7 +139,15 @@ struct BenchCommand: ParsableCommand {
             return (runs, .init(p99BoundNanos: bound, steps: steps, highestRate: search.highestHeld))
         }
 
-        let (runs, search) = try measure(target, first: first, name: "akis")
+        var storm: LoginStorm?
+        if loginStorm > 0, let started {
+            let password = try started.addUser("storm")
+            log("bench: \(loginStorm) clients log in as storm throughout (BCrypt cost 12)")
+            storm = LoginStorm(clients: loginStorm, host: target.httpHost, port: target.httpPort, user: "storm", password: password)
+        }
+        let measured = Result { try measure(target, first: first, name: "akis") }
+        if let line = storm?.stop() { log("bench: \(line)"); print(line) }
+        let (runs, search) = try measured.get()
         var output = BenchOutput(runs: runs, findMax: search)
         if let started, let line = started.stopDaemon() { log("daemon \(line)") }
         if psqlBaseline, !BenchInterrupt.isRequested, let started {

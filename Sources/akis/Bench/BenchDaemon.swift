@@ -15,7 +15,8 @@ final class BenchDaemon {
     private let directory: String
     let logPath: String
 
-    init(directory: String, nullStore: Bool, timescaleDB: Bool, clients: Int, kafka: String?, log: @escaping @Sendable (String) -> Void) throws {
+    init(directory: String, nullStore: Bool, timescaleDB: Bool, clients: Int, kafka: String?, auth: Bool = false,
+         log: @escaping @Sendable (String) -> Void) throws {
         let fm = FileManager.default
         self.directory = directory
         try fm.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -48,6 +49,7 @@ final class BenchDaemon {
             max_clients = \(max(256, clients + 16))
             \(databaseTOML)
             \(kafka.map { "[kafka]\nbrokers = [\"\($0)\"]" } ?? "")
+            \(auth ? "[auth]\nrequired = false\nkey_file = \"\(directory)/jwt.key\"\nmaildir = \"\(directory)/mail\"\nrequests_per_minute_per_address = 1000000\nrequests_per_minute_per_account = 1000000" : "")
             [[feeds]]
             name = "bench"
             address = "tcp://127.0.0.1:0"
@@ -89,6 +91,22 @@ final class BenchDaemon {
         target = BenchRun.Target(feed: feed, httpHost: String(http[..<colon]), httpPort: port, pid: process.processIdentifier,
                                  description: "akis serve started by the bench (pid \(process.processIdentifier))", storing: !nullStore,
                                  countRows: counter)
+    }
+
+    /// Adds a verified user with a new password (akis users add); returns the password.
+    func addUser(_ name: String) throws -> String {
+        let add = Process()
+        add.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        add.arguments = ["users", "add", name, "--email", "\(name)@example.com", "--config", "\(directory)/akis.toml"]
+        let out = Pipe()
+        add.standardOutput = out
+        try add.run()
+        let said = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        add.waitUntilExit()
+        guard add.terminationStatus == 0, let password = said.components(separatedBy: "password: ").last?.trimmingCharacters(in: .whitespacesAndNewlines) else {
+            throw BenchError("akis users add \(name) failed: \(said)")
+        }
+        return password
     }
 
     private static func countTicks(_ url: String, sequences: ClosedRange<UInt64>? = nil) throws -> UInt64 {

@@ -1,0 +1,76 @@
+import Foundation
+import Ingest
+import Synchronization
+
+/// `akis bench --login-storm N`: N clients, each logging in over HTTP again as soon as its last
+/// login answered, for as long as the run lasts: the load BCrypt puts on a daemon next to its ticks.
+/// Each client is a thread with a blocking socket (a connection per login, as a fresh client has).
+final class LoginStorm: Sendable {
+    private let stopFlag = Atomic<Bool>(false)
+    private let succeeded = Atomic<UInt64>(0)
+    private let failed = Atomic<UInt64>(0)
+    private let latencies = Mutex<[Int64]>([])
+    private let running = Atomic<Int>(0)
+    private let started = Clock.monotonicNanos()
+
+    /// Starts `clients` logging in as `user` to the daemon at `host:port`.
+    init(clients: Int, host: String, port: UInt16, user: String, password: String) {
+        let body = Array((try? JSONSerialization.data(withJSONObject: ["login": user, "password": password])) ?? Data())
+        let request = Array("POST /api/auth/login HTTP/1.1\r\nHost: \(host):\(port)\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n".utf8) + body
+        for _ in 0..<clients {
+            running.add(1, ordering: .relaxed)
+            let thread = Thread { [self] in
+                defer { running.subtract(1, ordering: .relaxed) }
+                while !stopFlag.load(ordering: .relaxed) {
+                    let sent = Clock.monotonicNanos()
+                    if let status = Self.exchange(request, host: host, port: port), status == 200 {
+                        succeeded.add(1, ordering: .relaxed)
+                        let took = Clock.monotonicNanos() - sent
+                        latencies.withLock { $0.append(took) }
+                    } else {
+                        failed.add(1, ordering: .relaxed)
+                        usleep(100_000)
+                    }
+                }
+            }
+            thread.stackSize = 256 * 1024
+            thread.start()
+        }
+    }
+
+    /// One login: its HTTP status, or nil when the exchange failed (within 120 s).
+    private static func exchange(_ request: [UInt8], host: String, port: UInt16) -> Int? {
+        guard let socket = try? Socket.connect(to: FeedAddress(transport: .tcp, host: host, port: port)) else { return nil }
+        do {
+            try request.withUnsafeBytes { try socket.send($0) }
+            var response: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            let deadline = Clock.monotonicNanos() + 120_000_000_000
+            while Clock.monotonicNanos() < deadline, try socket.waitReadable(timeoutMillis: 1_000) || response.isEmpty {
+                let n = try buffer.withUnsafeMutableBytes { try socket.receive(into: $0) }
+                if n <= 0 { break }
+                response += buffer[0..<n]
+            }
+            let head = String(decoding: response.prefix(16), as: UTF8.self)
+            return head.split(separator: " ").dropFirst().first.flatMap { Int($0) }
+        } catch {
+            return nil
+        }
+    }
+
+    /// Stops every client (after its login in flight) and says what they did.
+    func stop() -> String {
+        stopFlag.store(true, ordering: .relaxed)
+        let deadline = Clock.monotonicNanos() + 180_000_000_000
+        while running.load(ordering: .relaxed) > 0 && Clock.monotonicNanos() < deadline { usleep(20_000) }
+        let seconds = Double(Clock.monotonicNanos() - started) / 1e9
+        let ok = succeeded.load(ordering: .relaxed), bad = failed.load(ordering: .relaxed)
+        let sorted = latencies.withLock { $0.sorted() }
+        func percentile(_ p: Double) -> String {
+            guard !sorted.isEmpty else { return "-" }
+            return String(format: "%.0f ms", Double(sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]) / 1e6)
+        }
+        return String(format: "login storm: %@ logins in %.1f s (%.1f/s), %@ failed; login latency p50 %@, p99 %@",
+                      grouped(ok), seconds, Double(ok) / seconds, grouped(bad), percentile(0.5), percentile(0.99))
+    }
+}
