@@ -42,6 +42,17 @@ public struct AuthModule: DaemonModule {
         let publicURL = publicURL
         let service = AuthService(client: database.client, events: events, tokens: tokens, hasher: hasher, settings: settings,
                                   publicURL: { publicURL.value }, logger: context.logger)
+        let counts = service.counts
+        let metrics: [(String, String, @Sendable () -> UInt64)] = [
+            ("auth_registrations", "Accounts registered", { counts.registered.load(ordering: .relaxed) }),
+            ("auth_email_verifications", "Email addresses verified", { counts.verified.load(ordering: .relaxed) }),
+            ("auth_logins", "Successful logins", { counts.loggedIn.load(ordering: .relaxed) }),
+            ("auth_logins_refused", "Logins refused (any reason, locked ones included)", { counts.loginsRefused.load(ordering: .relaxed) }),
+            ("auth_lockouts", "Logins refused because the account is locked", { counts.lockouts.load(ordering: .relaxed) }),
+            ("auth_refreshes", "Refresh tokens rotated", { counts.refreshed.load(ordering: .relaxed) }),
+            ("auth_refresh_reuse", "Used refresh tokens presented again (their login revoked)", { counts.refreshReuse.load(ordering: .relaxed) }),
+        ]
+        for (name, help, read) in metrics { context.metrics.counter(name, help, read: read) }
         routes = AuthRoutes(service: service, tokens: tokens, perAddress: RateLimiter(perMinute: settings.requestsPerMinutePerAddress),
                             perAccount: RateLimiter(perMinute: settings.requestsPerMinutePerAccount))
         let mailer = Mailer(transport: settings.mail == .maildir ? .maildir(settings.maildir) : .sendmail(settings.sendmailCommand), from: settings.mailFrom)

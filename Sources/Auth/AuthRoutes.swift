@@ -86,16 +86,9 @@ struct AuthRoutes {
 
     /// The user of a request's `Authorization: Bearer` token, or a 401 that says what is wrong.
     static func authenticate(_ request: Request, tokens: AccessTokens) async throws -> AuthenticatedUser {
-        guard let header = request.headers[.authorization] else {
-            throw AuthFailure(401, "unauthorized", "this needs Authorization: Bearer <access token>")
-        }
-        guard header.count > 7, header.prefix(7).lowercased() == "bearer " else {
-            throw AuthFailure(401, "unauthorized", "the Authorization header is not \"Bearer <access token>\"")
-        }
-        do {
-            return try await tokens.verify(String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces))
-        } catch {
-            throw AuthFailure(401, "invalid_token", error.description)
+        switch await tokens.verify(authorization: request.headers[.authorization]) {
+        case .success(let user): return user
+        case .failure(let refusal): throw AuthFailure(401, "unauthorized", refusal.message)
         }
     }
 

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NIOCore
 import PostgresNIO
+import Synchronization
 
 /// The auth module's operations over PostgreSQL: each state change and its event commit in one
 /// transaction (the event store's outbox). The HTTP routes and `akis users` are thin layers over it.
@@ -22,6 +23,19 @@ public final class AuthService: Sendable {
         public let roles: [String]
     }
 
+    /// What the module did, by outcome, for its metrics (`akis_auth_*`).
+    public final class Counts: Sendable {
+        public let registered = Atomic<UInt64>(0)
+        public let verified = Atomic<UInt64>(0)
+        public let loggedIn = Atomic<UInt64>(0)
+        public let loginsRefused = Atomic<UInt64>(0)
+        public let lockouts = Atomic<UInt64>(0)
+        public let refreshed = Atomic<UInt64>(0)
+        public let refreshReuse = Atomic<UInt64>(0)
+        init() {}
+    }
+
+    public let counts = Counts()
     let client: PostgresClient
     let events: EventStore
     let tokens: AccessTokens
@@ -90,6 +104,7 @@ public final class AuthService: Sendable {
             try await refuseTaken(emailKey: emailKey, usernameKey: usernameKey)
             throw error
         }
+        counts.registered.add(1, ordering: .relaxed)
         return id
     }
 
@@ -125,6 +140,7 @@ public final class AuthService: Sendable {
                 ("userId", .string(user.uuidString.lowercased())), ("email", .string(email)),
             ])], on: c, logger: logger)
         }
+        counts.verified.add(1, ordering: .relaxed)
     }
 
     // MARK: Login
@@ -132,6 +148,18 @@ public final class AuthService: Sendable {
     /// Logs in with an email or a username: a token pair, or a refusal. An unknown user and a
     /// wrong password get the same 401 after the same BCrypt work.
     public func login(identifier: String, password: String, address: String?) async throws -> TokenPair {
+        do {
+            let pair = try await attemptLogin(identifier: identifier, password: password, address: address)
+            counts.loggedIn.add(1, ordering: .relaxed)
+            return pair
+        } catch let failure as AuthFailure {
+            counts.loginsRefused.add(1, ordering: .relaxed)
+            if failure.code == "account_locked" { counts.lockouts.add(1, ordering: .relaxed) }
+            throw failure
+        }
+    }
+
+    private func attemptLogin(identifier: String, password: String, address: String?) async throws -> TokenPair {
         let key = IdentityKey.of(identifier.trimmingCharacters(in: .whitespaces))
         guard !key.isEmpty, key.utf8.count <= RegistrationRules.maximumEmailBytes, password.utf8.count <= 4096 else {
             _ = try await hasher.verify(password.count <= 4096 ? password : "", hash: nil)
@@ -261,8 +289,12 @@ public final class AuthService: Sendable {
                                       user: UserSummary(id: user, username: username, level: level, roles: roles)))
         }
         switch outcome {
-        case .rotated(let pair): return pair
-        case .refused(let failure): throw failure
+        case .rotated(let pair):
+            counts.refreshed.add(1, ordering: .relaxed)
+            return pair
+        case .refused(let failure):
+            if failure.code == "refresh_reused" { counts.refreshReuse.add(1, ordering: .relaxed) }
+            throw failure
         }
     }
 

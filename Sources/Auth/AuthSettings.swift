@@ -57,8 +57,9 @@ public struct AuthSettings: ModuleSettings {
     /// The market data (`/api/market/*`, `/ws/market-data`) needs a token.
     public var required = false
     public var bcryptCost = 12
-    /// Threads that hash passwords (off the event loops, at a low priority).
-    public var bcryptThreads = 2
+    /// Threads that hash passwords (off the event loops, at the lowest priority). One by default:
+    /// a login storm then takes at most one core from the hot path and PostgreSQL.
+    public var bcryptThreads = 1
     public var issuer = "akis"
     public var audience = "akis"
     public var accessTTLNanos: Int64 = 15 * 60 * 1_000_000_000

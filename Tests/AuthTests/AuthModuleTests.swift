@@ -65,6 +65,11 @@ import Testing
             #expect(try await d.post("/api/auth/refresh", ["refreshToken": a.json["refreshToken"] as! String]).json["error"] as? String == "refresh_revoked")
             #expect(try await d.post("/api/auth/refresh", ["refreshToken": b.json["refreshToken"] as! String]).status == 200)
             #expect(try d.db.execute("SELECT count(*) FROM event_store WHERE event_type = 'UserLoggedIn'").rows == [["3"]])
+            let metrics = try await httpGet(d.http, "/metrics").body
+            for line in ["akis_auth_registrations_total 1", "akis_auth_email_verifications_total 1", "akis_auth_logins_total 3",
+                         "akis_auth_logins_refused_total 1", "akis_auth_refreshes_total 2", "akis_auth_refresh_reuse_total 1"] {
+                #expect(metrics.contains(line + "\n"), "\(line)")
+            }
             try await d.stop()
         }
     }

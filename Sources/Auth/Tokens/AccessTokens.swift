@@ -94,6 +94,20 @@ public final class AccessTokens: Sendable {
         return (try await collection.value.sign(claims, kid: JWKIdentifier(string: signingKid), header: header), expires)
     }
 
+    /// The user of an `Authorization` header's bearer token, or a sentence saying what is wrong
+    /// (no header, not "Bearer", or why the token is refused): what HTTP routes answer 401 with.
+    public func verify(authorization header: String?, now: Date = Date()) async -> Result<AuthenticatedUser, AuthorizationRefusal> {
+        guard let header else { return .failure(AuthorizationRefusal("this needs Authorization: Bearer <access token> (POST /api/auth/login)")) }
+        guard header.count > 7, header.prefix(7).lowercased() == "bearer " else {
+            return .failure(AuthorizationRefusal("the Authorization header is not \"Bearer <access token>\""))
+        }
+        do {
+            return .success(try await verify(String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces), now: now))
+        } catch {
+            return .failure(AuthorizationRefusal("the access token is refused: \(error.description)"))
+        }
+    }
+
     /// The user `token` speaks for, or why it is refused.
     public func verify(_ token: String, now: Date = Date()) async throws(TokenRejection) -> AuthenticatedUser {
         guard !token.isEmpty else { throw .missing }
@@ -122,6 +136,12 @@ public final class AccessTokens: Sendable {
         return AuthenticatedUser(id: id, username: claims.username, roles: claims.roles, level: claims.level, expires: claims.exp.value,
                                  tokenID: claims.jti.value)
     }
+}
+
+/// Why a request's `Authorization` header was refused, for a 401's message.
+public struct AuthorizationRefusal: Error, Sendable, Equatable {
+    public let message: String
+    public init(_ message: String) { self.message = message }
 }
 
 /// A configuration the auth module cannot start with (a key it cannot read, …). Never holds a secret.

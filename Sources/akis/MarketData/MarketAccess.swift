@@ -32,16 +32,8 @@ struct MarketAccess: MarketDataGate {
 
     /// Throws a 401 unless the request carries a valid bearer token.
     func check(_ request: Request) async throws {
-        guard let header = request.headers[.authorization] else {
-            throw MarketAnswer.Unauthorized(message: "the market data needs Authorization: Bearer <access token> (POST /api/auth/login)")
-        }
-        guard header.count > 7, header.prefix(7).lowercased() == "bearer " else {
-            throw MarketAnswer.Unauthorized(message: "the Authorization header is not \"Bearer <access token>\"")
-        }
-        do {
-            _ = try await tokens.verify(String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces))
-        } catch {
-            throw MarketAnswer.Unauthorized(message: "the access token is refused: \(error.description)")
+        if case .failure(let refusal) = await tokens.verify(authorization: request.headers[.authorization]) {
+            throw MarketAnswer.Unauthorized(message: refusal.message)
         }
     }
 }
