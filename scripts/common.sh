@@ -112,7 +112,7 @@ start_private_postgres() {
     if ! pg_user_run "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
         say "starting private PostgreSQL (socket in $sock)"
         pg_user_run "$bin/pg_ctl" -D "$data" -l "$log" -w -t 60 start \
-            -o "-c listen_addresses='' -c unix_socket_directories='$sock' -p $port -c fsync=on -c max_connections=50 $extra" \
+            -o "-c listen_addresses='' -c unix_socket_directories='$sock' -p $port -c fsync=on -c max_connections=200 $extra" \
             >/dev/null || { tail -n 30 "$log" >&2; die "PostgreSQL did not start (log: $log)"; }
     fi
     # A reused cluster may have been started with another socket dir: ask it.

@@ -78,7 +78,7 @@ public struct AuthModule: DaemonModule {
     public func serving(at httpAddress: String) -> [String] {
         guard routes != nil else { return [] }
         publicURL.resolve("http://\(httpAddress)")
-        return ["auth: /api/auth/register, /login, /refresh, /logout, /verify-email, /me; mail links to \(publicURL.value)"]
+        return ["auth: /api/auth/register, /login, /refresh, /logout, /verify-email, /resend-verification, /me; mail links to \(publicURL.value)"]
     }
 }
 

@@ -35,6 +35,16 @@ struct AuthRoutes {
                 return json(.ok, ["verified": .bool(true)])
             }
         }
+        router.post("/api/auth/resend-verification") { request, context in
+            await answer { () async throws -> Response in
+                try limit(context: context, account: nil)
+                let body = try await decode(EmailBody.self, request)
+                guard let email = body.email else { throw AuthFailure.badRequest("a resend needs \"email\"") }
+                try limit(context: context, account: "resend:" + IdentityKey.of(email))
+                try await service.resendVerification(email: email)
+                return json(.accepted, ["message": .string("if an unverified account has this address, a new verification link is on its way")])
+            }
+        }
         // The link in the verification mail.
         router.get("/api/auth/verify-email") { request, _ in
             await answer { () async throws -> Response in
@@ -93,6 +103,7 @@ struct AuthRoutes {
     }
 
     private struct TokenBody: Decodable { let token: String? }
+    private struct EmailBody: Decodable { let email: String? }
     private struct LoginBody: Decodable {
         let login: String?
         let email: String?

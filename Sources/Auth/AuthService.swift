@@ -118,6 +118,39 @@ public final class AuthService: Sendable {
         }
     }
 
+    /// Sends a new verification link to an unverified, enabled account with this address (its
+    /// earlier links stop working). Answers the same whether or not there is one, so that it
+    /// tells no one which addresses have accounts.
+    public func resendVerification(email: String) async throws {
+        let key = IdentityKey.of(email.trimmingCharacters(in: .whitespaces))
+        guard RegistrationRules.email(email.trimmingCharacters(in: .whitespaces)).isEmpty else {
+            throw AuthFailure(400, "validation_failed", "the email address is not well-formed")
+        }
+        let rows = try await client.query("""
+            SELECT id, email, username FROM auth_users WHERE email_key = \(key) AND email_verified_at IS NULL AND disabled_at IS NULL
+            """, logger: logger)
+        var found: (UUID, String, String)?
+        for try await row in rows.decode((UUID, String, String).self) { found = row }
+        guard let (id, address, username) = found else { return }
+        let verification = OpaqueToken()
+        let userKey = id.uuidString.lowercased()
+        let event = Event(.userProfileUpdated, key: userKey, data: [("userId", .string(userKey)), ("verificationMail", .string("resent"))])
+        let verifyTTL = settings.verificationTTLNanos / 1_000_000_000
+        let mail = VerificationMail(to: address, username: username, link: "\(publicURL())/api/auth/verify-email?token=\(verification.text)",
+                                    validHours: Int(verifyTTL / 3600))
+        try await client.transaction(logger: logger) { c in
+            try await c.query("UPDATE auth_email_verifications SET used_at = now() WHERE user_id = \(id) AND used_at IS NULL", logger: logger)
+            try await c.query("""
+                INSERT INTO auth_email_verifications (token_hash, user_id, expires_at)
+                VALUES (\(ByteBuffer(bytes: verification.digest)), \(id), now() + \(verifyTTL) * INTERVAL '1 second')
+                """, logger: logger)
+            try await c.query("""
+                INSERT INTO auth_mail_outbox (event_id, recipient, subject, body) VALUES (\(event.id), \(address), \(mail.subject), \(mail.body))
+                """, logger: logger)
+            try await events.append([event], on: c, logger: logger)
+        }
+    }
+
     /// Verifies the email of the account a verification token was sent for.
     public func verifyEmail(token: String) async throws {
         guard OpaqueToken.isWellFormed(token) else { throw AuthFailure(400, "verification_invalid", "the verification token is not one of ours") }
@@ -133,7 +166,7 @@ public final class AuthService: Sendable {
                 throw AuthFailure(400, "verification_invalid", "the verification token is unknown")
             }
             if used || verified { throw AuthFailure(400, "verification_used", "this email address is verified already") }
-            if expired { throw AuthFailure(400, "verification_expired", "the verification link has expired; register again or ask for a new one") }
+            if expired { throw AuthFailure(400, "verification_expired", "the verification link has expired; ask for a new one (POST /api/auth/resend-verification)") }
             try await c.query("UPDATE auth_email_verifications SET used_at = now() WHERE token_hash = \(digest)", logger: logger)
             try await c.query("UPDATE auth_users SET email_verified_at = now(), updated_at = now() WHERE id = \(user)", logger: logger)
             try await events.append([Event(.userEmailVerified, key: user.uuidString.lowercased(), data: [

@@ -31,7 +31,19 @@ extension AkisCLITests {
         return (json["accessToken"] as? String, json["error"] as? String)
     }
 
-    @Test func theMarketDataNeedsATokenAndOperatorsManageUsers() throws {
+    /// Runs a test's blocking body (processes, sockets) on a thread of its own, so that the other
+    /// suites' async tests keep the cooperative pool (two threads on this machine).
+    func offThePool(_ body: @escaping @Sendable () throws -> Void) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            Thread { continuation.resume(with: Result { try body() }) }.start()
+        }
+    }
+
+    @Test func theMarketDataNeedsATokenAndOperatorsManageUsers() async throws {
+        try await offThePool { try self.marketDataNeedsATokenAndOperatorsManageUsers() }
+    }
+
+    func marketDataNeedsATokenAndOperatorsManageUsers() throws {
         try withScratchDatabase { url in
             let dir = scratchFile("auth")
             let (serve, _, http) = try startServe("address = \"tcp://127.0.0.1:0\"", extra: authConfig(url, dir))
@@ -86,7 +98,11 @@ extension AkisCLITests {
         }
     }
 
-    @Test func checkConfigDescribesAuthWithoutItsSecrets() throws {
+    @Test func checkConfigDescribesAuthWithoutItsSecrets() async throws {
+        try await offThePool { try self.checkConfigDescribesAuthWithoutItsSecretsBody() }
+    }
+
+    func checkConfigDescribesAuthWithoutItsSecretsBody() throws {
         let config = scratchFile("akis.toml")
         try """
             [database]

@@ -74,6 +74,36 @@ import Testing
         }
     }
 
+    @Test func anExpiredLinkIsRefusedAndANewOneCanBeAskedFor() async throws {
+        try await withScratchDatabase { url in
+            let d = try await AuthDaemon(url: url)
+            #expect(try await d.post("/api/auth/register", ["email": "elif@example.com", "username": "elif", "password": "Güçlü-Parola-42"]).status == 201)
+            let first = try await d.mailLink(to: "elif@example.com")
+            _ = try d.db.execute("UPDATE auth_email_verifications SET expires_at = now() - INTERVAL '1 second'")
+            let expired = try await d.send("GET", String(first.dropFirst("http://\(d.http)".count)))
+            #expect(expired.status == 400 && expired.json["error"] as? String == "verification_expired", "\(expired)")
+            // Unknown and known addresses get the same answer; only the known one gets a mail.
+            let unknown = try await d.post("/api/auth/resend-verification", ["email": "nobody@example.com"])
+            let known = try await d.post("/api/auth/resend-verification", ["email": "ELIF@example.com"])
+            #expect(unknown.status == 202 && known.status == 202 && NSDictionary(dictionary: unknown.json) == NSDictionary(dictionary: known.json))
+            var second: String?
+            try await waitUntil("the second mail", within: .seconds(30), every: .milliseconds(20)) {
+                let names = (try? FileManager.default.contentsOfDirectory(atPath: d.maildir + "/new")) ?? []
+                second = names.count == 2 ? try names.map { try String(contentsOfFile: "\(d.maildir)/new/\($0)", encoding: .utf8) }
+                    .map { $0.replacingOccurrences(of: "=\r\n", with: "").replacingOccurrences(of: "=3D", with: "=") }
+                    .flatMap { $0.split(separator: "\r\n") }.filter { $0.hasPrefix("http://") }.map(String.init).first { $0 != first } : nil
+                return second != nil
+            }
+            #expect(try await d.send("GET", String(second!.dropFirst("http://\(d.http)".count))).status == 200)
+            #expect(try await d.post("/api/auth/login", ["login": "elif", "password": "Güçlü-Parola-42"]).status == 200)
+            // Verified now: a resend sends nothing more.
+            #expect(try await d.post("/api/auth/resend-verification", ["email": "elif@example.com"]).status == 202)
+            #expect(try d.db.execute("SELECT count(*) FROM auth_mail_outbox").rows == [["0"]])
+            #expect(try d.db.execute("SELECT count(*) FROM event_store WHERE event_type = 'UserProfileUpdated'").rows == [["1"]])
+            try await d.stop()
+        }
+    }
+
     @Test func registrationConflictsAndRules() async throws {
         try await withScratchDatabase { url in
             let d = try await AuthDaemon(url: url)

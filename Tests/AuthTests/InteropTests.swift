@@ -9,8 +9,15 @@ import Testing
 /// What Akis makes, others read, and the other way round: tokens with PyJWT and hashes with
 /// Python's bcrypt (Debian's python3-jwt and python3-bcrypt, which scripts/test installs).
 @Suite(.timeLimit(.minutes(2))) struct InteropTests {
+    /// `runPython` on a thread of its own, never on the cooperative pool.
+    static func python(_ script: String, _ arguments: [String] = []) async throws -> String {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Result { try runPython(script, arguments) }) }.start()
+        }
+    }
+
     /// Runs Debian's Python on `script` with `arguments`; its stdout, or a failure with its stderr.
-    static func python(_ script: String, _ arguments: [String] = []) throws -> String {
+    static func runPython(_ script: String, _ arguments: [String]) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
         process.arguments = ["-c", script] + arguments
@@ -36,7 +43,7 @@ import Testing
         let tokens = try AccessTokens(keys: [("k1", .hs256, .secret(Array(Self.secret.utf8)))], signingKid: "k1", issuer: "akis", audience: "akis", lifetime: 900)
         let id = UUID()
         let (token, _) = try await tokens.issue(id: id, username: "ayşe", roles: ["user"], level: "pro")
-        let decoded = try Self.python("""
+        let decoded = try await Self.python("""
             import jwt, json, sys
             claims = jwt.decode(sys.argv[1], sys.argv[2], algorithms=["HS256"], audience="akis", issuer="akis",
                                 options={"require": ["exp", "nbf", "iat", "iss", "aud", "sub", "jti"]})
@@ -48,7 +55,7 @@ import Testing
         let ed = EdDSA.PrivateKey(backing: Curve25519.Signing.PrivateKey())
         let edTokens = try AccessTokens(keys: [("e1", .eddsa, .privatePEM(ed.pemRepresentation))], signingKid: "e1", issuer: "akis", audience: "akis", lifetime: 900)
         let edToken = try await edTokens.issue(id: id, username: "u", roles: [], level: "basic").token
-        let sub = try Self.python("""
+        let sub = try await Self.python("""
             import jwt, sys
             print(jwt.decode(sys.argv[1], sys.argv[2], algorithms=["EdDSA"], audience="akis")["sub"])
             """, [edToken, ed.publicKey.pemRepresentation])
@@ -58,7 +65,7 @@ import Testing
     @Test func pyJWTTokensVerifyWithAkisAndItsAlgNoneDoesNot() async throws {
         let tokens = try AccessTokens(keys: [("k1", .hs256, .secret(Array(Self.secret.utf8)))], signingKid: "k1", issuer: "akis", audience: "akis", lifetime: 900)
         let id = UUID()
-        let made = try Self.python("""
+        let made = try await Self.python("""
             import jwt, sys, time, uuid
             now = int(time.time())
             claims = {"iss": "akis", "aud": "akis", "sub": sys.argv[2], "iat": now, "nbf": now, "exp": now + 600, "jti": str(uuid.uuid4()),
@@ -74,11 +81,11 @@ import Testing
         await #expect(throws: TokenRejection.expired) { try await tokens.verify(made[2]) }
     }
 
-    @Test func bcryptHashesVerifyBothWays() throws {
+    @Test func bcryptHashesVerifyBothWays() async throws {
         let password = "Güçlü-Parola-42 ışığı"
         let ours = Bcrypt.hash(password, cost: 5)
         #expect(ours.hasPrefix("$2b$05$"))
-        let checks = try Self.python("""
+        let checks = try await Self.python("""
             import bcrypt, sys
             print(bcrypt.checkpw(sys.argv[1].encode(), sys.argv[2].encode()), bcrypt.checkpw(b"wrong", sys.argv[2].encode()))
             print(bcrypt.hashpw(sys.argv[1].encode(), bcrypt.gensalt(5)).decode())

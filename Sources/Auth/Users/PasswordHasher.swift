@@ -3,21 +3,17 @@ import HummingbirdBcrypt
 import NIOPosix
 import ServiceLifecycle
 
-/// BCrypt hashing and checking on threads of its own, so that the CPU a cost-12 hash takes (a
-/// quarter of a second) comes neither from the HTTP event loops nor from the hot-path threads or
-/// PostgreSQL: a login storm waits its turn; ticks do not. The hash itself runs under `SCHED_IDLE`
-/// (only on CPU time nothing else wants, preempted at once when another thread wakes); the rest of
-/// the thread's work (taking the next job from the pool's queue, whose lock the event loops share)
-/// runs at niceness 19 under the normal policy, so that the thread is never starved while it holds
-/// a lock someone else waits for. Measured (docs/performance.md): at niceness 10 a storm raised the
-/// tick-to-client p99 at 50,000 ticks/s from 14 to 32 ms; with the whole thread under SCHED_IDLE the
-/// event loops stalled behind the pool's lock for seconds.
+/// BCrypt hashing and checking on threads of its own, at niceness 19, so that the CPU a cost-12
+/// hash takes (a quarter of a second) comes neither from the HTTP event loops nor, as far as the
+/// scheduler allows, from the hot-path threads or PostgreSQL: a login storm waits its turn.
+/// Not `SCHED_IDLE`: a thread of that class preempted while it holds a lock another thread needs
+/// (the pool's queue, which the event loops take to hand it work; a malloc arena) keeps that lock
+/// until a core is idle, and under load none is: measured, the fan-out stalled for 40 s
+/// (docs/performance.md, "Auth").
 public final class PasswordHasher: Service, Sendable, CustomStringConvertible {
 
-    /// The niceness of the hashing threads outside the hash (the hot path runs at 0).
+    /// The niceness of the hashing threads (the hot path runs at 0).
     static let niceness: Int32 = 19
-    /// `SCHED_IDLE` and `SCHED_OTHER` (sched.h; Glibc shows SCHED_IDLE to C only under _GNU_SOURCE).
-    static let schedIdle: Int32 = 5, schedOther: Int32 = 0
 
     public let cost: Int
     private let pool: NIOThreadPool
@@ -47,13 +43,8 @@ public final class PasswordHasher: Service, Sendable, CustomStringConvertible {
 
     private func run<T: Sendable>(_ work: @escaping @Sendable () -> T) async throws -> T {
         try await pool.runIfActive {
-            // Pid 0 is the calling thread alone on Linux (sched(7), setpriority(2) NOTES).
-            var none = sched_param()
-            sched_setscheduler(0, Self.schedIdle, &none)
-            defer {
-                sched_setscheduler(0, Self.schedOther, &none)
-                setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, Self.niceness)
-            }
+            // PRIO_PROCESS with 0 is the calling thread alone on Linux (setpriority(2), NOTES).
+            setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, Self.niceness)
             return work()
         }
     }
