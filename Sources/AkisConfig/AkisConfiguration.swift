@@ -11,6 +11,15 @@ public struct AkisConfiguration: Sendable {
     /// [http] address: where /metrics, /healthz and /readyz are served ("HOST:PORT"; port 0 = any).
     public var httpHost = "127.0.0.1"
     public var httpPort = 7480
+    /// Who may read `/metrics`, `/healthz` and `/readyz` ([http] operator_routes).
+    public var operatorRoutes = OperatorRoutes.open
+
+    /// `[http] operator_routes`: the operator routes for every client, or for loopback clients
+    /// only (403 to the rest), for a daemon whose HTTP address is reachable from outside.
+    public enum OperatorRoutes: String, CaseIterable, Sendable {
+        case open
+        case local
+    }
     /// [database] url: a libpq connection string; none means no database yet.
     public var databaseURL: String?
     /// [database] pool_size, connect_timeout, statement_timeout: the request/response side's pool.
@@ -129,6 +138,7 @@ public struct AkisConfiguration: Sendable {
                 config.httpHost = host
                 config.httpPort = port
             }
+            config.operatorRoutes = try http.choice("operator_routes", default: config.operatorRoutes)
             try http.finish()
         }
         if var database = try root.section("database") {

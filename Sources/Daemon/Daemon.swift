@@ -56,7 +56,7 @@ public struct Daemon {
         let built = try modules.map { try $0.init(context: context) }
 
         let router = Router(context: DaemonRequestContext.self)
-        Self.addOperatorRoutes(to: router, metrics: metrics, readiness: readiness)
+        Self.addOperatorRoutes(to: router, metrics: metrics, readiness: readiness, localOnly: configuration.operatorRoutes == .local)
         for module in built { module.addRoutes(to: router) }
 
         let systemd = SystemdService(notifier: SystemdNotifier(), heartbeats: heartbeats, logger: logger)
@@ -107,18 +107,40 @@ public struct Daemon {
 
     /// `/metrics` (Prometheus), `/healthz` (the process answers), `/readyz` (every readiness check
     /// passes; otherwise 503 and what is missing, one line each).
-    static func addOperatorRoutes(to router: Router<DaemonRequestContext>, metrics: DaemonMetrics, readiness: Readiness) {
-        router.get("/metrics") { _, _ in
+    static func addOperatorRoutes(to router: Router<DaemonRequestContext>, metrics: DaemonMetrics, readiness: Readiness, localOnly: Bool = false) {
+        /// With `[http] operator_routes = "local"`: a 403 for a client that is not on this machine.
+        @Sendable func refused(_ context: DaemonRequestContext) -> Response? {
+            guard localOnly, !isLoopback(context.channel.remoteAddress) else { return nil }
+            return Response(status: .forbidden, body: .init(byteBuffer: ByteBuffer(
+                string: "the operator routes answer loopback clients only ([http] operator_routes = \"local\")\n")))
+        }
+        router.get("/metrics") { _, context in
+            if let refusal = refused(context) { return refusal }
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: metrics.render())))
         }
-        router.get("/healthz") { _, _ in "ok\n" }
-        router.get("/readyz") { _, _ -> Response in
+        router.get("/healthz") { _, context -> Response in
+            refused(context) ?? Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ok\n")))
+        }
+        router.get("/readyz") { _, context -> Response in
+            if let refusal = refused(context) { return refusal }
             let (ready, missing) = readiness.report()
             return ready
                 ? Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ready\n")))
                 : Response(status: .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: missing.map { $0 + "\n" }.joined())))
+        }
+    }
+
+    /// Whether a client address is this machine's: 127.0.0.0/8, ::1, IPv4-mapped loopback, or a Unix socket.
+    static func isLoopback(_ address: SocketAddress?) -> Bool {
+        switch address {
+        case .v4?: return address?.ipAddress?.hasPrefix("127.") ?? false
+        case .v6?:
+            let ip = address?.ipAddress?.lowercased() ?? ""
+            return ip == "::1" || ip.hasPrefix("::ffff:127.")
+        case .unixDomainSocket?: return true
+        case nil: return false
         }
     }
 

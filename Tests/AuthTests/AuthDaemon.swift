@@ -51,6 +51,7 @@ final class AuthDaemon {
         var text = """
             [http]
             address = "127.0.0.1:0"
+            operator_routes = "local"
             [database]
             url = "\(url)"
             [test_stopper]
