@@ -76,28 +76,17 @@ public final class AuthService: Sendable {
         try await refuseTaken(emailKey: emailKey, usernameKey: usernameKey)
         let hash = try await hasher.hash(r.password)
         let id = UUID()
-        let verification = OpaqueToken()
         let event = Event(.userRegistered, key: id.uuidString.lowercased(), data: [
             ("userId", .string(id.uuidString.lowercased())), ("email", .string(r.email)),
             ("registrationSource", .string(source)), ("subscriptionLevel", .string("basic")),
         ])
-        let verifyTTL = settings.verificationTTLNanos / 1_000_000_000
-        let mail = VerificationMail(to: r.email, username: r.username, link: "\(publicURL())/api/auth/verify-email?token=\(verification.text)",
-                                    validHours: Int(verifyTTL / 3600))
         do {
             try await client.transaction(logger: logger) { c in
                 try await c.query("""
                     INSERT INTO auth_users (id, email, email_key, username, username_key, password_hash, first_name, last_name, tckn, registration_source)
                     VALUES (\(id), \(r.email), \(emailKey), \(r.username), \(usernameKey), \(hash), \(r.firstName), \(r.lastName), \(r.tckn), \(source))
                     """, logger: logger)
-                try await c.query("""
-                    INSERT INTO auth_email_verifications (token_hash, user_id, expires_at)
-                    VALUES (\(ByteBuffer(bytes: verification.digest)), \(id), now() + \(verifyTTL) * INTERVAL '1 second')
-                    """, logger: logger)
-                try await c.query("""
-                    INSERT INTO auth_mail_outbox (event_id, recipient, subject, body) VALUES (\(event.id), \(r.email), \(mail.subject), \(mail.body))
-                    """, logger: logger)
-                try await events.append([event], on: c, logger: logger)
+                try await queueVerification(user: id, address: r.email, username: r.username, event: event, on: c)
             }
         } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
             // Registered by someone else between the check and the insert.
@@ -132,23 +121,30 @@ public final class AuthService: Sendable {
         var found: (UUID, String, String)?
         for try await row in rows.decode((UUID, String, String).self) { found = row }
         guard let (id, address, username) = found else { return }
-        let verification = OpaqueToken()
         let userKey = id.uuidString.lowercased()
         let event = Event(.userProfileUpdated, key: userKey, data: [("userId", .string(userKey)), ("verificationMail", .string("resent"))])
-        let verifyTTL = settings.verificationTTLNanos / 1_000_000_000
-        let mail = VerificationMail(to: address, username: username, link: "\(publicURL())/api/auth/verify-email?token=\(verification.text)",
-                                    validHours: Int(verifyTTL / 3600))
         try await client.transaction(logger: logger) { c in
             try await c.query("UPDATE auth_email_verifications SET used_at = now() WHERE user_id = \(id) AND used_at IS NULL", logger: logger)
-            try await c.query("""
-                INSERT INTO auth_email_verifications (token_hash, user_id, expires_at)
-                VALUES (\(ByteBuffer(bytes: verification.digest)), \(id), now() + \(verifyTTL) * INTERVAL '1 second')
-                """, logger: logger)
-            try await c.query("""
-                INSERT INTO auth_mail_outbox (event_id, recipient, subject, body) VALUES (\(event.id), \(address), \(mail.subject), \(mail.body))
-                """, logger: logger)
-            try await events.append([event], on: c, logger: logger)
+            try await queueVerification(user: id, address: address, username: username, event: event, on: c)
         }
+    }
+
+    /// In the caller's transaction: a new verification token (its SHA-256 kept, valid for
+    /// `verification_ttl`), the mail with its link waiting in the outbox under `event`'s id, and
+    /// `event`, whose commit wakes the mail consumer.
+    private func queueVerification(user id: UUID, address: String, username: String, event: Event, on c: PostgresConnection) async throws {
+        let verification = OpaqueToken()
+        let seconds = settings.verificationTTLNanos / 1_000_000_000
+        let mail = VerificationMail(to: address, username: username, link: "\(publicURL())/api/auth/verify-email?token=\(verification.text)",
+                                    validHours: Int(seconds / 3600))
+        try await c.query("""
+            INSERT INTO auth_email_verifications (token_hash, user_id, expires_at)
+            VALUES (\(ByteBuffer(bytes: verification.digest)), \(id), now() + \(seconds) * INTERVAL '1 second')
+            """, logger: logger)
+        try await c.query("""
+            INSERT INTO auth_mail_outbox (event_id, recipient, subject, body) VALUES (\(event.id), \(address), \(mail.subject), \(mail.body))
+            """, logger: logger)
+        try await events.append([event], on: c, logger: logger)
     }
 
     /// Verifies the email of the account a verification token was sent for.
