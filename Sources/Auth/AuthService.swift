@@ -76,10 +76,7 @@ public final class AuthService: Sendable {
         try await refuseTaken(emailKey: emailKey, usernameKey: usernameKey)
         let hash = try await hasher.hash(r.password)
         let id = UUID()
-        let event = Event(.userRegistered, key: id.uuidString.lowercased(), data: [
-            ("userId", .string(id.uuidString.lowercased())), ("email", .string(r.email)),
-            ("registrationSource", .string(source)), ("subscriptionLevel", .string("basic")),
-        ])
+        let event = Event.userRegistered(id: id, email: r.email, source: source, level: "basic")
         do {
             try await client.transaction(logger: logger) { c in
                 try await c.query("""
@@ -278,7 +275,7 @@ public final class AuthService: Sendable {
     // MARK: Refresh and logout
 
     private enum RefreshOutcome {
-        case rotated(TokenPair)
+        case rotated(UserSummary, refreshExpires: Date)
         case refused(AuthFailure)
     }
 
@@ -313,14 +310,14 @@ public final class AuthService: Sendable {
             }
             try await c.query("UPDATE auth_refresh_tokens SET used_at = now() WHERE token_hash = \(digest)", logger: logger)
             let expires = try await insertRefresh(next, family: family, user: user, on: c)
-            let access = try await tokens.issue(id: user, username: username, roles: roles, level: level)
-            return .rotated(TokenPair(accessToken: access.token, accessExpires: access.expires, refreshToken: next.text, refreshExpires: expires,
-                                      user: UserSummary(id: user, username: username, level: level, roles: roles)))
+            return .rotated(UserSummary(id: user, username: username, level: level, roles: roles), refreshExpires: expires)
         }
         switch outcome {
-        case .rotated(let pair):
+        case .rotated(let user, let refreshExpires):
+            // Signed after the commit: the token row's lock is not held for it.
+            let access = try await tokens.issue(id: user.id, username: user.username, roles: user.roles, level: user.level)
             counts.refreshed.add(1, ordering: .relaxed)
-            return pair
+            return TokenPair(accessToken: access.token, accessExpires: access.expires, refreshToken: next.text, refreshExpires: refreshExpires, user: user)
         case .refused(let failure):
             if failure.code == "refresh_reused" { counts.refreshReuse.add(1, ordering: .relaxed) }
             throw failure

@@ -65,12 +65,13 @@ struct Audit: AsyncParsableCommand {
 func databaseURL(database: String?, config: String?) throws -> String {
     if let database { return database }
     guard let config else { throw ValidationError("no database: pass --database CONNINFO or a --config with [database] url") }
-    let text: String
-    do { text = try String(contentsOfFile: config, encoding: .utf8) } catch {
-        throw CLIError("cannot read the configuration file \(config): \((error as NSError).localizedDescription)")
-    }
-    let parsed: AkisConfiguration
-    do { parsed = try AkisConfiguration.parse(text, modules: Daemon.settings(Serve.modules)) } catch { throw CLIError("\(config): \(error)") }
-    guard let url = parsed.databaseURL else { throw ValidationError("\(config) has no [database] url") }
+    return try databaseURL(database: nil, configuration: Serve.readConfiguration(config), path: config)
+}
+
+/// `--database`, or the `[database] url` of the configuration read from `path`.
+func databaseURL(database: String?, configuration: AkisConfiguration?, path: String?) throws -> String {
+    if let database { return database }
+    guard let configuration, let path else { throw ValidationError("no database: pass --database CONNINFO or a --config with [database] url") }
+    guard let url = configuration.databaseURL else { throw ValidationError("\(path) has no [database] url") }
     return url
 }

@@ -52,11 +52,17 @@ struct Serve: AsyncParsableCommand {
 
     private func loadConfiguration(_ path: String?) throws -> AkisConfiguration {
         guard let path else { return AkisConfiguration() }
+        return try Self.readConfiguration(path)
+    }
+
+    /// The configuration file at `path`, with every module's section, as `serve` reads it; the
+    /// errors name the file (and the key and line). Every command that takes `--config` reads it so.
+    static func readConfiguration(_ path: String) throws -> AkisConfiguration {
         let text: String
         do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
             throw CLIError("cannot read the configuration file \(path): \((error as NSError).localizedDescription)")
         }
-        do { return try AkisConfiguration.parse(text, modules: Daemon.settings(Self.modules)) } catch { throw CLIError("\(path): \(error)") }
+        do { return try AkisConfiguration.parse(text, modules: Daemon.settings(modules)) } catch { throw CLIError("\(path): \(error)") }
     }
 
     private func summary<S: ModuleSettings>(of _: S.Type, in c: AkisConfiguration) -> String { c.settings(S.self).summary }

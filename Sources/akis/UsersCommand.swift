@@ -1,7 +1,6 @@
 import AkisConfig
 import ArgumentParser
 import Auth
-import Daemon
 import Foundation
 import Logging
 import PostgresNIO
@@ -18,14 +17,18 @@ struct UsersCommand: AsyncParsableCommand {
         @Option(help: "Configuration file (TOML): its [database] url, and its [auth] bcrypt_cost.") var config: String?
         @Option(help: "A libpq connection string; overrides the configuration's.") var database: String?
 
+        /// The `--config` file, read once (nil without one).
+        func configuration() throws -> AkisConfiguration? { try config.map(Serve.readConfiguration) }
+
         /// Runs `body` with the account operations on the configured database.
         func run(_ body: @escaping @Sendable (UserAdministration) async throws -> Void) async throws {
-            let url = try databaseURL(database: database, config: config)
-            var cost = AuthSettings().bcryptCost
-            if let config, let text = try? String(contentsOfFile: config, encoding: .utf8),
-               let parsed = try? AkisConfiguration.parse(text, modules: Daemon.settings(Serve.modules)) {
-                cost = parsed.settings(AuthSettings.self).bcryptCost
-            }
+            try await run(configuration: configuration(), body)
+        }
+
+        /// `run` with the configuration already read.
+        func run(configuration: AkisConfiguration?, _ body: @escaping @Sendable (UserAdministration) async throws -> Void) async throws {
+            let url = try databaseURL(database: database, configuration: configuration, path: config)
+            let cost = (configuration?.settings(AuthSettings.self) ?? AuthSettings()).bcryptCost
             let client = PostgresClient(configuration: try .init(conninfo: url))
             let hasher = PasswordHasher(cost: cost, threads: 1)
             let users = UserAdministration(client: client, hasher: hasher, logger: Logger(label: "akis-users"))
@@ -141,20 +144,15 @@ struct UsersCommand: AsyncParsableCommand {
             guard let seconds = parseDuration(ttl), seconds >= 1, seconds <= 86_400 else {
                 throw ValidationError("--ttl must be like 15m or 8h, at most 24h; got \(ttl.debugDescription)")
             }
-            guard let config = options.config else { throw ValidationError("akis users token needs --config: the daemon's [auth] keys sign the token") }
-            let text: String
-            do { text = try String(contentsOfFile: config, encoding: .utf8) } catch {
-                throw CLIError("cannot read the configuration file \(config): \((error as NSError).localizedDescription)")
+            guard let config = options.config, let configuration = try options.configuration() else {
+                throw ValidationError("akis users token needs --config: the daemon's [auth] keys sign the token")
             }
-            let settings: AuthSettings
-            do { settings = try AkisConfiguration.parse(text, modules: Daemon.settings(Serve.modules)).settings(AuthSettings.self) } catch {
-                throw CLIError("\(config): \(error)")
-            }
+            let settings = configuration.settings(AuthSettings.self)
             guard settings.enabled else { throw CLIError("\(config) has no [auth] table") }
             let tokens: AccessTokens
             do { tokens = try AccessTokens.configured(settings) } catch { throw CLIError("\(error)") }
             let user = user
-            try await options.run { users in
+            try await options.run(configuration: configuration) { users in
                 let account = try await users.find(user)
                 guard !account.disabled else { throw CLIError("\(account.username) is disabled") }
                 print(try await tokens.issue(id: account.id, username: account.username, roles: account.roles, level: account.level, lifetime: seconds).token)

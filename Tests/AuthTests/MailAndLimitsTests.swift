@@ -48,3 +48,16 @@ import Testing
         #expect(limiter.take("ip", now: 21_000_000_000) == 19)
     }
 }
+
+@Suite(.timeLimit(.minutes(1))) struct PasswordHasherTests {
+    @Test func aHashVerifiesAndNoUserNeverDoes() async throws {
+        let hasher = PasswordHasher(cost: 4, threads: 1)
+        let hash = try await hasher.hash("Güçlü-Parola-42")
+        #expect(hash.hasPrefix("$2b$04$"))
+        #expect(try await hasher.verify("Güçlü-Parola-42", hash: hash))
+        #expect(try await !hasher.verify("Yanlış-Parola-1", hash: hash))
+        #expect(try await !hasher.verify("Güçlü-Parola-42", hash: nil))
+        #expect(try await !hasher.verify("", hash: nil))
+        try await hasher.shutdown()
+    }
+}

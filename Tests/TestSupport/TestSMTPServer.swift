@@ -3,7 +3,8 @@ import Ingest
 
 /// A real SMTP server on a loopback port: Debian's aiosmtpd (python3-aiosmtpd, which scripts/test
 /// installs) delivering every message into a maildir. For the mail path through `sendmail`
-/// (msmtp) end to end. It starts within 30 s or throws; `stop()` (or deinit) ends it.
+/// (msmtp) end to end. Its deadlines: it starts within 30 s or throws; `stop()` (or deinit) ends
+/// it with SIGKILL. (A helper, not a suite: the suites that use it carry `.timeLimit` too.)
 public final class TestSMTPServer {
     public let port: Int
     /// Its maildir: messages land in `maildir/new`.

@@ -39,7 +39,7 @@ public struct UserAdministration: Sendable {
         guard failures.isEmpty else {
             throw AuthFailure(400, "validation_failed", failures.map { "\($0.field): \($0.message)" }.joined(separator: "; "))
         }
-        guard ["basic", "pro"].contains(level) else { throw AuthFailure(400, "bad_level", "the level is basic or pro, not \(level.debugDescription)") }
+        try Self.checkLevel(level)
         let hash = try await hasher.hash(password)
         let id = UUID()
         do {
@@ -48,10 +48,7 @@ public struct UserAdministration: Sendable {
                     INSERT INTO auth_users (id, email, email_key, username, username_key, password_hash, level, registration_source, email_verified_at)
                     VALUES (\(id), \(email), \(IdentityKey.of(email)), \(request.username), \(IdentityKey.of(request.username)), \(hash), \(level), 'cli', now())
                     """, logger: logger)
-                try await events.append([Event(.userRegistered, key: id.uuidString.lowercased(), data: [
-                    ("userId", .string(id.uuidString.lowercased())), ("email", .string(email)),
-                    ("registrationSource", .string("cli")), ("subscriptionLevel", .string(level)),
-                ])], on: c, logger: logger)
+                try await events.append([.userRegistered(id: id, email: email, source: "cli", level: level)], on: c, logger: logger)
             }
         } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
             throw AuthFailure(409, "taken", "an account with this email address or username exists")
@@ -76,17 +73,15 @@ public struct UserAdministration: Sendable {
 
     /// Disables an account (its logins and refreshes are refused, its refresh tokens revoked) or enables it again.
     public func setDisabled(_ user: String, _ disabled: Bool) async throws {
-        try await change(user, fields: [("disabled", .bool(disabled))]) { id, c in
+        try await change(find(user), fields: [("disabled", .bool(disabled))]) { id, c in
             try await c.query("UPDATE auth_users SET disabled_at = CASE WHEN \(disabled) THEN now() END, updated_at = now() WHERE id = \(id)", logger: logger)
-            if disabled {
-                try await c.query("UPDATE auth_refresh_tokens SET revoked_at = now() WHERE user_id = \(id) AND revoked_at IS NULL", logger: logger)
-            }
+            if disabled { try await revokeSessions(of: id, on: c) }
         }
     }
 
     public func setLevel(_ user: String, _ level: String) async throws {
-        guard ["basic", "pro"].contains(level) else { throw AuthFailure(400, "bad_level", "the level is basic or pro, not \(level.debugDescription)") }
-        try await change(user, fields: [("subscriptionLevel", .string(level))]) { id, c in
+        try Self.checkLevel(level)
+        try await change(find(user), fields: [("subscriptionLevel", .string(level))]) { id, c in
             try await c.query("UPDATE auth_users SET level = \(level), updated_at = now() WHERE id = \(id)", logger: logger)
         }
     }
@@ -97,9 +92,9 @@ public struct UserAdministration: Sendable {
         let failures = RegistrationRules.password(password, username: account.username, email: account.email)
         guard failures.isEmpty else { throw AuthFailure(400, "validation_failed", failures.map(\.message).joined(separator: "; ")) }
         let hash = try await hasher.hash(password)
-        try await change(user, fields: [("password", .string("reset"))]) { id, c in
+        try await change(account, fields: [("password", .string("reset"))]) { id, c in
             try await c.query("UPDATE auth_users SET password_hash = \(hash), failed_logins = 0, locked_until = NULL, updated_at = now() WHERE id = \(id)", logger: logger)
-            try await c.query("UPDATE auth_refresh_tokens SET revoked_at = now() WHERE user_id = \(id) AND revoked_at IS NULL", logger: logger)
+            try await revokeSessions(of: id, on: c)
         }
     }
 
@@ -109,13 +104,22 @@ public struct UserAdministration: Sendable {
         throw AuthFailure(404, "unknown_user", "no account is named \(user.debugDescription)")
     }
 
-    private func change(_ user: String, fields: [(String, JSONValue)], _ body: @escaping @Sendable (UUID, PostgresConnection) async throws -> Void) async throws {
-        let account = try await find(user)
+    /// Runs `body` on the account in a transaction with its `UserProfileUpdated` event.
+    private func change(_ account: Account, fields: [(String, JSONValue)], _ body: @escaping @Sendable (UUID, PostgresConnection) async throws -> Void) async throws {
         let key = account.id.uuidString.lowercased()
         try await client.transaction(logger: logger) { c in
             try await body(account.id, c)
             try await events.append([Event(.userProfileUpdated, key: key, data: [("userId", .string(key)), ("source", .string("cli"))] + fields)],
                                     on: c, logger: logger)
         }
+    }
+
+    /// Revokes every refresh token of the user: each of their logins ends at its next refresh.
+    private func revokeSessions(of id: UUID, on c: PostgresConnection) async throws {
+        try await c.query("UPDATE auth_refresh_tokens SET revoked_at = now() WHERE user_id = \(id) AND revoked_at IS NULL", logger: logger)
+    }
+
+    private static func checkLevel(_ level: String) throws {
+        guard ["basic", "pro"].contains(level) else { throw AuthFailure(400, "bad_level", "the level is basic or pro, not \(level.debugDescription)") }
     }
 }

@@ -127,7 +127,7 @@ public final class KafkaMarketLane: TickConsumer, @unchecked Sendable {
     /// Messages wait a little in the ring: librdkafka batches them anyway (`linger.ms`).
     public var toleratedDelayNanos: Int64 { 2_000_000 }
 
-    private var reniced = false
+    private var lowered = false
 
     /// Puts the calling thread under `SCHED_IDLE`: it runs only on CPU time nothing else wants,
     /// and yields at once when another thread wakes, so Kafka gets the CPU that ingest leaves and
@@ -142,7 +142,7 @@ public final class KafkaMarketLane: TickConsumer, @unchecked Sendable {
     }
 
     public func consume(_ ticks: UnsafeBufferPointer<Tick>) {
-        if !reniced { renice() }
+        if !lowered { lowerOnce() }
         let dropped = lane.dropped.load(ordering: .relaxed)
         if dropped != droppedSeen {
             droppedSeen = dropped
@@ -165,7 +165,7 @@ public final class KafkaMarketLane: TickConsumer, @unchecked Sendable {
     }
 
     public func idle(now: Int64) {
-        if !reniced { renice() }
+        if !lowered { lowerOnce() }
         serve()
         if behind && now >= nextCatchUp { catchUp(now: now) }
         if now >= nextWrite {
@@ -410,8 +410,8 @@ public final class KafkaMarketLane: TickConsumer, @unchecked Sendable {
         return c
     }
 
-    private func renice() {
-        reniced = true
+    private func lowerOnce() {
+        lowered = true
         Self.lowerPriority()
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Bench
 import Ingest
 import Synchronization
 
@@ -38,24 +39,10 @@ final class LoginStorm: Sendable {
         }
     }
 
-    /// One login: its HTTP status, or nil when the exchange failed (within 120 s).
+    /// One login: its HTTP status, or nil when the exchange failed (within 120 s: a login waits
+    /// its turn behind the others for BCrypt).
     private static func exchange(_ request: [UInt8], host: String, port: UInt16) -> Int? {
-        guard let socket = try? Socket.connect(to: FeedAddress(transport: .tcp, host: host, port: port)) else { return nil }
-        do {
-            try request.withUnsafeBytes { try socket.send($0) }
-            var response: [UInt8] = []
-            var buffer = [UInt8](repeating: 0, count: 4096)
-            let deadline = Clock.monotonicNanos() + 120_000_000_000
-            while Clock.monotonicNanos() < deadline, try socket.waitReadable(timeoutMillis: 1_000) || response.isEmpty {
-                let n = try buffer.withUnsafeMutableBytes { try socket.receive(into: $0) }
-                if n <= 0 { break }
-                response += buffer[0..<n]
-            }
-            let head = String(decoding: response.prefix(16), as: UTF8.self)
-            return head.split(separator: " ").dropFirst().first.flatMap { Int($0) }
-        } catch {
-            return nil
-        }
+        (try? HTTPExchange.send(request, host: host, port: port, timeoutMillis: 120_000)).flatMap { HTTPExchange.status($0.statusLine) }
     }
 
     /// Stops every client (after its login in flight) and says what they did.
