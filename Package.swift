@@ -29,6 +29,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/vapor/jwt-kit", from: "5.0.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.30.0"),
     ],
     targets: [
         // C libraries. liburing gets a C shim: its header clashes with Glibc in Swift (fd_set).
@@ -118,6 +119,23 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "AlgoLab",
+            dependencies: [
+                "Daemon", "AkisConfig", "Ingest", "RingBuffer",
+                .product(name: "Atomics", package: "swift-atomics"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
             name: "Bench",
             dependencies: [
                 "Ingest", "Fanout", .product(name: "Atomics", package: "swift-atomics"),
@@ -132,7 +150,7 @@ let package = Package(
         .executableTarget(
             name: "akis",
             dependencies: [
-                "RingBuffer", "Ingest", "Aggregator", "Store", "AkisConfig", "Daemon", "Events", "Auth", "Fanout", "Bench", "Kafka",
+                "RingBuffer", "Ingest", "Aggregator", "Store", "AkisConfig", "Daemon", "Events", "Auth", "AlgoLab", "Fanout", "Bench", "Kafka",
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -186,6 +204,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "AlgoLabTests",
+            dependencies: ["AlgoLab", "Ingest", "Daemon", "AkisConfig", "TestSupport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .testTarget(name: "BenchTests", dependencies: ["Bench", "Fanout", "Ingest"], swiftSettings: strict),

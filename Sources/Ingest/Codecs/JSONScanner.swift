@@ -1,15 +1,15 @@
 /// A minimal strict JSON reader over raw bytes, for the fixed shapes our feeds use.
 /// It never allocates for the values it reads: strings and numbers come back as byte ranges.
-struct JSONScanner {
-    let b: UnsafeRawBufferPointer
-    var i = 0
+package struct JSONScanner {
+    package let b: UnsafeRawBufferPointer
+    package var i = 0
     static let maximumDepth = 32
 
-    init(_ b: UnsafeRawBufferPointer) { self.b = b }
+    package init(_ b: UnsafeRawBufferPointer) { self.b = b }
 
-    var atEnd: Bool { i >= b.count }
+    package var atEnd: Bool { i >= b.count }
 
-    mutating func skipWhitespace() {
+    package mutating func skipWhitespace() {
         while i < b.count, b[i] == 0x20 || b[i] == 0x09 || b[i] == 0x0A || b[i] == 0x0D { i += 1 }
     }
 
@@ -17,7 +17,7 @@ struct JSONScanner {
         i < b.count ? "\(Sanitized(bytes: b[i..<min(i + 12, b.count)])) at byte \(i)" : "end of line"
     }
 
-    mutating func expect(_ c: UInt8) throws {
+    package mutating func expect(_ c: UInt8) throws {
         skipWhitespace()
         guard i < b.count, b[i] == c else {
             throw FrameError.badJSON("expected '\(Character(Unicode.Scalar(c)))' but found \(describeHere())")
@@ -26,7 +26,7 @@ struct JSONScanner {
     }
 
     /// Reads `"key": value` members up to the closing brace; `member` must consume the value.
-    mutating func objectMembers(_ member: (inout JSONScanner, Range<Int>) throws -> Void) throws {
+    package mutating func objectMembers(_ member: (inout JSONScanner, Range<Int>) throws -> Void) throws {
         skipWhitespace()
         if i < b.count, b[i] == UInt8(ascii: "}") { i += 1; return }
         while true {
@@ -73,7 +73,7 @@ struct JSONScanner {
     }
 
     /// A string value (or `null`, giving `nil`). Escapes are refused: the fields we read are plain ASCII.
-    mutating func string(field: String) throws -> Range<Int>? {
+    package mutating func string(field: String) throws -> Range<Int>? {
         if takeNull() { return nil }
         guard i < b.count, b[i] == UInt8(ascii: "\"") else {
             throw FrameError.badField(name: field, reason: "expected a string but found \(describeHere())")
@@ -84,7 +84,7 @@ struct JSONScanner {
     }
 
     /// A number value read exactly as `value × 10^scale` (or `null`, giving `nil`).
-    mutating func decimal(field: String, scale: Int) throws -> Int64? {
+    package mutating func decimal(field: String, scale: Int) throws -> Int64? {
         if takeNull() { return nil }
         let start = i
         while i < b.count, b[i].isNumberByte { i += 1 }
@@ -108,7 +108,7 @@ struct JSONScanner {
     }
 
     /// Skips any JSON value, checking its syntax; nesting is bounded to keep hostile input cheap.
-    mutating func skipValue(depth: Int) throws {
+    package mutating func skipValue(depth: Int) throws {
         guard depth < Self.maximumDepth else { throw FrameError.badJSON("nesting deeper than \(Self.maximumDepth)") }
         skipWhitespace()
         guard i < b.count else { throw FrameError.badJSON("expected a value but found end of line") }
@@ -149,9 +149,22 @@ struct JSONScanner {
         i += n
     }
 
-    func keyEquals(_ r: Range<Int>, _ key: StaticString) -> Bool { bytesEqual(r, key) }
+    package func keyEquals(_ r: Range<Int>, _ key: StaticString) -> Bool { bytesEqual(r, key) }
 
-    func bytesEqual(_ r: Range<Int>, _ s: StaticString) -> Bool {
+    /// Whether the key is `lowercaseKey` in any ASCII case (for peers that vary their keys' case).
+    package func keyEqualsIgnoringCase(_ r: Range<Int>, _ lowercaseKey: StaticString) -> Bool {
+        let n = lowercaseKey.utf8CodeUnitCount
+        guard r.count == n else { return false }
+        let p = lowercaseKey.utf8Start
+        for k in 0..<n {
+            var c = b[r.lowerBound + k]
+            if c >= 0x41 && c <= 0x5A { c |= 0x20 }
+            if c != p[k] { return false }
+        }
+        return true
+    }
+
+    package func bytesEqual(_ r: Range<Int>, _ s: StaticString) -> Bool {
         let n = s.utf8CodeUnitCount
         guard r.count == n else { return false }
         let p = s.utf8Start

@@ -18,7 +18,7 @@ public final class FeedCounters: Sendable {
 
     public init() {}
 
-    func countRejected(_ kind: FrameErrorKind) {
+    package func countRejected(_ kind: FrameErrorKind) {
         rejected.wrappingIncrement(ordering: .relaxed)
         rejectedKinds[kind.rawValue].wrappingIncrement(ordering: .relaxed)
     }
