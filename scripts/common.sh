@@ -5,7 +5,7 @@ set -euo pipefail
 
 AKIS_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 AKIS_STATE="${AKIS_STATE:-$AKIS_ROOT/.akis}"
-APT_PACKAGES=(postgresql libpq-dev liburing-dev libzstd-dev librdkafka-dev pkg-config python3 python3-venv python3-websockets curl redis-server msmtp python3-aiosmtpd python3-jwt python3-bcrypt)
+APT_PACKAGES=(postgresql libpq-dev liburing-dev libzstd-dev librdkafka-dev pkg-config python3 python3-venv python3-websockets curl redis-server msmtp python3-aiosmtpd python3-jwt python3-bcrypt python3-aiohttp python3-cryptography)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }

@@ -16,11 +16,7 @@ public struct AuthSettings: ModuleSettings {
         }
 
         /// Where its material is: never printed, never logged.
-        public enum Source: Sendable, Equatable {
-            case inline(String)
-            case environment(String)
-            case file(String)
-        }
+        public typealias Source = SecretSource
 
         public var kid: String
         public var algorithm: Algorithm
@@ -176,12 +172,7 @@ public struct AuthSettings: ModuleSettings {
     public var summary: String {
         guard enabled else { return "off (no [auth] table)" }
         let keyList = keys.isEmpty ? "one HS256 key in \(keyFile)" : keys.map { key in
-            let source: String = switch key.secret {
-            case .inline: "inline"
-            case .environment(let name): "from $\(name)"
-            case .file(let path): "from \(path)"
-            case nil: "public key \(key.publicKeyFile ?? "")"
-            }
+            let source = key.secret.map { "\($0)" } ?? "public key \(key.publicKeyFile ?? "")"
             return "\(key.kid) \(key.algorithm.rawValue) \(source)" + (key.kid == (signingKid ?? keys.first?.kid) ? " (signs)" : "")
         }.joined(separator: ", ")
         return "market data \(required ? "needs a token" : "open"), bcrypt cost \(bcryptCost) on \(bcryptThreads) threads, "

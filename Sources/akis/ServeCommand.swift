@@ -1,5 +1,6 @@
 import AkisConfig
 import ArgumentParser
+import AlgoLab
 import Auth
 import Daemon
 import Events
@@ -29,6 +30,7 @@ struct Serve: AsyncParsableCommand {
     static let modules: [any DaemonModule.Type] = [
         EventsModule.self,
         AuthModule.self,
+        AlgoLabModule.self,
         MarketDataModule.self,
         MarketHistoryModule.self,
     ]

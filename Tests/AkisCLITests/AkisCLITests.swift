@@ -31,7 +31,8 @@ final class AkisProcess {
     let outPath: String
     let errPath: String
 
-    init(_ arguments: [String], executable: String = akisBinary, environment: [String: String] = [:]) throws {
+    /// `input`: written to its standard input, which is then closed (nil: it inherits ours).
+    init(_ arguments: [String], executable: String = akisBinary, environment: [String: String] = [:], input: String? = nil) throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("akis-cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         outPath = dir.appendingPathComponent("stdout").path
@@ -43,7 +44,13 @@ final class AkisProcess {
         if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
+        let pipe = input.map { _ in Pipe() }
+        if let pipe { process.standardInput = pipe }
         try process.run()
+        if let pipe, let input {
+            pipe.fileHandleForWriting.write(Data(input.utf8))
+            try pipe.fileHandleForWriting.close()
+        }
     }
 
     /// A test that fails before it stops its process does not leave it running.

@@ -1,3 +1,4 @@
+import AkisConfig
 import Crypto
 import Foundation
 
@@ -13,13 +14,10 @@ enum TokenKeyLoader {
         var keys: [(kid: String, algorithm: AuthSettings.Key.Algorithm, material: AccessTokens.KeyMaterial)] = []
         for key in settings.keys {
             let text: String?
-            switch key.secret {
-            case .inline(let value): text = value
-            case .environment(let name):
-                guard let value = environment[name], !value.isEmpty else { throw AuthConfigurationError("[auth] key \(key.kid): the environment has no \(name)") }
-                text = value
-            case .file(let path): text = try read(path, for: key.kid)
-            case nil: text = nil
+            do {
+                text = try key.secret?.read(environment: environment)
+            } catch {
+                throw AuthConfigurationError("[auth] key \(key.kid): \(error)")
             }
             switch (key.algorithm, text) {
             case (.hs256, let secret?):
@@ -40,31 +38,11 @@ enum TokenKeyLoader {
         return text
     }
 
-    /// The secret in `path`, made there first if the file does not exist.
+    /// The secret in `path`, made there first if the file does not exist (48 random bytes).
     static func generatedSecret(at path: String) throws -> [UInt8] {
-        if let data = FileManager.default.contents(atPath: path) {
-            let secret = Array(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines).utf8)
-            guard secret.count >= 32 else { throw AuthConfigurationError("[auth] key_file \(path) holds fewer than 32 bytes; remove it to have a new key made") }
-            return secret
-        }
-        let directory = (path as NSString).deletingLastPathComponent
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        } catch {
-            throw AuthConfigurationError("[auth] key_file: cannot create \(directory): \((error as NSError).localizedDescription)")
-        }
-        let secret = Array(Data(SymmetricKey(size: .init(bitCount: 384)).withUnsafeBytes { Array($0) }).base64EncodedString().utf8)
-        // Created with 0600 from the start; O_EXCL: two daemons starting at once do not both write.
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
-        guard fd >= 0 else {
-            if errno == EEXIST { return try generatedSecret(at: path) }
-            throw AuthConfigurationError("[auth] key_file: cannot create \(path): \(String(cString: strerror(errno)))")
-        }
-        defer { close(fd) }
-        let line = secret + [10]
-        guard line.withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) == line.count, fsync(fd) == 0 else {
-            throw AuthConfigurationError("[auth] key_file: cannot write \(path): \(String(cString: strerror(errno)))")
-        }
-        return secret
+        let secret: String
+        do { secret = try SecretSource.generatedFile(at: path, bytes: 48) } catch { throw AuthConfigurationError("[auth] key_file: \(error)") }
+        guard secret.utf8.count >= 32 else { throw AuthConfigurationError("[auth] key_file \(path) holds fewer than 32 bytes; remove it to have a new key made") }
+        return Array(secret.utf8)
     }
 }

@@ -1,0 +1,74 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOSSL
+
+/// AlgoLab's REST API: signs each request (APIKEY, Checker, Authorization), keeps to its rate
+/// limit with a queue, and turns replies into content or a typed `AlgoLabError`. One per process;
+/// `shutdown()` before it goes.
+public final class AlgoLabClient: Sendable {
+    public let apiKey: AlgoLabAPIKey
+    public let restURL: String
+    private let http: HTTPClient
+    private let pacer: RequestPacer
+    private let timeout: TimeAmount
+    /// Replies beyond this are refused (AlgoLab's are a few KiB; a day's transactions more).
+    static let maximumReplyBytes = 16 << 20
+
+    public init(apiKey: AlgoLabAPIKey, restURL: String, caFile: String? = nil, minimumInterval: Duration = .seconds(1),
+                timeout: Duration = .seconds(30)) throws(AlgoLabError) {
+        self.apiKey = apiKey
+        self.restURL = restURL
+        var tls = TLSConfiguration.makeClientConfiguration()
+        if let caFile {
+            do {
+                tls.additionalTrustRoots = [.certificates(try NIOSSLCertificate.fromPEMFile(caFile))]
+            } catch {
+                throw .configuration("ca_file \(caFile): \(error)")
+            }
+        }
+        let nanos = timeout.components.seconds * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000
+        self.timeout = .nanoseconds(nanos)
+        var configuration = HTTPClient.Configuration(tlsConfiguration: tls, timeout: .init(connect: .seconds(10), read: .nanoseconds(nanos)))
+        configuration.redirectConfiguration = .disallow
+        http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        pacer = RequestPacer(interval: minimumInterval)
+    }
+
+    public func shutdown() async {
+        try? await http.shutdown()
+    }
+
+    /// Sends `request` (with the session's `authorization` unless it is a login call) in its
+    /// turn, and decodes the reply's content.
+    public func call<Content: Decodable>(_ request: AlgoLabRequest, authorization: String?, expecting: Content.Type) async throws(AlgoLabError) -> Content {
+        let (status, body) = try await send(request, authorization: authorization)
+        return try AlgoLabReply.content(Content.self, status: status, body: body)
+    }
+
+    /// Sends `request` and checks the reply's envelope; its message (AlgoLab's Turkish text).
+    public func call(_ request: AlgoLabRequest, authorization: String?) async throws(AlgoLabError) -> String {
+        let (status, body) = try await send(request, authorization: authorization)
+        return try AlgoLabReply.envelope(AlgoLabReply.Ignored.self, status: status, body: body).message ?? ""
+    }
+
+    private func send(_ request: AlgoLabRequest, authorization: String?) async throws(AlgoLabError) -> (Int, [UInt8]) {
+        if !request.isLogin && authorization == nil { throw .noSession }
+        var wire = HTTPClientRequest(url: restURL + request.path)
+        wire.method = .POST
+        wire.headers.add(name: "Content-Type", value: "application/json")
+        for (name, value) in request.headers(apiKey: apiKey, authorization: authorization) { wire.headers.add(name: name, value: value) }
+        wire.body = .bytes(ByteBuffer(bytes: request.body))
+        do {
+            try await Task.sleep(until: await pacer.slot(), clock: .continuous)
+            let response = try await http.execute(wire, timeout: timeout)
+            let body = try await response.body.collect(upTo: Self.maximumReplyBytes)
+            return (Int(response.status.code), Array(buffer: body))
+        } catch let error as CancellationError {
+            throw .transport("\(request.endpoint): cancelled (\(error))")
+        } catch {
+            throw .transport("\(request.endpoint): \(error)")
+        }
+    }
+}
