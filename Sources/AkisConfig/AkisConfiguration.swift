@@ -326,17 +326,26 @@ public struct AkisConfiguration: Sendable {
             throw s.fail("name", "\(Sanitized(name)) must be 1 to 64 characters of letters, digits, '-', '_' or '.'")
         }
         let id = try s.integer("id", default: position + 1, in: 1...Int(Int16.max))
-        guard let text = try s.string("address") else { throw ConfigError("\(s.path): address is missing (e.g. address = \"tcp://127.0.0.1:7400\")") }
-        let address: FeedAddress
-        do { address = try FeedAddress(parsing: text) } catch { throw s.fail("address", "\(error)") }
-        let role = try s.choice("role", default: FeedEndpoint.Role.listen)
-        if role == .connect && address.transport == .udp {
-            throw s.fail("role", "a UDP feed is received by binding to its address: use role = \"listen\"")
+        let format = try s.choice("format", default: FeedFormat.binary)
+        let text = try s.string("address")
+        var endpoint: FeedEndpoint
+        if !format.isSocketFormat {
+            // Its own module connects it ([algolab] websocket_url); it has no socket address.
+            if text != nil { throw s.fail("address", "an \(format.rawValue) feed connects where [\(format.rawValue)] says; leave address out") }
+            endpoint = FeedEndpoint(name: name, id: UInt16(id), address: FeedAddress(transport: .tcp, host: format.rawValue, port: 0),
+                                    role: .connect, format: format)
+        } else {
+            guard let text else { throw ConfigError("\(s.path): address is missing (e.g. address = \"tcp://127.0.0.1:7400\")") }
+            let address: FeedAddress
+            do { address = try FeedAddress(parsing: text) } catch { throw s.fail("address", "\(error)") }
+            let role = try s.choice("role", default: FeedEndpoint.Role.listen)
+            if role == .connect && address.transport == .udp {
+                throw s.fail("role", "a UDP feed is received by binding to its address: use role = \"listen\"")
+            }
+            if role == .connect && address.port == 0 { throw s.fail("address", "a feed to connect to needs a port other than 0") }
+            endpoint = FeedEndpoint(name: name, id: UInt16(id), address: address, role: role, format: format)
+            endpoint.multicastInterface = try s.string("multicast_interface", default: endpoint.multicastInterface)
         }
-        if role == .connect && address.port == 0 { throw s.fail("address", "a feed to connect to needs a port other than 0") }
-        var endpoint = FeedEndpoint(name: name, id: UInt16(id), address: address, role: role)
-        endpoint.format = try s.choice("format", default: FeedFormat.binary)
-        endpoint.multicastInterface = try s.string("multicast_interface", default: endpoint.multicastInterface)
         endpoint.reconnectInitialNanos = try s.duration("reconnect_initial", default: endpoint.reconnectInitialNanos, in: 1_000_000...3_600_000_000_000)
         endpoint.reconnectMaximumNanos = try s.duration("reconnect_max", default: endpoint.reconnectMaximumNanos, in: 1_000_000...3_600_000_000_000)
         guard endpoint.reconnectMaximumNanos >= endpoint.reconnectInitialNanos else {

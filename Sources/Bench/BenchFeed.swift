@@ -72,7 +72,7 @@ public final class BenchFeed: Sendable {
             var decoder = FeedDecoder<JSONLineCodec>(context: context)
             try reader.forEachRecord { _, payload in decoder.decode(payload, receiveTime: 0, onError: { _ in rejected += 1 }) { ticks.append($0) } }
             decoder.finish { _ in rejected += 1 }
-        case nil:
+        case nil, .algolab?:
             throw BenchError("\(path): the recording's payload format is unknown; it cannot be replayed as ticks")
         }
         guard !ticks.isEmpty else { throw BenchError("\(path): no tick in the recording decodes with the daemon's symbol universe") }

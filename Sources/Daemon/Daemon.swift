@@ -44,6 +44,7 @@ public struct Daemon {
         let logger = logger
         let log: @Sendable (String) -> Void = { logger.info("\($0)") }
         let metrics = DaemonMetrics(), readiness = Readiness(), heartbeats = Heartbeats(), shared = SharedParts()
+        shared.offer(FeedSources())
         let database = try configuration.databaseURL.map {
             try Database(conninfo: $0, pool: configuration.databasePool, schemas: Self.schemas(modules), log: log)
         }

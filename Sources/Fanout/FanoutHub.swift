@@ -28,6 +28,7 @@ public final class FanoutHub: TickConsumer, @unchecked Sendable {
         case add(FanoutClient)
         case command(FanoutClient.ID, ClientCommand)
         case remove(FanoutClient.ID)
+        case notice(String)
     }
 
     /// A client's messages while it waits for a snapshot, in order.
@@ -116,6 +117,9 @@ public final class FanoutHub: TickConsumer, @unchecked Sendable {
     }
 
     /// True once the lane has finished: queues end and connections close with "going away".
+    /// Tells every client what happened to a feed (`FEED_STATUS`), from any thread.
+    public func announce(_ notice: FeedNotice) { post(.notice(MarketMessage.feedStatus(notice))) }
+
     public var isStopping: Bool { stopped.load(ordering: .acquiring) }
 
     private func post(_ request: Request) {
@@ -180,6 +184,8 @@ public final class FanoutHub: TickConsumer, @unchecked Sendable {
             case .command(let id, let command):
                 guard let client = clients[id] else { continue }
                 apply(command, for: client)
+            case .notice(let text):
+                for client in clients.values { send(text, to: client) }
             }
         }
     }

@@ -41,6 +41,13 @@ public enum MarketMessage {
             + "\"expiresAt\":\"\(UTCTime.formatISO8601(p.expiresNanos))\",\"symbolLimit\":\(p.symbolLimit),\"connectionLimit\":\(p.connectionLimit)}}"
     }
 
+    /// `FEED_STATUS`: a feed reconnected; ticks between `from` and `to` may be missing (the
+    /// feed has no sequence numbers to tell). Sent to every client.
+    public static func feedStatus(_ n: FeedNotice) -> String {
+        "{\"type\":\"FEED_STATUS\",\"data\":{\"feed\":\(JSONText.string(n.feed)),\"status\":\"RECONNECTED\",\"possibleGap\":true,"
+            + "\"from\":\"\(UTCTime.formatISO8601(n.disconnectedAt))\",\"to\":\"\(UTCTime.formatISO8601(n.reconnectedAt))\"}}"
+    }
+
     /// `ERROR`: a message the server refused, or why it closes the connection.
     public static func error(_ message: String) -> String {
         "{\"type\":\"ERROR\",\"data\":{\"message\":\(JSONText.string(message))}}"

@@ -124,4 +124,10 @@ public protocol FeedCodec: SendableMetatype {
 public enum FeedFormat: String, Sendable, CaseIterable {
     case binary
     case jsonLines = "json"
+    /// AlgoLab's market-data WebSocket: read by the AlgoLab module (a `TickSource` of its own),
+    /// not by the socket readers.
+    case algolab
+
+    /// Whether the io_uring readers receive it from a TCP or UDP socket.
+    public var isSocketFormat: Bool { self != .algolab }
 }

@@ -12,6 +12,8 @@ public final class FeedCounters: Sendable {
     public let disconnects = ManagedAtomic<UInt64>(0)
     /// Connect attempts that failed (connect-mode feeds).
     public let connectFailures = ManagedAtomic<UInt64>(0)
+    /// Reconnects after which messages may be missing (a feed without sequence numbers).
+    public let possibleGaps = ManagedAtomic<UInt64>(0)
     /// Datagrams the kernel dropped because the socket's receive buffer was full (UDP feeds).
     public let kernelDrops = ManagedAtomic<UInt64>(0)
     private let rejectedKinds = (0..<FrameErrorKind.allCases.count).map { _ in ManagedAtomic<UInt64>(0) }

@@ -37,7 +37,7 @@ public final class Pipeline: @unchecked Sendable {
     /// Advances on every turn of the pipeline's loop (at least every 100 ms while it is healthy).
     public let heartbeat = ManagedAtomic<UInt64>(0)
 
-    private let readers: [FeedReader]
+    private let readers: [any TickSource]
     /// Every reader rings this one after each hand-off.
     private let doorbell: Doorbell
     private var trackers: [SequenceTracker]
@@ -52,7 +52,7 @@ public final class Pipeline: @unchecked Sendable {
     private static let drainBatch = 4096
 
     /// - Parameter checkpoints: the highest stored sequence per feed id, when known.
-    public init(readers: [FeedReader], lanes: [ConsumerLane], stages: [PipelineStage] = [], checkpoints: [UInt16: UInt64] = [:],
+    public init(readers: [any TickSource], lanes: [ConsumerLane], stages: [PipelineStage] = [], checkpoints: [UInt16: UInt64] = [:],
                 log: @escaping (String) -> Void) {
         self.readers = readers
         self.lanes = lanes

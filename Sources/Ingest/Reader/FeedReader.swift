@@ -32,7 +32,7 @@ public struct FeedReaderOptions: Sendable, Equatable {
 ///
 /// `run` belongs to the reader's thread; other threads read only `counters`, `ringFullWaits`,
 /// `finished` and the immutable properties.
-public final class FeedReader: @unchecked Sendable {
+public final class FeedReader: TickSource, @unchecked Sendable {
     public let feeds: [FeedEndpoint]
     /// Per feed, in the order of `feeds`.
     public let counters: [FeedCounters]
@@ -43,6 +43,7 @@ public final class FeedReader: @unchecked Sendable {
     public let ringFullWaits = ManagedAtomic<UInt64>(0)
     /// Set once `run` has returned and every tick it decoded is in `ring`.
     public let finished = ManagedAtomic<Bool>(false)
+    public var receiveDescription: String { receivePath.rawValue }
     /// Advances on every turn of the reader's loop (at least every 100 ms while it is healthy).
     public let heartbeat = ManagedAtomic<UInt64>(0)
     /// Rung after every hand-off to `ring`: the pipeline sleeps on it when idle.
@@ -82,6 +83,7 @@ public final class FeedReader: @unchecked Sendable {
 
     public init(feeds: [FeedEndpoint], symbols: SymbolTable, options: FeedReaderOptions = .init(), ring: SPSCRing<Tick>,
                 doorbell: Doorbell = Doorbell(), log: @escaping (String) -> Void) throws {
+        precondition(feeds.allSatisfy(\.format.isSocketFormat), "a socket reader reads socket formats only")
         self.feeds = feeds
         self.doorbell = doorbell
         self.ring = ring

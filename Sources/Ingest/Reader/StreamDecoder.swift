@@ -12,6 +12,7 @@ class StreamDecoder {
         switch format {
         case .binary: CodecStreamDecoder<BinaryFrameCodec>(context: context)
         case .jsonLines: CodecStreamDecoder<JSONLineCodec>(context: context)
+        case .algolab: preconditionFailure("an algolab feed has its own source, not a socket reader")
         }
     }
 }

@@ -24,6 +24,7 @@ public enum SynthesisWriter {
             switch format {
             case .binary: BinaryFrameCodec.encode(tick, symbols: feed.symbols, into: &frame)
             case .jsonLines: JSONLineCodec.encode(tick, symbols: feed.symbols, into: &frame)
+            case .algolab: preconditionFailure("recordings hold socket formats")
             }
             try writer.append(receiveTime: tick.receiveTime, payload: frame)
             ticks += 1

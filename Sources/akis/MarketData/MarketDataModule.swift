@@ -104,12 +104,13 @@ struct MarketDataModule: DaemonModule {
         let uring = IOUringSupport.probe()
         log("io_uring probe: best path \(uring.bestReceivePath.rawValue) (setup errno \(uring.setupErrno), buffer ring errno \(uring.bufferRingErrno), multishot errno \(uring.multishotErrno))")
 
-        // Feeds are spread over the reader threads in order; each reader has its own ring.
-        let threads = min(settings.readerThreads, settings.feeds.count)
+        // Socket feeds are spread over the reader threads in order; each reader has its own ring.
+        let socketFeeds = settings.feeds.filter(\.format.isSocketFormat)
+        let threads = min(settings.readerThreads, socketFeeds.count)
         var readers: [FeedReader] = []
         let pipelineDoorbell = Doorbell()
         for r in 0..<threads {
-            let feeds = settings.feeds.enumerated().filter { $0.offset % threads == r }.map(\.element)
+            let feeds = socketFeeds.enumerated().filter { $0.offset % threads == r }.map(\.element)
             let reader: FeedReader
             do {
                 reader = try FeedReader(feeds: feeds, symbols: settings.symbols, options: settings.reader,
@@ -140,9 +141,18 @@ struct MarketDataModule: DaemonModule {
         fanoutOptions.clientQueueCapacity = settings.fanout.clientQueue
         let fanout = FanoutHub(symbols: settings.symbols, latest: aggregator.latest, calendar: settings.calendar, lane: fanoutLane, candles: fanoutCandles,
                                options: fanoutOptions)
-        let pipeline = Pipeline(readers: readers, lanes: [storeLane, fanoutLane] + (kafkaLane.map { [$0.lane] } ?? []), stages: [aggregator], checkpoints: checkpoints, log: log)
+        // Feeds a module reads itself (AlgoLab's WebSocket): a source and a service each.
+        let feedSources = try context.shared.take(FeedSources.self, for: Self.name)
+        var moduleFeeds: [FeedSources.Started] = []
+        for feed in settings.feeds where !feed.format.isSocketFormat {
+            moduleFeeds.append(try feedSources.start(.init(feed: feed, symbols: settings.symbols, ringCapacity: settings.readerRingCapacity,
+                                                           doorbell: pipelineDoorbell, checkpoint: checkpoints[feed.id],
+                                                           announce: { fanout.announce($0) })))
+        }
+        let sources: [any TickSource] = readers + moduleFeeds.map(\.source)
+        let pipeline = Pipeline(readers: sources, lanes: [storeLane, fanoutLane] + (kafkaLane.map { [$0.lane] } ?? []), stages: [aggregator], checkpoints: checkpoints, log: log)
 
-        MarketMetrics.register(in: context.metrics, readers: readers, pipeline: pipeline, aggregator: aggregator, writer: writer,
+        MarketMetrics.register(in: context.metrics, readers: sources, pipeline: pipeline, aggregator: aggregator, writer: writer,
                                fanout: fanout, fanoutCandles: fanoutCandles)
         context.heartbeats.add("the pipeline thread") { pipeline.heartbeat.load(ordering: .relaxed) }
         for (r, reader) in readers.enumerated() {
@@ -151,7 +161,7 @@ struct MarketDataModule: DaemonModule {
         routes = MarketRoutes(parser: MarketQueryParser(symbols: settings.symbols), latest: aggregator.latest, calendar: settings.calendar, access: access)
         socket = MarketDataSocket(hub: fanout, symbols: settings.symbols, gate: access)
 
-        let report = Mutex(ServeReport(readers: readers, pipeline: pipeline, aggregator: aggregator, writer: writer))
+        let report = Mutex(ServeReport(readers: sources, pipeline: pipeline, aggregator: aggregator, writer: writer))
         report.withLock { $0.start(now: Clock.monotonicNanos()) }
         let summary = PeriodicService(name: "summary", every: .nanoseconds(settings.statsIntervalNanos), last: {
             // Stopped after every thread of the module: the totals are final.
@@ -187,6 +197,7 @@ struct MarketDataModule: DaemonModule {
                 try reader.run(stop: stopReader)
             })
         }
+        services += moduleFeeds.map(\.service)
         self.services = services
     }
 

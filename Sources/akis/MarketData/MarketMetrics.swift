@@ -9,13 +9,13 @@ import Store
 /// The market data's Prometheus metrics: where each value is read from (the threads' own
 /// atomics), registered in the daemon's registry.
 enum MarketMetrics {
-    static func register(in metrics: DaemonMetrics, readers: [FeedReader], pipeline: Pipeline, aggregator: AggregationStage,
+    static func register(in metrics: DaemonMetrics, readers: [any TickSource], pipeline: Pipeline, aggregator: AggregationStage,
                          writer: CopyBatchWriter?, fanout: FanoutHub, fanoutCandles: CandleOutlet) {
         var index = 0
         for (r, reader) in readers.enumerated() {
             let readerLabel = [("reader", "\(r + 1)")]
             metrics.constant("reader_receive_path", unit: "info", "The receive path each reader thread uses (value 1)",
-                             labels: readerLabel + [("path", reader.receivePath.rawValue)], value: 1)
+                             labels: readerLabel + [("path", reader.receiveDescription)], value: 1)
             metrics.counter("reader_ring_full_waits", "Times a reader found its ring to the pipeline full and waited", labels: readerLabel) {
                 reader.ringFullWaits.load(ordering: .relaxed)
             }
@@ -28,6 +28,9 @@ enum MarketMetrics {
                 }
                 metrics.counter("feed_connections", "Connections opened per feed", labels: l) { c.connections.load(ordering: .relaxed) }
                 metrics.counter("feed_disconnects", "Connections that ended per feed", labels: l) { c.disconnects.load(ordering: .relaxed) }
+                metrics.counter("feed_possible_gaps", "Reconnects after which ticks may be missing (feeds without sequence numbers)", labels: l) {
+                    c.possibleGaps.load(ordering: .relaxed)
+                }
                 metrics.counter("feed_connect_failures", "Failed connect attempts per feed", labels: l) { c.connectFailures.load(ordering: .relaxed) }
                 metrics.counter("feed_kernel_drops", "UDP datagrams the kernel dropped (receive buffer full)", labels: l) {
                     c.kernelDrops.load(ordering: .relaxed)

@@ -4,7 +4,7 @@ import Store
 
 /// The one-line summaries `akis serve` logs, read from the threads' published counters.
 struct ServeReport {
-    let readers: [FeedReader]
+    let readers: [any TickSource]
     let pipeline: Pipeline
     let aggregator: AggregationStage
     let writer: CopyBatchWriter?
@@ -15,7 +15,7 @@ struct ServeReport {
     /// daemon alive) rather than at every interval.
     static let quietIntervalNanos: Int64 = 600_000_000_000
 
-    init(readers: [FeedReader], pipeline: Pipeline, aggregator: AggregationStage, writer: CopyBatchWriter?) {
+    init(readers: [any TickSource], pipeline: Pipeline, aggregator: AggregationStage, writer: CopyBatchWriter?) {
         self.readers = readers
         self.pipeline = pipeline
         self.aggregator = aggregator
@@ -105,7 +105,7 @@ struct ServeReport {
                     + "\(c.connections.load(ordering: .relaxed)) connections, \(c.disconnects.load(ordering: .relaxed)) disconnects, "
                     + "\(c.connectFailures.load(ordering: .relaxed)) failed connects, "
                     + "\(s.gaps.load(ordering: .relaxed)) gaps (\(s.missing.load(ordering: .relaxed)) missing), "
-                    + "\(s.duplicates.load(ordering: .relaxed)) duplicates, path \(reader.receivePath.rawValue)")
+                    + "\(s.duplicates.load(ordering: .relaxed)) duplicates, path \(reader.receiveDescription)")
             }
         }
         return lines
