@@ -1,4 +1,6 @@
 import Foundation
+import Ingest
+import Store
 import Testing
 import TestSupport
 
@@ -91,5 +93,111 @@ import TestSupport
         let session = try String(contentsOfFile: directory + "/algolab/session", encoding: .utf8)
         #expect(!result.stderr.contains(session.trimmingCharacters(in: .whitespacesAndNewlines)))
         #expect(!result.stderr.contains(TestAlgoLab.apiKey))
+    }
+}
+
+extension AlgoLabCLITests {
+    /// `akis serve` with only an AlgoLab feed: what the fake sends is stored and fanned out tick
+    /// for tick, a dropped connection is resubscribed and told to the clients, and a restart
+    /// numbers on after the stored ticks.
+    @Test func anAlgoLabFeedIsStoredAndFannedOutExactlyAsSent() async throws {
+        try await withScratchDatabase { url in
+            let fake = try await TestAlgoLab.start(arguments: ["--min-interval", "0", "--recording", AlgoLabSample.path])
+            let directory = scratchFile("algolab")
+            let config = directory + ".toml"
+            try (configuration(fake, directory: directory) + """
+
+                [database]
+                url = "\(url)"
+                [store]
+                spool_directory = "\(directory)/spool"
+                retention_days = 36500
+                [http]
+                address = "127.0.0.1:0"
+                [[feeds]]
+                name = "broker"
+                id = 4
+                format = "algolab"
+                reconnect_initial = "50ms"
+                """).write(toFile: config, atomically: true, encoding: .utf8)
+            let environment = ["TEST_ALGOLAB_KEY": TestAlgoLab.apiKey]
+            let login = try AkisProcess(["algolab", "login", "--config", config, "--user", TestAlgoLab.user], environment: environment,
+                                        input: "\(TestAlgoLab.password)\n\(TestAlgoLab.sms)\n").wait()
+            #expect(login.status == 0, "\(login.stderr)")
+            let (serve, http) = try await start(config, environment)
+            try await waitForSubscriptions(fake, connections: 1)
+
+            let symbols = ["AKBNK", "GARAN", "THYAO", "ASELS", "SISE", "TUPRS"]
+            let subscriber = try AkisProcess(["subscribe", "--duration", "60s", "ws://\(http)/ws/market-data"] + symbols)
+            // Its output reaches the file when it exits: wait for the daemon to count the client.
+            try await waitUntil("the subscriber connects", within: .seconds(30), every: .milliseconds(50)) {
+                try httpGet(http, "/metrics").body.contains("akis_fanout_clients 1.0")
+            }
+            try await Task.sleep(for: .milliseconds(500))
+            let lines = try AlgoLabSample.lines()
+            try await fake.control("stream", ["count": 120])
+            try await fake.control("drop")
+            try await waitForSubscriptions(fake, connections: 2)
+            try await fake.control("stream", ["count": lines.count])
+            let trades = AlgoLabSample.trades(lines[...])
+            var counted = ""
+            try await waitUntil("the feed's ticks settle", within: .seconds(30), every: .milliseconds(300)) {
+                let metrics = try httpGet(http, "/metrics").body
+                let ticks = metrics.split(separator: "\n").first { $0.hasPrefix("akis_feed_ticks_total{feed=\"broker\"}") }.map(String.init) ?? ""
+                defer { counted = ticks }
+                return metrics.contains("akis_feed_possible_gaps_total{feed=\"broker\"} 1") && ticks == counted && !ticks.hasSuffix(" 0")
+            }
+            serve.process.terminate()
+            let stopped = serve.wait()
+            #expect(stopped.status == 0, "\(stopped.stderr.suffix(2000))")
+            #expect(stopped.stderr.contains("feed broker: reconnected; ticks from"))
+            let fanned = subscriber.wait().stdout
+            #expect(fanned.components(separatedBy: "\"kind\":\"trade\"").count == trades.count + 1)
+            #expect(fanned.contains(#"{"type":"FEED_STATUS","data":{"feed":"broker","status":"RECONNECTED","possibleGap":true,"#), "\(fanned.prefix(3000))")
+
+            // Stored tick for tick, in the order sent, exactly.
+            let db = try LibpqConnection(conninfo: url)
+            let rows = try db.execute("SELECT symbol, price, volume, (extract(epoch FROM time) * 1000)::bigint, seq FROM market_ticks WHERE kind = 1 AND feed = 4 ORDER BY seq").rows
+            #expect(rows.count == trades.count)
+            for (row, sent) in zip(rows, trades) {
+                var date = sent.date
+                let millis = date.withUTF8 { UTCTime.parseISO8601(UnsafeRawBufferPointer($0)) }.map { $0 / 1_000_000 }
+                #expect(row[0] == sent.symbol && row[1] == "\(Price(sent.price)!.units)" && row[2] == "\(Int64(Double(sent.quantity)!))"
+                        && row[3] == millis.map { "\($0)" }, "\(row) vs \(sent)")
+            }
+            let seqs = try db.execute("SELECT min(seq), max(seq), count(*) FROM market_ticks WHERE feed = 4").rows[0]
+            #expect(seqs[0] == "1" && seqs[1] == seqs[2], "\(seqs)")
+
+            // A restart numbers on after the stored ticks.
+            let (again, _) = try await start(config, environment)
+            try await waitForSubscriptions(fake, connections: 3)
+            try await fake.control("send", ["message": #"{"Type":"T","Content":{"Symbol":"GARAN","Price":121.5,"TradeQuantity":7,"Date":"2024-09-25T10:09:00+03:00","Direction":"B"}}"#])
+            try await Task.sleep(for: .milliseconds(500))
+            again.process.terminate()
+            #expect(again.wait().status == 0)
+            let last = try db.execute("SELECT seq, price FROM market_ticks WHERE feed = 4 ORDER BY seq DESC LIMIT 1").rows[0]
+            #expect(last[0] == "\(Int(seqs[1]!)! + 1)" && last[1] == "121500000", "\(last)")
+        }
+    }
+
+    func start(_ config: String, _ environment: [String: String]) async throws -> (AkisProcess, String) {
+        let ready = scratchFile("ready")
+        let serve = try AkisProcess(["serve", "--config", config, "--ready-file", ready], environment: environment)
+        try await waitUntil("the daemon is up", within: .seconds(60)) {
+            guard serve.process.isRunning else { throw CLIFailure("serve stopped: \(serve.log)") }
+            return !((try? String(contentsOfFile: ready, encoding: .utf8))?.isEmpty ?? true)
+        }
+        let http = try #require(try String(contentsOfFile: ready, encoding: .utf8).split(separator: "\n").first { $0.hasPrefix("http ") }?.dropFirst(5))
+        return (serve, String(http))
+    }
+
+    func waitForSubscriptions(_ fake: TestAlgoLab, connections: Int) async throws {
+        let deadline = ContinuousClock.now + .seconds(60)
+        while true {
+            let log = try await fake.log()
+            if log["subscribed"] as? Int == 1, log["ws_connections"] as? Int == connections { return }
+            guard ContinuousClock.now < deadline else { throw TestTimeout("AlgoLab connection \(connections) subscribed: \(log)") }
+            try await Task.sleep(for: .milliseconds(50))
+        }
     }
 }

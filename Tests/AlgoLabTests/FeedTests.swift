@@ -7,33 +7,14 @@ import TestSupport
 
 /// The WebSocket feed against the fake AlgoLab streaming `Samples/algolab-sample.jsonl`.
 @Suite(.timeLimit(.minutes(2))) struct FeedTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let sample = root.appendingPathComponent("Samples/algolab-sample.jsonl").path
     static let symbols = try! SymbolTable(BISTMarket.bist30)
-
-    /// What the sample's lines say, read with plain text matching (not the decoder under test):
-    /// for each T line, its symbol, price text, quantity text and time.
-    static func sentTrades(_ lines: ArraySlice<Substring>) -> [(symbol: String, price: String, quantity: String, date: String)] {
-        lines.compactMap { line in
-            guard line.hasPrefix(#"{"Type":"T""#) else { return nil }
-            func field(_ name: String) -> String? {
-                guard let r = line.range(of: "\"\(name)\":") else { return nil }
-                let rest = line[r.upperBound...]
-                let value = rest.prefix { $0 != "," && $0 != "}" }
-                return value.trimmingCharacters(in: CharacterSet(charactersIn: "\""))
-            }
-            guard let s = field("Symbol"), BISTMarket.bist30.contains(s), let p = field("Price"), Price(p) != nil,
-                  let q = field("TradeQuantity"), let d = field("Date") else { return nil }
-            return (s, p, q, d)
-        }
-    }
 
     final class Notices: Sendable {
         let list = Mutex<[FeedNotice]>([])
     }
 
     @Test func ticksArriveExactlyAsSentAndAReconnectResubscribesAndIsToldAsAGap() async throws {
-        let fake = try await TestAlgoLab.start(arguments: ["--min-interval", "0", "--recording", Self.sample])
+        let fake = try await TestAlgoLab.start(arguments: ["--min-interval", "0", "--recording", AlgoLabSample.path])
         let key = try AlgoLabAPIKey(TestAlgoLab.apiKey)
         let client = try AlgoLabClient(apiKey: key, restURL: fake.restURL, minimumInterval: .zero)
         let directory = NSTemporaryDirectory() + "akis-algolab-\(UUID().uuidString)"
@@ -63,10 +44,10 @@ import TestSupport
         #expect(subscriptions.map { $0["Type"] as? String } == ["T", "D"])
         #expect((subscriptions.first?["Symbols"] as? [String])?.count == 30)
 
-        let lines = try String(contentsOfFile: Self.sample, encoding: .utf8).split(separator: "\n")
+        let lines = try AlgoLabSample.lines()
         let half = 120
         #expect(try await fake.control("stream", ["count": half])["sent"] as? Int == half)
-        let firstTrades = Self.sentTrades(lines[0..<half])
+        let firstTrades = AlgoLabSample.trades(lines[0..<half])
         try await waitUntil("the first half's trades", within: .seconds(30), every: .milliseconds(10)) {
             drain()
             return ticks.filter { $0.kind == .trade }.count >= firstTrades.count
@@ -76,7 +57,7 @@ import TestSupport
         try await waitForSubscribed(fake, 2)
         #expect((try await fake.log()["subscriptions"] as? [[String: Any]])?.count == 4)
         try await fake.control("stream", ["count": lines.count - half])
-        let allTrades = Self.sentTrades(lines[...])
+        let allTrades = AlgoLabSample.trades(lines[...])
         try await waitUntil("every trade", within: .seconds(30), every: .milliseconds(10)) {
             drain()
             return ticks.filter { $0.kind == .trade }.count >= allTrades.count

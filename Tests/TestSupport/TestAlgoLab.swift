@@ -85,3 +85,27 @@ public struct TestAlgoLabFailure: Error, CustomStringConvertible {
     public let description: String
     public init(_ description: String) { self.description = description }
 }
+
+/// What `Samples/algolab-sample.jsonl` says, read with plain text matching (not the decoder
+/// under test).
+public enum AlgoLabSample {
+    public static let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Samples/algolab-sample.jsonl").path
+
+    public static func lines() throws -> [Substring] { try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n") }
+
+    /// Each well-formed T line for a BIST-30 symbol: its symbol, price text, quantity text and time.
+    public static func trades(_ lines: ArraySlice<Substring>) -> [(symbol: String, price: String, quantity: String, date: String)] {
+        lines.compactMap { line in
+            guard line.hasPrefix(#"{"Type":"T""#) else { return nil }
+            func field(_ name: String) -> String? {
+                guard let r = line.range(of: "\"\(name)\":") else { return nil }
+                let value = line[r.upperBound...].prefix { $0 != "," && $0 != "}" }
+                return value.trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+            }
+            guard let s = field("Symbol"), BISTMarket.bist30.contains(s), let p = field("Price"), Price(p) != nil,
+                  let q = field("TradeQuantity"), let d = field("Date") else { return nil }
+            return (s, p, q, d)
+        }
+    }
+}
