@@ -8,8 +8,8 @@ import Ingest
 struct AlgoLabCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "algolab",
-        abstract: "Log in to AlgoLab (Deniz Yatırım) and check the stored session.",
-        subcommands: [Login.self, Status.self])
+        abstract: "Log in to AlgoLab (Deniz Yatırım), check the session, and show the account's orders and holdings.",
+        subcommands: [Login.self, Status.self, Orders.self, Positions.self])
 
     struct Options: ParsableArguments {
         @Option(help: "Configuration file (TOML) with an [algolab] table.") var config: String
@@ -92,6 +92,58 @@ struct AlgoLabCommand: AsyncParsableCommand {
             print("session of \(created) is live (refreshed now)")
         }
     }
+}
+
+extension AlgoLabCommand.Options {
+    /// Runs `body` with a broker on the stored session, once AlgoLab has confirmed it is live.
+    func withBroker(_ body: (AlgoLabBroker) async throws -> Void) async throws {
+        try await withAccount { settings, account in
+            let keeper = AlgoLabSessionKeeper(client: account.client, file: account.sessionFile, refreshInterval: .seconds(60), log: { _ in })
+            await keeper.step()
+            if let problem = keeper.problem { throw CLIError(problem) }
+            try await body(AlgoLabBroker(keeper: keeper))
+        }
+    }
+}
+
+extension AlgoLabCommand {
+    struct Orders: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the day's orders of the account (TodaysTransaction).")
+        @OptionGroup var options: Options
+
+        func run() async throws {
+            try await options.withBroker { broker in
+                let orders: [AlgoLabTransaction]
+                do { orders = try await broker.todaysOrders() } catch { throw CLIError("\(error)") }
+                print("reference  symbol    side    shares   filled  remaining  price       state")
+                for o in orders {
+                    func n(_ v: Int64?) -> String { v.map { "\($0)" } ?? "-" }
+                    print([o.reference.padding(10), o.symbol.padding(9), o.side.padding(7), n(o.shares).padding(8), n(o.filledShares).padding(7),
+                           n(o.remainingShares).padding(10), (o.price.map { "\($0)" } ?? "-").padding(11), o.state].joined(separator: " "))
+                }
+                if orders.isEmpty { print("(no orders today)") }
+            }
+        }
+    }
+
+    struct Positions: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the account's holdings (InstantPosition).")
+        @OptionGroup var options: Options
+
+        func run() async throws {
+            try await options.withBroker { broker in
+                let positions: [AlgoLabPosition]
+                do { positions = try await broker.positions() } catch { throw CLIError("\(error)") }
+                print("symbol    shares")
+                for p in positions { print("\(p.symbol.padding(9)) \(p.shares.map { "\($0)" } ?? "-")") }
+                if positions.isEmpty { print("(no holdings)") }
+            }
+        }
+    }
+}
+
+private extension String {
+    func padding(_ width: Int) -> String { count >= width ? self : self + String(repeating: " ", count: width - count) }
 }
 
 /// Lines typed by the operator: from the terminal (without echo for secrets), or from standard

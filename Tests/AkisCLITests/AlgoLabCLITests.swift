@@ -43,6 +43,11 @@ import TestSupport
         let status = try AkisProcess(["algolab", "status", "--config", config], environment: environment).wait()
         #expect(status.status == 0 && status.stdout.contains("is live"), "\(status.stderr)")
 
+        let orders = try AkisProcess(["algolab", "orders", "--config", config], environment: environment).wait()
+        #expect(orders.status == 0 && orders.stdout.contains("reference  symbol") && orders.stdout.contains("(no orders today)"), "\(orders)")
+        let positions = try AkisProcess(["algolab", "positions", "--config", config], environment: environment).wait()
+        #expect(positions.status == 0 && positions.stdout.contains("(no holdings)"), "\(positions)")
+
         // Without the key in the environment: a clear error that names where it was looked for.
         let keyless = try AkisProcess(["algolab", "status", "--config", config]).wait()
         #expect(keyless.status != 0 && keyless.stderr.contains("TEST_ALGOLAB_KEY"))

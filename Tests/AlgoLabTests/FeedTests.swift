@@ -15,14 +15,8 @@ import TestSupport
 
     @Test func ticksArriveExactlyAsSentAndAReconnectResubscribesAndIsToldAsAGap() async throws {
         let fake = try await TestAlgoLab.start(arguments: ["--min-interval", "0", "--recording", AlgoLabSample.path])
-        let key = try AlgoLabAPIKey(TestAlgoLab.apiKey)
-        let client = try AlgoLabClient(apiKey: key, restURL: fake.restURL, minimumInterval: .zero)
-        let directory = NSTemporaryDirectory() + "akis-algolab-\(UUID().uuidString)"
-        let file = try AlgoLabSessionFile(path: directory + "/session", sessionKey: Data(repeating: 5, count: 32).base64EncodedString(), apiKey: key)
-        let keeper = AlgoLabSessionKeeper(client: client, file: file, refreshInterval: .seconds(60), log: { _ in })
-        let token = try await client.startLogin(username: TestAlgoLab.user, password: TestAlgoLab.password)
-        try file.save(.init(hash: try await client.confirmLogin(token: token, smsCode: TestAlgoLab.sms), created: 0))
-        await keeper.step()
+        let session = try await LiveSession(fake)
+        let keeper = session.keeper
         #expect(keeper.problem == nil)
 
         var endpoint = FeedEndpoint(name: "algolab", id: 9, address: FeedAddress(transport: .tcp, host: "algolab", port: 0), role: .connect, format: .algolab)
@@ -100,8 +94,7 @@ import TestSupport
         _ = try? await value(of: running, within: .seconds(20), "the feed stops")
         let finished = feed.finished.load(ordering: .acquiring)
         #expect(finished)
-        await client.shutdown()
-        try? FileManager.default.removeItem(atPath: directory)
+        await session.close()
     }
 
     func waitForSubscribed(_ fake: TestAlgoLab, _ connections: Int) async throws {
