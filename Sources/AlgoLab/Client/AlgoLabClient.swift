@@ -6,7 +6,7 @@ import NIOSSL
 
 /// AlgoLab's REST API: signs each request (APIKEY, Checker, Authorization), keeps to its rate
 /// limit with a queue, and turns replies into content or a typed `AlgoLabError`. One per process;
-/// `shutdown()` before it goes.
+/// `shutdown()` when done with it.
 public final class AlgoLabClient: Sendable {
     public let apiKey: AlgoLabAPIKey
     public let restURL: String
@@ -38,6 +38,13 @@ public final class AlgoLabClient: Sendable {
 
     public func shutdown() async {
         try? await http.shutdown()
+    }
+
+    /// A client dropped without `shutdown()` (a daemon that failed to start after building it)
+    /// is shut down here; the HTTP client lives until that is done.
+    deinit {
+        let http = http
+        http.shutdown { _ in withExtendedLifetime(http) {} }
     }
 
     /// Sends `request` (with the session's `authorization` unless it is a login call) in its
