@@ -14,8 +14,10 @@ public struct AlgoLabSettings: ModuleSettings {
     public var webSocketURL = "wss://www.algolab.com.tr/api/ws"
     /// ca_file: a PEM file of certificates to trust besides the system's (a TLS proxy, a test server).
     public var caFile: String?
-    /// min_request_interval: AlgoLab allows one request a second; requests wait their turn.
-    public var minimumRequestIntervalNanos: Int64 = 1_000_000_000
+    /// min_request_interval: AlgoLab allows one request a second, counted as they arrive; requests
+    /// wait their turn, a tenth of a second apart more than that so that network jitter does not
+    /// bring two closer.
+    public var minimumRequestIntervalNanos: Int64 = 1_100_000_000
     /// request_timeout: a REST call that takes longer fails (as a transport error).
     public var requestTimeoutNanos: Int64 = 30_000_000_000
     /// session_file: where `akis algolab login` leaves the session for the daemon (encrypted).
@@ -42,6 +44,9 @@ public struct AlgoLabSettings: ModuleSettings {
         guard apiKey != nil else { throw section.fail("api_key", "is missing: give api_key_env (or api_key_file) with the key from AlgoLab's API page") }
         restURL = try url(&section, "url", default: restURL, schemes: ["https", "http"])
         webSocketURL = try url(&section, "websocket_url", default: webSocketURL, schemes: ["wss", "ws"])
+        if webSocketURL.hasPrefix("wss://"), let host = Self.host(of: webSocketURL), host.first == "[" || host.allSatisfy({ $0.isNumber || $0 == "." }) {
+            throw section.fail("websocket_url", "a wss URL needs a host name, not an IP address (the WebSocket client sends it as TLS SNI)")
+        }
         caFile = try section.string("ca_file")
         minimumRequestIntervalNanos = try section.duration("min_request_interval", default: minimumRequestIntervalNanos, in: 0...60_000_000_000)
         requestTimeoutNanos = try section.duration("request_timeout", default: requestTimeoutNanos, in: 100_000_000...600_000_000_000)
@@ -59,6 +64,13 @@ public struct AlgoLabSettings: ModuleSettings {
             throw section.fail(key, "\(text) is not a \(schemes.joined(separator: " or ")) URL")
         }
         return text.hasSuffix("/") ? String(text.dropLast()) : text
+    }
+
+    static func host(of url: String) -> Substring? {
+        guard let start = url.range(of: "://")?.upperBound else { return nil }
+        let authority = url[start...].prefix { $0 != "/" }
+        if authority.hasPrefix("[") { return authority.prefix { $0 != "]" } + "]" }
+        return authority.prefix { $0 != ":" }
     }
 
     public var summary: String {

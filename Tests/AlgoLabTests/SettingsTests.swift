@@ -15,7 +15,7 @@ import Testing
         let d = try parse("[algolab]\napi_key_env = \"K\"")
         #expect(d.enabled && d.apiKey == .environment("K"))
         #expect(d.restURL == "https://www.algolab.com.tr/api" && d.webSocketURL == "wss://www.algolab.com.tr/api/ws")
-        #expect(d.minimumRequestIntervalNanos == 1_000_000_000 && d.refreshIntervalNanos == 300_000_000_000 && d.depth)
+        #expect(d.minimumRequestIntervalNanos == 1_100_000_000 && d.refreshIntervalNanos == 300_000_000_000 && d.depth)
         let s = try parse("""
             [algolab]
             api_key_file = "/etc/akis/algolab.key"
@@ -42,6 +42,7 @@ import Testing
         ("[algolab]\napi_key_env = \"K\"\nurl = \"ftp://x\"", "algolab.url (line 3): ftp://x is not a https or http URL"),
         ("[algolab]\napi_key_env = \"K\"\nwebsocket_url = \"https://x/ws\"", "is not a wss or ws URL"),
         ("[algolab]\napi_key_env = \"K\"\nrefresh_interval = \"20m\"", "algolab.refresh_interval (line 3)"),
+        ("[algolab]\napi_key_env = \"K\"\nwebsocket_url = \"wss://10.0.0.1:443/api/ws\"", "a wss URL needs a host name, not an IP address"),
         ("[algolab]\napi_key_env = \"K\"\nsecret = \"x\"", "unknown key algolab.secret (line 3)"),
     ])
     func badSettingsNameTheKey(text: String, message: String) {

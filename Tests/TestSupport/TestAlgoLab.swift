@@ -7,6 +7,8 @@ import Ingest
 /// with SIGKILL.
 public final class TestAlgoLab: @unchecked Sendable {
     public let port: Int
+    /// With `--tls DIR`: the TLS port (the same service), whose certificate is `DIR/cert.pem`.
+    public private(set) var tlsPort: Int?
     /// AlgoLab's documented example key, which the fake checks against.
     public static let apiKey = "API-04YW0b9Cb8S0MrgBw/Y4iPYi2hjIidW7qj4hrhBhwZg="
     public static let user = "10000000146", password = "123456", sms = "654321"
@@ -26,8 +28,12 @@ public final class TestAlgoLab: @unchecked Sendable {
         let deadline = Clock.monotonicNanos() + 30_000_000_000
         while true {
             let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
-            if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("listening on ") }), let p = Int(line.dropFirst(13)) {
+            let lines = text.split(separator: "\n")
+            let wantsTLS = arguments.contains("--tls")
+            if let line = lines.first(where: { $0.hasPrefix("listening on ") }), let p = Int(line.dropFirst(13)),
+               !wantsTLS || lines.contains(where: { $0.hasPrefix("tls on ") }) {
                 port = p
+                tlsPort = lines.first { $0.hasPrefix("tls on ") }.flatMap { Int($0.dropFirst(7)) }
                 break
             }
             guard process.isRunning, Clock.monotonicNanos() < deadline else {

@@ -140,7 +140,8 @@ public final class AlgoLabFeed: TickSource, Service, @unchecked Sendable {
         headers[HTTPField.Name("APIKEY")!] = apiKey.header
         headers[HTTPField.Name("Authorization")!] = hash
         headers[HTTPField.Name("Checker")!] = apiKey.checker(path: "/ws")
-        let configuration = WebSocketClientConfiguration(maxFrameSize: options.maximumMessageBytes, additionalHeaders: headers)
+        // A stopping daemon waits at most a second for AlgoLab's answer to its close.
+        let configuration = WebSocketClientConfiguration(maxFrameSize: options.maximumMessageBytes, additionalHeaders: headers, closeTimeout: .seconds(1))
         let subscriptions = [AlgoLabStreamCommand.subscribe(type: "T", token: hash, symbols: symbolNames)]
             + (options.depth ? [AlgoLabStreamCommand.subscribe(type: "D", token: hash, symbols: symbolNames)] : [])
         let heartbeat = AlgoLabStreamCommand.heartbeat(token: hash)
@@ -205,6 +206,8 @@ public final class AlgoLabFeed: TickSource, Service, @unchecked Sendable {
     static func tls(_ options: Options) throws -> TLSConfiguration? {
         guard options.webSocketURL.hasPrefix("wss://") else { return nil }
         var tls = TLSConfiguration.makeClientConfiguration()
+        // As the close handshake: a stopping daemon does not wait long for the peer's close_notify.
+        tls.shutdownTimeout = .seconds(1)
         if let caFile = options.caFile { tls.additionalTrustRoots = [.certificates(try NIOSSLCertificate.fromPEMFile(caFile))] }
         return tls
     }
