@@ -157,3 +157,18 @@ final class LogLines: @unchecked Sendable {
     func append(_ line: String) { lock.withLock { lines.append(line) } }
     var all: [String] { lock.withLock { lines } }
 }
+
+extension SessionTests {
+    @Test func aRecheckFindsAnExpiredSessionBeforeTheNextRefresh() async throws {
+        let fake = try await TestAlgoLab.start(arguments: ["--min-interval", "0"])
+        let session = try await LiveSession(fake)
+        #expect(session.keeper.problem == nil)
+        try await fake.control("expire")
+        await session.keeper.step()
+        #expect(session.keeper.problem == nil, "not due for a refresh yet")
+        session.keeper.recheck()
+        await session.keeper.step()
+        #expect(session.keeper.authorization == nil && session.keeper.problem?.contains("gone") == true)
+        await session.close()
+    }
+}

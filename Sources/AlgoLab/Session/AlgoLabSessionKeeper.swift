@@ -42,12 +42,7 @@ public final class AlgoLabSessionKeeper: Sendable {
     public var state: State { current.withLock { $0.state } }
 
     /// The session hash while it is believed alive (loaded or refreshed).
-    public var authorization: String? {
-        switch state {
-        case .loaded(let hash), .live(let hash): hash
-        case .none, .dead: nil
-        }
-    }
+    public var authorization: String? { state.hash }
 
     /// Why there is no live session, or nil when there is one.
     public var problem: String? {
@@ -109,6 +104,15 @@ public final class AlgoLabSessionKeeper: Sendable {
                 current.withLock { c in if c.state.hash == hash { c.retryAt = now + .seconds(10) } }
                 log("algolab: session refresh failed (\(error)); retrying in 10 s")
             }
+        }
+    }
+
+    /// Checks the session at the next step instead of at the next refresh (the WebSocket was
+    /// refused: the session may have expired since).
+    public func recheck() {
+        current.withLock { c in
+            c.lastRefresh = nil
+            c.retryAt = nil
         }
     }
 

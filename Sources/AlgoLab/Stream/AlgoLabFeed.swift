@@ -115,6 +115,8 @@ public final class AlgoLabFeed: TickSource, Service, @unchecked Sendable {
                 if lostSince == nil { lostSince = Clock.wallNanos() }
             } else {
                 counters[0].connectFailures.wrappingIncrement(ordering: .relaxed)
+                // A refused upgrade may be an expired session: have it checked now.
+                keeper.recheck()
             }
             let delay = backoff.nextDelay(unit: Double.random(in: 0..<1))
             log("feed \(feed.name): " + (connected.load(ordering: .relaxed) ? "disconnected" : "cannot connect")
