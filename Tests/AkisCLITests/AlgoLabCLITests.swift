@@ -69,28 +69,22 @@ import TestSupport
             address = "tcp://127.0.0.1:0"
             """).write(toFile: config, atomically: true, encoding: .utf8)
         let environment = ["TEST_ALGOLAB_KEY": TestAlgoLab.apiKey]
-        let ready = scratchFile("ready")
-        let serve = try AkisProcess(["serve", "--config", config, "--ready-file", ready], environment: environment)
-        try await waitUntil("the daemon is up", within: .seconds(60)) {
-            guard serve.process.isRunning else { throw CLIFailure("serve stopped: \(serve.log)") }
-            return !((try? String(contentsOfFile: ready, encoding: .utf8))?.isEmpty ?? true)
-        }
-        let http = try #require(try String(contentsOfFile: ready, encoding: .utf8).split(separator: "\n").first { $0.hasPrefix("http ") }?.dropFirst(5))
-        let before = try await httpGet(String(http), "/readyz")
+        let (serve, http) = try await start(config, environment)
+        let before = try await httpGet(http, "/readyz")
         #expect(before.status == 503 && before.body.contains("akis algolab login"))
 
         let login = try AkisProcess(["algolab", "login", "--config", config, "--user", TestAlgoLab.user], environment: environment,
                                     input: "\(TestAlgoLab.password)\n\(TestAlgoLab.sms)\n").wait()
         #expect(login.status == 0, "\(login.stderr)")
         try await waitUntil("the daemon takes up the session", within: .seconds(30), every: .milliseconds(100)) {
-            try httpGet(String(http), "/readyz").status == 200
+            try httpGet(http, "/readyz").status == 200
         }
-        #expect(try await httpGet(String(http), "/metrics").body.contains("akis_algolab_session_live 1"))
+        #expect(try await httpGet(http, "/metrics").body.contains("akis_algolab_session_live 1"))
         try await fake.control("expire")
         try await waitUntil("the daemon notices the expiry", within: .seconds(30), every: .milliseconds(100)) {
-            try httpGet(String(http), "/readyz").status == 503
+            try httpGet(http, "/readyz").status == 503
         }
-        #expect(try await httpGet(String(http), "/metrics").body.contains("akis_algolab_session_live 0"))
+        #expect(try await httpGet(http, "/metrics").body.contains("akis_algolab_session_live 0"))
         kill(serve.process.processIdentifier, SIGTERM)
         let result = serve.wait()
         #expect(result.status == 0)

@@ -68,7 +68,7 @@ public final class AlgoLabClient: Sendable {
         for (name, value) in request.headers(apiKey: apiKey, authorization: authorization) { wire.headers.add(name: name, value: value) }
         wire.body = .bytes(ByteBuffer(bytes: request.body))
         do {
-            try await Task.sleep(until: await pacer.slot(), clock: .continuous)
+            await pacer.turn()
             let response = try await http.execute(wire, timeout: timeout)
             let body = try await response.body.collect(upTo: Self.maximumReplyBytes)
             return (Int(response.status.code), Array(buffer: body))

@@ -38,10 +38,9 @@ public struct AlgoLabStreamDecoder: Sendable {
 
     /// Decodes one WebSocket text message. `receiveTime` is stamped on ticks.
     public mutating func decode(_ text: UnsafeRawBufferPointer, receiveTime: Int64) -> Result<Message, FrameError> {
-        var s = JSONScanner(text)
         var type: Range<Int>?
         var content: Range<Int>?
-        do {
+        let failure = JSONScanner.read(text) { s in
             try s.expect(UInt8(ascii: "{"))
             try s.objectMembers { s, key in
                 if s.keyEqualsIgnoringCase(key, "type") {
@@ -56,13 +55,9 @@ public struct AlgoLabStreamDecoder: Sendable {
                     try s.skipValue(depth: 1)
                 }
             }
-            s.skipWhitespace()
-            guard s.atEnd else { throw FrameError.badJSON("unexpected bytes after the object at byte \(s.i)") }
-        } catch let error as FrameError {
-            return .failure(error)
-        } catch {
-            return .failure(.badJSON("\(error)"))
         }
+        if let failure { return .failure(failure) }
+        let s = JSONScanner(text)
         guard let type else { return .failure(.badJSON("missing key 'Type'")) }
         guard let content else { return .failure(.badJSON("missing key 'Content'")) }
         let body = UnsafeRawBufferPointer(rebasing: text[content])
@@ -123,8 +118,7 @@ public struct AlgoLabStreamDecoder: Sendable {
         var row: Int64?
 
         mutating func read(_ b: UnsafeRawBufferPointer) -> FrameError? {
-            var s = JSONScanner(b)
-            do {
+            JSONScanner.read(b) { s in
                 try s.expect(UInt8(ascii: "{"))
                 try s.objectMembers { s, key in
                     if s.keyEqualsIgnoringCase(key, "symbol") { symbol = try s.string(field: "Symbol") }
@@ -137,11 +131,6 @@ public struct AlgoLabStreamDecoder: Sendable {
                     else if s.keyEqualsIgnoringCase(key, "row") { row = try s.decimal(field: "Row", scale: 0) }
                     else { try s.skipValue(depth: 2) }
                 }
-                return nil
-            } catch let error as FrameError {
-                return error
-            } catch {
-                return .badJSON("\(error)")
             }
         }
 

@@ -31,10 +31,9 @@ public enum JSONLineCodec: FeedCodec {
     }
 
     static func parse(_ line: UnsafeRawBufferPointer, receiveTime: Int64, context: DecodeContext) -> Result<Tick, FrameError> {
-        var s = JSONScanner(line)
         var type: Range<Int>?
         var fields = TickFields()
-        do {
+        let failure = JSONScanner.read(line) { s in
             try s.expect(UInt8(ascii: "{"))
             try s.objectMembers { s, key in
                 if s.keyEquals(key, "type") {
@@ -49,13 +48,9 @@ public enum JSONLineCodec: FeedCodec {
                     try s.skipValue(depth: 0)
                 }
             }
-            s.skipWhitespace()
-            guard s.atEnd else { throw FrameError.badJSON("unexpected bytes after the object at byte \(s.i)") }
-        } catch let error as FrameError {
-            return .failure(error)
-        } catch {
-            return .failure(.badJSON("\(error)"))
         }
+        if let failure { return .failure(failure) }
+        let s = JSONScanner(line)
         guard let type else { return .failure(.badJSON("missing key 'type'")) }
         guard s.bytesEqual(type, "MARKET_TICK") else {
             return .failure(.badField(name: "type", reason: "expected \"MARKET_TICK\", got \(Sanitized(bytes: line[type]))"))

@@ -9,6 +9,21 @@ package struct JSONScanner {
 
     package var atEnd: Bool { i >= b.count }
 
+    /// Reads one whole JSON text with `body`: bytes after it, and every error, as a `FrameError`.
+    package static func read(_ bytes: UnsafeRawBufferPointer, _ body: (inout JSONScanner) throws -> Void) -> FrameError? {
+        var s = JSONScanner(bytes)
+        do {
+            try body(&s)
+            s.skipWhitespace()
+            guard s.atEnd else { throw FrameError.badJSON("unexpected bytes after the object at byte \(s.i)") }
+            return nil
+        } catch let error as FrameError {
+            return error
+        } catch {
+            return .badJSON("\(error)")
+        }
+    }
+
     package mutating func skipWhitespace() {
         while i < b.count, b[i] == 0x20 || b[i] == 0x09 || b[i] == 0x0A || b[i] == 0x0D { i += 1 }
     }
