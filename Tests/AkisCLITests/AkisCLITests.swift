@@ -26,7 +26,8 @@ struct RunResult {
 }
 
 /// A running `akis` process with its output captured to files.
-final class AkisProcess {
+/// Used from one test at a time; `@unchecked` so that its wait can run on a thread of its own.
+final class AkisProcess: @unchecked Sendable {
     let process = Process()
     let outPath: String
     let errPath: String

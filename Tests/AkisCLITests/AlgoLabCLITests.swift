@@ -27,12 +27,11 @@ import TestSupport
         let environment = ["TEST_ALGOLAB_KEY": TestAlgoLab.apiKey]
 
         // No session yet.
-        let none = try AkisProcess(["algolab", "status", "--config", config], environment: environment).wait()
+        let none = try await akisRun(["algolab", "status", "--config", config], environment: environment)
         #expect(none.status != 0 && none.stderr.contains("no session"))
 
         // A wrong SMS code first, then the right one; secrets come on standard input only.
-        let login = try AkisProcess(["algolab", "login", "--config", config, "--user", TestAlgoLab.user], environment: environment,
-                                    input: "\(TestAlgoLab.password)\n000000\n\(TestAlgoLab.sms)\n").wait()
+        let login = try await akisRun(["algolab", "login", "--config", config, "--user", TestAlgoLab.user], environment: environment, input: "\(TestAlgoLab.password)\n000000\n\(TestAlgoLab.sms)\n")
         #expect(login.status == 0, "\(login.stderr)")
         #expect(login.stdout.contains("Hatalı SMS kodu") && login.stdout.contains("session stored in \(directory)/algolab/session"))
         #expect(!(login.stdout + login.stderr).contains(TestAlgoLab.password))
@@ -40,18 +39,18 @@ import TestSupport
         #expect(mode == 0o600)
         #expect(FileManager.default.fileExists(atPath: directory + "/algolab/session.key"))
 
-        let status = try AkisProcess(["algolab", "status", "--config", config], environment: environment).wait()
+        let status = try await akisRun(["algolab", "status", "--config", config], environment: environment)
         #expect(status.status == 0 && status.stdout.contains("is live"), "\(status.stderr)")
 
-        let orders = try AkisProcess(["algolab", "orders", "--config", config], environment: environment).wait()
+        let orders = try await akisRun(["algolab", "orders", "--config", config], environment: environment)
         #expect(orders.status == 0 && orders.stdout.contains("reference  symbol") && orders.stdout.contains("(no orders today)"), "\(orders)")
-        let positions = try AkisProcess(["algolab", "positions", "--config", config], environment: environment).wait()
+        let positions = try await akisRun(["algolab", "positions", "--config", config], environment: environment)
         #expect(positions.status == 0 && positions.stdout.contains("(no holdings)"), "\(positions)")
 
         // Without the key in the environment: a clear error that names where it was looked for.
-        let keyless = try AkisProcess(["algolab", "status", "--config", config]).wait()
+        let keyless = try await akisRun(["algolab", "status", "--config", config])
         #expect(keyless.status != 0 && keyless.stderr.contains("TEST_ALGOLAB_KEY"))
-        let check = try AkisProcess(["serve", "--config", config, "--check-config"], environment: environment).wait()
+        let check = try await akisRun(["serve", "--config", config, "--check-config"], environment: environment)
         #expect(check.status == 0 && check.stdout.contains("algolab: REST \(fake.restURL)") && !check.stdout.contains("04YW"))
         #expect(try await fake.rejected() == ["wrong SMS code"])
     }
@@ -73,20 +72,19 @@ import TestSupport
         let before = try await httpGet(http, "/readyz")
         #expect(before.status == 503 && before.body.contains("akis algolab login"))
 
-        let login = try AkisProcess(["algolab", "login", "--config", config, "--user", TestAlgoLab.user], environment: environment,
-                                    input: "\(TestAlgoLab.password)\n\(TestAlgoLab.sms)\n").wait()
+        let login = try await akisRun(["algolab", "login", "--config", config, "--user", TestAlgoLab.user], environment: environment, input: "\(TestAlgoLab.password)\n\(TestAlgoLab.sms)\n")
         #expect(login.status == 0, "\(login.stderr)")
-        try await waitUntil("the daemon takes up the session", within: .seconds(30), every: .milliseconds(100)) {
-            try httpGet(http, "/readyz").status == 200
+        try await eventually("the daemon takes up the session", within: .seconds(30), every: .milliseconds(100)) {
+            try await httpGet(http, "/readyz").status == 200
         }
         #expect(try await httpGet(http, "/metrics").body.contains("akis_algolab_session_live 1"))
         try await fake.control("expire")
-        try await waitUntil("the daemon notices the expiry", within: .seconds(30), every: .milliseconds(100)) {
-            try httpGet(http, "/readyz").status == 503
+        try await eventually("the daemon notices the expiry", within: .seconds(30), every: .milliseconds(100)) {
+            try await httpGet(http, "/readyz").status == 503
         }
         #expect(try await httpGet(http, "/metrics").body.contains("akis_algolab_session_live 0"))
         kill(serve.process.processIdentifier, SIGTERM)
-        let result = serve.wait()
+        let result = try await finished(serve)
         #expect(result.status == 0)
         #expect(result.stderr.contains("algolab: the session has expired"))
         let session = try String(contentsOfFile: directory + "/algolab/session", encoding: .utf8)
@@ -120,8 +118,7 @@ extension AlgoLabCLITests {
                 reconnect_initial = "50ms"
                 """).write(toFile: config, atomically: true, encoding: .utf8)
             let environment = ["TEST_ALGOLAB_KEY": TestAlgoLab.apiKey]
-            let login = try AkisProcess(["algolab", "login", "--config", config, "--user", TestAlgoLab.user], environment: environment,
-                                        input: "\(TestAlgoLab.password)\n\(TestAlgoLab.sms)\n").wait()
+            let login = try await akisRun(["algolab", "login", "--config", config, "--user", TestAlgoLab.user], environment: environment, input: "\(TestAlgoLab.password)\n\(TestAlgoLab.sms)\n")
             #expect(login.status == 0, "\(login.stderr)")
             let (serve, http) = try await start(config, environment)
             try await waitForSubscriptions(fake, connections: 1)
@@ -129,8 +126,8 @@ extension AlgoLabCLITests {
             let symbols = ["AKBNK", "GARAN", "THYAO", "ASELS", "SISE", "TUPRS"]
             let subscriber = try AkisProcess(["subscribe", "--duration", "60s", "ws://\(http)/ws/market-data"] + symbols)
             // Its output reaches the file when it exits: wait for the daemon to count the client.
-            try await waitUntil("the subscriber connects", within: .seconds(30), every: .milliseconds(50)) {
-                try httpGet(http, "/metrics").body.contains("akis_fanout_clients 1.0")
+            try await eventually("the subscriber connects", within: .seconds(30), every: .milliseconds(50)) {
+                try await httpGet(http, "/metrics").body.contains("akis_fanout_clients 1.0")
             }
             try await Task.sleep(for: .milliseconds(500))
             let lines = try AlgoLabSample.lines()
@@ -140,23 +137,22 @@ extension AlgoLabCLITests {
             try await fake.control("stream", ["count": lines.count])
             let trades = AlgoLabSample.trades(lines[...])
             var counted = ""
-            try await waitUntil("the feed's ticks settle", within: .seconds(30), every: .milliseconds(300)) {
-                let metrics = try httpGet(http, "/metrics").body
+            try await eventually("the feed's ticks settle", within: .seconds(30), every: .milliseconds(300)) {
+                let metrics = try await httpGet(http, "/metrics").body
                 let ticks = metrics.split(separator: "\n").first { $0.hasPrefix("akis_feed_ticks_total{feed=\"broker\"}") }.map(String.init) ?? ""
                 defer { counted = ticks }
                 return metrics.contains("akis_feed_possible_gaps_total{feed=\"broker\"} 1") && ticks == counted && !ticks.hasSuffix(" 0")
             }
             serve.process.terminate()
-            let stopped = serve.wait()
+            let stopped = try await finished(serve)
             #expect(stopped.status == 0, "\(stopped.stderr.suffix(2000))")
             #expect(stopped.stderr.contains("feed broker: reconnected; ticks from"))
-            let fanned = subscriber.wait().stdout
+            let fanned = try await finished(subscriber).stdout
             #expect(fanned.components(separatedBy: "\"kind\":\"trade\"").count == trades.count + 1)
             #expect(fanned.contains(#"{"type":"FEED_STATUS","data":{"feed":"broker","status":"RECONNECTED","possibleGap":true,"#), "\(fanned.prefix(3000))")
 
             // Stored tick for tick, in the order sent, exactly.
-            let db = try LibpqConnection(conninfo: url)
-            let rows = try db.execute("SELECT symbol, price, volume, (extract(epoch FROM time) * 1000)::bigint, seq FROM market_ticks WHERE kind = 1 AND feed = 4 ORDER BY seq").rows
+            let rows = try await query(url, "SELECT symbol, price, volume, (extract(epoch FROM time) * 1000)::bigint, seq FROM market_ticks WHERE kind = 1 AND feed = 4 ORDER BY seq")
             #expect(rows.count == trades.count)
             for (row, sent) in zip(rows, trades) {
                 var date = sent.date
@@ -164,7 +160,7 @@ extension AlgoLabCLITests {
                 #expect(row[0] == sent.symbol && row[1] == "\(Price(sent.price)!.units)" && row[2] == "\(Int64(Double(sent.quantity)!))"
                         && row[3] == millis.map { "\($0)" }, "\(row) vs \(sent)")
             }
-            let seqs = try db.execute("SELECT min(seq), max(seq), count(*) FROM market_ticks WHERE feed = 4").rows[0]
+            let seqs = try await query(url, "SELECT min(seq), max(seq), count(*) FROM market_ticks WHERE feed = 4")[0]
             #expect(seqs[0] == "1" && seqs[1] == seqs[2], "\(seqs)")
 
             // A restart numbers on after the stored ticks.
@@ -173,16 +169,29 @@ extension AlgoLabCLITests {
             try await fake.control("send", ["message": #"{"Type":"T","Content":{"Symbol":"GARAN","Price":121.5,"TradeQuantity":7,"Date":"2024-09-25T10:09:00+03:00","Direction":"B"}}"#])
             try await Task.sleep(for: .milliseconds(500))
             again.process.terminate()
-            #expect(again.wait().status == 0)
-            let last = try db.execute("SELECT seq, price FROM market_ticks WHERE feed = 4 ORDER BY seq DESC LIMIT 1").rows[0]
+            #expect(try await finished(again).status == 0)
+            let last = try await query(url, "SELECT seq, price FROM market_ticks WHERE feed = 4 ORDER BY seq DESC LIMIT 1")[0]
             #expect(last[0] == "\(Int(seqs[1]!)! + 1)" && last[1] == "121500000", "\(last)")
         }
+    }
+
+    /// `akis ARGS` to its end, waited for on a thread of its own (never a cooperative one).
+    func akisRun(_ arguments: [String], environment: [String: String] = [:], input: String? = nil) async throws -> RunResult {
+        try await offThePool { try AkisProcess(arguments, environment: environment, input: input).wait() }
+    }
+
+    func finished(_ process: AkisProcess) async throws -> RunResult {
+        try await offThePool { process.wait() }
+    }
+
+    func query(_ url: String, _ sql: String) async throws -> [[String?]] {
+        try await offThePool { try LibpqConnection(conninfo: url).execute(sql).rows }
     }
 
     func start(_ config: String, _ environment: [String: String]) async throws -> (AkisProcess, String) {
         let ready = scratchFile("ready")
         let serve = try AkisProcess(["serve", "--config", config, "--ready-file", ready], environment: environment)
-        try await waitUntil("the daemon is up", within: .seconds(60)) {
+        try await eventually("the daemon is up", within: .seconds(60)) {
             guard serve.process.isRunning else { throw CLIFailure("serve stopped: \(serve.log)") }
             return !((try? String(contentsOfFile: ready, encoding: .utf8))?.isEmpty ?? true)
         }

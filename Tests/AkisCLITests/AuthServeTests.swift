@@ -31,14 +31,6 @@ extension AkisCLITests {
         return (json["accessToken"] as? String, json["error"] as? String)
     }
 
-    /// Runs a test's blocking body (processes, sockets) on a thread of its own, so that the other
-    /// suites' async tests keep the cooperative pool (two threads on this machine).
-    func offThePool(_ body: @escaping @Sendable () throws -> Void) async throws {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            Thread { continuation.resume(with: Result { try body() }) }.start()
-        }
-    }
-
     @Test func theMarketDataNeedsATokenAndOperatorsManageUsers() async throws {
         try await offThePool { try self.marketDataNeedsATokenAndOperatorsManageUsers() }
     }

@@ -84,9 +84,11 @@ import TestSupport
         #expect((try await fake.log()["heartbeats"] as? Int ?? 0) > 0)
         #expect(try await fake.rejected().isEmpty)
 
-        // O messages go to the order updates.
-        try await fake.control("send", ["message": #"{"Type":"O","Content":{"Id":"x1","Date":"2024-09-25T15:30:25.61","Direction":0,"Symbol":"GARAN","Lot":5.0,"PriceType":0,"Price":121.3,"Comment":"Referans Numaranız: ABC123;x","Status":2,"Channel":"c","ExecutedLot":5.0,"ExecutedPrice":121.3}}"#])
+        // O messages go to the order updates: the recorded one, then one sent now.
         var iterator = orders.makeAsyncIterator()
+        let recorded = await iterator.next()
+        #expect(recorded?.reference == "FO7XEA" && recorded?.symbol == "GARAN" && recorded?.rawDirection == 1 && recorded?.isFilled == true)
+        try await fake.control("send", ["message": #"{"Type":"O","Content":{"Id":"x1","Date":"2024-09-25T15:30:25.61","Direction":0,"Symbol":"GARAN","Lot":5.0,"PriceType":0,"Price":121.3,"Comment":"Referans Numaranız: ABC123;x","Status":2,"Channel":"c","ExecutedLot":5.0,"ExecutedPrice":121.3}}"#])
         let update = await iterator.next()
         #expect(update?.reference == "ABC123" && update?.isFilled == true && update?.executedPrice == Price("121.3"))
 

@@ -17,10 +17,7 @@ import TestSupport
                                announce: { _ in }, log: { _ in })
         var stream = updates.subscribe().makeAsyncIterator()
         let running = Task { try await feed.run() }
-        try await waitUntil("the feed subscribes", within: .seconds(30), every: .milliseconds(20)) {
-            let r = try httpGet("127.0.0.1:\(fake.port)", "/_fake/log")
-            return r.body.contains("\"subscribed\": 1")
-        }
+        try await eventually("the feed subscribes", within: .seconds(30)) { try await fake.log()["subscribed"] as? Int == 1 }
 
         var order = AlgoLabOrderRequest(symbol: "GARAN", side: .buy, pricing: .limit(Price("121.3")!), shares: 5)
         let placed = try await broker.place(order)

@@ -38,9 +38,7 @@ import TestSupport
                                keeper: keeper, orderUpdates: AlgoLabOrderUpdates(),
                                options: .init(webSocketURL: "wss://localhost:\(port)/api/ws", caFile: caFile), announce: { _ in }, log: { _ in })
         let running = Task { try await feed.run() }
-        try await waitUntil("the feed subscribes over wss", within: .seconds(30), every: .milliseconds(20)) {
-            try httpGet("127.0.0.1:\(fake.port)", "/_fake/log").body.contains("\"subscribed\": 1")
-        }
+        try await eventually("the feed subscribes over wss", within: .seconds(30)) { try await fake.log()["subscribed"] as? Int == 1 }
         try await fake.control("send", ["message": #"{"Type":"T","Content":{"Symbol":"GARAN","Price":121.5,"TradeQuantity":7,"Date":"2024-09-25T10:09:00+03:00"}}"#])
         var ticks: [Tick] = []
         try await waitUntil("the tick over wss", within: .seconds(30), every: .milliseconds(10)) {

@@ -32,6 +32,26 @@ public func waitUntil(_ what: @autoclosure () -> String, within limit: Duration 
     }
 }
 
+/// Polls the async `condition` every few milliseconds until it holds; throws `TestTimeout` after
+/// `limit`. For conditions that need I/O (an HTTP request, the fake AlgoLab's log): use the async
+/// helpers inside, never blocking calls, which would hold a thread of the cooperative pool.
+public func eventually(_ what: @autoclosure () -> String, within limit: Duration = .seconds(30),
+                       every interval: Duration = .milliseconds(20), _ condition: () async throws -> Bool) async throws {
+    let deadline = ContinuousClock.now + limit
+    while try await !condition() {
+        guard ContinuousClock.now < deadline else { throw TestTimeout(what()) }
+        try await Task.sleep(for: interval)
+    }
+}
+
+/// Runs blocking work (waiting for a process, a libpq query, a blocking socket) on a thread of its
+/// own, so that the other suites' async tests keep the cooperative pool (two threads on this machine).
+public func offThePool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try body() }) }.start()
+    }
+}
+
 /// Runs `body` in a task of its own and returns its result, or throws `TestTimeout` at the
 /// deadline without waiting for it.
 private func race<T: Sendable>(_ limit: Duration, _ what: String, onTimeout: @escaping @Sendable () -> Void,
