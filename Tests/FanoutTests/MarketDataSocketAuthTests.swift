@@ -90,7 +90,7 @@ import Testing
         #expect(junk.types == ["ERROR"])
         // A bad header: refused right after the upgrade (read off a plain socket: see aClientBeyondTheLimit…).
         for header in ["Authorization: Bearer forged\r\n", "Authorization: Basic dTpw\r\n"] {
-            let (status, frames) = try MarketDataSocketTests.rawHandshake(port: live.port, frames: 2, headers: header)
+            let (status, frames) = try await MarketDataSocketTests.handshake(port: live.port, frames: 2, headers: header)
             #expect(status.hasPrefix("HTTP/1.1 101") && frames.map(\.opcode) == [0x1, 0x8], "\(header)")
             let close = frames.last?.payload ?? []
             #expect(close.count > 2 && Int(close[0]) << 8 | Int(close[1]) == 1008)
@@ -101,7 +101,7 @@ import Testing
 
     @Test func aHeaderTokenAuthenticatesAtTheUpgrade() async throws {
         let live = try await Live(gate: TestGate())
-        let (status, frames) = try MarketDataSocketTests.rawHandshake(port: live.port, frames: 1, headers: "Authorization: Bearer good\r\n")
+        let (status, frames) = try await MarketDataSocketTests.handshake(port: live.port, frames: 1, headers: "Authorization: Bearer good\r\n")
         #expect(status.hasPrefix("HTTP/1.1 101"))
         let text = String(decoding: frames.first?.payload ?? [], as: UTF8.self)
         #expect(text.hasPrefix(#"{"type":"AUTHENTICATED","data":{"userId":"u1","subscriptionLevel":"basic""#), "\(text)")

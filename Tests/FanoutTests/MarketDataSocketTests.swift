@@ -100,6 +100,12 @@ import Testing
 
     /// Opens `/ws/market-data` on a plain TCP socket and returns the response's status line and
     /// the first `count` frames the server sends (unmasked, as a server's are), within 30 s.
+    /// `rawHandshake` on a thread of its own: its blocking reads never hold a thread of the
+    /// cooperative pool, which the server's WebSocket handlers run on.
+    static func handshake(port: Int, frames count: Int, headers: String = "") async throws -> (String, [(opcode: UInt8, payload: [UInt8])]) {
+        try await offThePool { try rawHandshake(port: port, frames: count, headers: headers) }
+    }
+
     static func rawHandshake(port: Int, frames count: Int, headers: String = "") throws -> (String, [(opcode: UInt8, payload: [UInt8])]) {
         let socket = try Socket.connect(to: FeedAddress(transport: .tcp, host: "127.0.0.1", port: UInt16(port)))
         let request = "GET \(MarketDataSocket.path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
@@ -233,7 +239,7 @@ import Testing
         try await first.wait(for: 2)
         // The refusal follows the 101 response at once, often in the same packet, which
         // swift-websocket's client sometimes loses (it then waits for ever): read it off a plain socket.
-        let (status, frames) = try Self.rawHandshake(port: live.port, frames: 2)
+        let (status, frames) = try await Self.handshake(port: live.port, frames: 2)
         #expect(status.hasPrefix("HTTP/1.1 101"), "\(status)")
         #expect(frames.map(\.opcode) == [0x1, 0x8], "an ERROR text, then a close")
         let error = String(decoding: frames.first?.payload ?? [], as: UTF8.self)

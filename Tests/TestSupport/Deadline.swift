@@ -23,8 +23,11 @@ public func value<T: Sendable>(of task: Task<T, Never>, within limit: Duration, 
 }
 
 /// Polls `condition` every few milliseconds until it holds; throws `TestTimeout` after `limit`.
+/// The condition runs on the cooperative pool: a blocking one (a libpq query) holds one of its
+/// threads while it runs, so the default interval leaves them free most of the time; `eventually`
+/// is the async form for conditions that need I/O.
 public func waitUntil(_ what: @autoclosure () -> String, within limit: Duration = .seconds(30),
-                      every interval: Duration = .milliseconds(5), _ condition: () throws -> Bool) async throws {
+                      every interval: Duration = .milliseconds(25), _ condition: () throws -> Bool) async throws {
     let deadline = ContinuousClock.now + limit
     while try !condition() {
         guard ContinuousClock.now < deadline else { throw TestTimeout(what()) }
