@@ -6,19 +6,10 @@
 /// "BISTECH ITCH Protocol Specification").
 public enum BISTITCH {
     /// The size of a message of `type`, its type byte included; nil for a type not in the protocol.
-    public static func size(of type: UInt8) -> Int? {
-        let s = sizes[Int(type)]
-        return s == 0 ? nil : Int(s)
-    }
+    public static func size(of type: UInt8) -> Int? { sizes.size(of: type) }
 
-    private static let sizes: [UInt8] = {
-        var s = [UInt8](repeating: 0, count: 256)
-        for (type, size) in [("T", 5), ("R", 130), ("L", 25), ("S", 6), ("O", 29), ("A", 45), ("E", 52), ("C", 58), ("D", 18), ("P", 50),
-                             ("Z", 53), ("Y", 9), ("V", 10), ("M", 18)] {
-            s[Int(UInt8(ascii: Unicode.Scalar(type)!))] = UInt8(size)
-        }
-        return s
-    }()
+    static let sizes = MessageSizes(["T": 5, "R": 130, "L": 25, "S": 6, "O": 29, "A": 45, "E": 52, "C": 58, "D": 18, "P": 50,
+                                     "Z": 53, "Y": 9, "V": 10, "M": 18])
 
     public enum Side: UInt8, Sendable {
         case buy = 0x42  // "B"
@@ -61,9 +52,11 @@ public enum BISTITCH {
 
     /// Decodes the one message that `bytes` holds exactly.
     public static func decode(_ bytes: UnsafeRawBufferPointer) -> Result<Message, FrameError> {
-        guard let type = bytes.first else { return .failure(.truncated(available: 0)) }
-        guard let size = size(of: type) else { return .failure(.badMessageType(type)) }
-        guard bytes.count == size else { return .failure(bytes.count < size ? .truncated(available: bytes.count) : .badLength(bytes.count)) }
+        let type: UInt8
+        switch sizes.type(of: bytes) {
+        case .success(let t): type = t
+        case .failure(let error): return .failure(error)
+        }
         let b = BigEndianBytes(bytes)
         func side(_ at: Int) throws(FrameError) -> Side {
             guard let s = Side(rawValue: b.u8(at)) else { throw .badField(name: "side", reason: "expected B or S, got \(b.u8(at))") }

@@ -3,21 +3,12 @@
 /// into values without allocating. Big-endian; prices are 4-decimal fixed point (read exactly
 /// into `Price`); timestamps are nanoseconds since midnight (Eastern time, in 6 bytes).
 public enum NasdaqITCH50 {
-    /// The size of a message of `type`, its type byte included; nil for a type ITCH 5.0 does not have.
-    public static func size(of type: UInt8) -> Int? {
-        let s = sizes[Int(type)]
-        return s == 0 ? nil : Int(s)
-    }
+    /// The size of a message of `type`, its type byte included; nil for a type not in the protocol.
+    public static func size(of type: UInt8) -> Int? { sizes.size(of: type) }
 
-    private static let sizes: [UInt8] = {
-        var s = [UInt8](repeating: 0, count: 256)
-        for (type, size) in [("S", 12), ("R", 39), ("H", 25), ("Y", 20), ("L", 26), ("V", 35), ("W", 12), ("K", 28), ("J", 35), ("h", 21),
-                             ("A", 36), ("F", 40), ("E", 31), ("C", 36), ("X", 23), ("D", 19), ("U", 35), ("P", 44), ("Q", 40), ("B", 19),
-                             ("I", 50), ("N", 20), ("O", 48)] {
-            s[Int(UInt8(ascii: Unicode.Scalar(type)!))] = UInt8(size)
-        }
-        return s
-    }()
+    static let sizes = MessageSizes(["S": 12, "R": 39, "H": 25, "Y": 20, "L": 26, "V": 35, "W": 12, "K": 28, "J": 35, "h": 21,
+                                     "A": 36, "F": 40, "E": 31, "C": 36, "X": 23, "D": 19, "U": 35, "P": 44, "Q": 40, "B": 19,
+                                     "I": 50, "N": 20, "O": 48])
 
     /// The fields every message starts with.
     public struct Header: Equatable, Sendable {
@@ -64,9 +55,11 @@ public enum NasdaqITCH50 {
 
     /// Decodes the one message that `bytes` holds exactly.
     public static func decode(_ bytes: UnsafeRawBufferPointer) -> Result<Message, FrameError> {
-        guard let type = bytes.first else { return .failure(.truncated(available: 0)) }
-        guard let size = size(of: type) else { return .failure(.badMessageType(type)) }
-        guard bytes.count == size else { return .failure(bytes.count < size ? .truncated(available: bytes.count) : .badLength(bytes.count)) }
+        let type: UInt8
+        switch sizes.type(of: bytes) {
+        case .success(let t): type = t
+        case .failure(let error): return .failure(error)
+        }
         let b = BigEndianBytes(bytes)
         func price(_ at: Int) -> Price { Price(units: Int64(b.u32(at)) * 100) }
         func side(_ at: Int) -> TradeSide? {
