@@ -53,10 +53,7 @@ public enum BISTITCH {
     /// Decodes the one message that `bytes` holds exactly.
     public static func decode(_ bytes: UnsafeRawBufferPointer) -> Result<Message, FrameError> {
         let type: UInt8
-        switch sizes.type(of: bytes) {
-        case .success(let t): type = t
-        case .failure(let error): return .failure(error)
-        }
+        do { type = try sizes.type(of: bytes).get() } catch { return .failure(error) }
         let b = BigEndianBytes(bytes)
         func side(_ at: Int) throws(FrameError) -> Side {
             guard let s = Side(rawValue: b.u8(at)) else { throw .badField(name: "side", reason: "expected B or S, got \(b.u8(at))") }

@@ -56,10 +56,7 @@ public enum NasdaqITCH50 {
     /// Decodes the one message that `bytes` holds exactly.
     public static func decode(_ bytes: UnsafeRawBufferPointer) -> Result<Message, FrameError> {
         let type: UInt8
-        switch sizes.type(of: bytes) {
-        case .success(let t): type = t
-        case .failure(let error): return .failure(error)
-        }
+        do { type = try sizes.type(of: bytes).get() } catch { return .failure(error) }
         let b = BigEndianBytes(bytes)
         func price(_ at: Int) -> Price { Price(units: Int64(b.u32(at)) * 100) }
         func side(_ at: Int) -> TradeSide? {
