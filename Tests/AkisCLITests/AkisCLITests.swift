@@ -304,8 +304,8 @@ func scratchFile(_ name: String) -> String {
         try await waitUntil("the subscriber's first messages: \(counter.log)", within: .seconds(60)) { counter.log.contains("received 2 messages") }
         let sample = packageRoot.appendingPathComponent("Samples/bist-sample.akrec").path
         #expect(try akis("replay", sample, "--to", address, "--speed", "max").status == 0)
-        try await waitUntil("the sample to be spooled", within: .seconds(60)) {
-            let metrics = try httpGet(http, "/metrics").body
+        try await eventually("the sample to be spooled", within: .seconds(60)) {
+            let metrics = try await httpGet(http, "/metrics").body
             return metrics.contains("akis_lane_delivered_total{lane=\"fanout\"} 59705") && !metrics.contains("akis_store_spooled_batches_total 0")
         }
         #expect(try await httpGet(http, "/metrics").body.contains("akis_store_ticks_total 0"))

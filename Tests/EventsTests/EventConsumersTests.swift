@@ -70,10 +70,10 @@ import Testing
                 try await append(1...30, client)
                 let first = EventConsumers(client: client, consumers: [Ledger()], options: fast(), logger: Self.logger)
                 let running = Task { try await first.run() }
-                try await waitUntil("30 events applied", within: .seconds(60)) { try ledger(url).count == 30 }
+                try await eventually("30 events applied", within: .seconds(60)) { try await offThePool { try ledger(url).count } == 30 }
                 // A new event wakes the consumer through NOTIFY (the poll is a minute away).
                 try await append(31...31, client)
-                try await waitUntil("the notified event", within: .seconds(20)) { try ledger(url).count == 31 }
+                try await eventually("the notified event", within: .seconds(20)) { try await offThePool { try ledger(url).count } == 31 }
                 running.cancel()
                 _ = await running.result
 
@@ -86,7 +86,7 @@ import Testing
                 let second = EventConsumers(client: client, consumers: [Ledger()], options: fast(), logger: Self.logger, metrics: metrics)
                 #expect(second.lag(of: "ledger", in: .trading) == nil, "no pass yet")
                 let again = Task { try await second.run() }
-                try await waitUntil("40 events applied", within: .seconds(60)) { try ledger(url).count == 40 }
+                try await eventually("40 events applied", within: .seconds(60)) { try await offThePool { try ledger(url).count } == 40 }
                 try await waitUntil("no lag", within: .seconds(20)) { second.lag(of: "ledger", in: .trading) == 0 }
                 let exported = String(decoding: metrics.render(), as: UTF8.self)
                 #expect(exported.contains(#"akis_events_consumer_lag{consumer="ledger",topic="trading-events"} 0"#), "\(exported)")
@@ -107,7 +107,7 @@ import Testing
                 let consumer = Ledger(failing: ["o-3"])
                 let consumers = EventConsumers(client: client, consumers: [consumer], options: fast(), logger: Self.logger)
                 let running = Task { try await consumers.run() }
-                try await waitUntil("the others applied past the failing one", within: .seconds(60)) { try ledger(url).count == 5 }
+                try await eventually("the others applied past the failing one", within: .seconds(60)) { try await offThePool { try ledger(url).count } == 5 }
                 let letters = try await DeadLetters.list(client: client, logger: Self.logger)
                 #expect(letters.count == 1)
                 #expect(letters.first.map { ($0.consumer, $0.topic, $0.sequence, $0.type, $0.attempts, $0.error) }
@@ -116,13 +116,13 @@ import Testing
 
                 // Still failing: a retry puts it back with its attempts added up.
                 #expect(try await DeadLetters.retry(nil, client: client, logger: Self.logger) == 1)
-                try await waitUntil("the retry to fail again", within: .seconds(20)) {
-                    try LibpqConnection(conninfo: url).execute("SELECT attempts, retry_requested FROM event_dead_letters").rows == [["6", "f"]]
+                try await eventually("the retry to fail again", within: .seconds(20)) {
+                    try await offThePool { try LibpqConnection(conninfo: url).execute("SELECT attempts, retry_requested FROM event_dead_letters").rows } == [["6", "f"]]
                 }
                 // Fixed: the retry applies it and the dead letter goes.
                 consumer.failing.withLock { $0 = [] }
                 #expect(try await DeadLetters.retry([letters[0].id], client: client, logger: Self.logger) == 1)
-                try await waitUntil("the dead letter applied", within: .seconds(20)) { try ledger(url).count == 6 }
+                try await eventually("the dead letter applied", within: .seconds(20)) { try await offThePool { try ledger(url).count } == 6 }
                 #expect(try await DeadLetters.list(client: client, logger: Self.logger).isEmpty)
                 #expect(try ledger(url).sorted() == (1...6).map { "o-\($0)" }.sorted())
                 running.cancel()
