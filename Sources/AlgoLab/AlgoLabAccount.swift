@@ -14,8 +14,6 @@ public struct AlgoLabAccount: Sendable {
         let sessionKey: String
         do {
             apiKey = try AlgoLabAPIKey(try source.read(environment: environment))
-        } catch let error as AlgoLabError {
-            throw .configuration("api_key: \(error)")
         } catch {
             throw .configuration("api_key: \(error)")
         }

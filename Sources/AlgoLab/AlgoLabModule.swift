@@ -29,7 +29,7 @@ public struct AlgoLabModule: DaemonModule {
         context.shared.offer(keeper)
         let orderUpdates = AlgoLabOrderUpdates()
         context.shared.offer(orderUpdates)
-        var feedOptions = AlgoLabFeed.Options(webSocketURL: settings.webSocketURL, caFile: settings.caFile)
+        var feedOptions = AlgoLabFeed.Options(webSocketURL: settings.webSocketURL)
         feedOptions.depth = settings.depth
         feedOptions.heartbeatInterval = .nanoseconds(settings.heartbeatIntervalNanos)
         let options = feedOptions

@@ -1,4 +1,5 @@
 import AkisConfig
+import Foundation
 
 /// `[algolab]`: the broker connection (docs/algolab.md). Without the table the module is off and
 /// a `[[feeds]]` entry with `format = "algolab"` is an error.
@@ -44,7 +45,7 @@ public struct AlgoLabSettings: ModuleSettings {
         guard apiKey != nil else { throw section.fail("api_key", "is missing: give api_key_env (or api_key_file) with the key from AlgoLab's API page") }
         restURL = try url(&section, "url", default: restURL, schemes: ["https", "http"])
         webSocketURL = try url(&section, "websocket_url", default: webSocketURL, schemes: ["wss", "ws"])
-        if webSocketURL.hasPrefix("wss://"), let host = Self.host(of: webSocketURL), host.first == "[" || host.allSatisfy({ $0.isNumber || $0 == "." }) {
+        if webSocketURL.hasPrefix("wss://"), let host = URL(string: webSocketURL)?.host, host.contains(":") || host.allSatisfy({ $0.isNumber || $0 == "." }) {
             throw section.fail("websocket_url", "a wss URL needs a host name, not an IP address (the WebSocket client sends it as TLS SNI)")
         }
         caFile = try section.string("ca_file")
@@ -60,17 +61,10 @@ public struct AlgoLabSettings: ModuleSettings {
 
     private func url(_ section: inout ConfigSection, _ key: String, default value: String, schemes: [String]) throws(ConfigError) -> String {
         let text = try section.string(key, default: value)
-        guard let colon = text.range(of: "://"), schemes.contains(String(text[..<colon.lowerBound])), text.count > colon.upperBound.utf16Offset(in: text) else {
+        guard let url = URL(string: text), let scheme = url.scheme, schemes.contains(scheme), url.host?.isEmpty == false else {
             throw section.fail(key, "\(text) is not a \(schemes.joined(separator: " or ")) URL")
         }
         return text.hasSuffix("/") ? String(text.dropLast()) : text
-    }
-
-    static func host(of url: String) -> Substring? {
-        guard let start = url.range(of: "://")?.upperBound else { return nil }
-        let authority = url[start...].prefix { $0 != "/" }
-        if authority.hasPrefix("[") { return authority.prefix { $0 != "]" } + "]" }
-        return authority.prefix { $0 != ":" }
     }
 
     public var summary: String {

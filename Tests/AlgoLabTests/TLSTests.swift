@@ -36,7 +36,7 @@ import TestSupport
         let endpoint = FeedEndpoint(name: "algolab", id: 1, address: FeedAddress(transport: .tcp, host: "algolab", port: 0), role: .connect, format: .algolab)
         let feed = AlgoLabFeed(feed: endpoint, symbols: try SymbolTable(BISTMarket.bist30), ringCapacity: 1024, doorbell: Doorbell(), checkpoint: nil,
                                keeper: keeper, orderUpdates: AlgoLabOrderUpdates(),
-                               options: .init(webSocketURL: "wss://localhost:\(port)/api/ws", caFile: caFile), announce: { _ in }, log: { _ in })
+                               options: .init(webSocketURL: "wss://localhost:\(port)/api/ws"), announce: { _ in }, log: { _ in })
         let running = Task { try await feed.run() }
         try await eventually("the feed subscribes over wss", within: .seconds(30)) { try await fake.log()["subscribed"] as? Int == 1 }
         try await fake.control("send", ["message": #"{"Type":"T","Content":{"Symbol":"GARAN","Price":121.5,"TradeQuantity":7,"Date":"2024-09-25T10:09:00+03:00"}}"#])

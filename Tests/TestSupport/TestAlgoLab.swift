@@ -4,7 +4,7 @@ import Ingest
 /// The fake AlgoLab (`scripts/fake-algolab`, Python's aiohttp and cryptography, independent of
 /// our Swift code) on a loopback port, with its test controls. Its deadlines: it starts within
 /// 30 s or throws; each control request has `httpRequest`'s 60 s; `stop()` (or deinit) ends it
-/// with SIGKILL.
+/// with SIGKILL. (A helper, not a suite: the suites that use it carry `.timeLimit` too.)
 public final class TestAlgoLab: @unchecked Sendable {
     public let port: Int
     /// With `--tls DIR`: the TLS port (the same service), whose certificate is `DIR/cert.pem`.

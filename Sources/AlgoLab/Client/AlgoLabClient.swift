@@ -10,6 +10,9 @@ import NIOSSL
 public final class AlgoLabClient: Sendable {
     public let apiKey: AlgoLabAPIKey
     public let restURL: String
+    /// The TLS settings of every connection to AlgoLab (the system's roots, and `ca_file`'s); the
+    /// WebSocket feed uses them too.
+    public let tls: TLSConfiguration
     private let http: HTTPClient
     private let pacer: RequestPacer
     private let timeout: TimeAmount
@@ -28,9 +31,9 @@ public final class AlgoLabClient: Sendable {
                 throw .configuration("ca_file \(caFile): \(error)")
             }
         }
-        let nanos = timeout.components.seconds * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000
-        self.timeout = .nanoseconds(nanos)
-        var configuration = HTTPClient.Configuration(tlsConfiguration: tls, timeout: .init(connect: .seconds(10), read: .nanoseconds(nanos)))
+        self.tls = tls
+        self.timeout = TimeAmount(timeout)
+        var configuration = HTTPClient.Configuration(tlsConfiguration: tls, timeout: .init(connect: .seconds(10), read: self.timeout))
         configuration.redirectConfiguration = .disallow
         http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         pacer = RequestPacer(interval: minimumInterval)

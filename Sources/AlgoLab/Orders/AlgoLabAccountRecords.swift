@@ -27,15 +27,11 @@ public struct AlgoLabTransaction: Sendable, Equatable, Decodable {
         self.reference = reference
         symbol = all["ticker"] ?? ""
         side = all["buysell"] ?? ""
-        shares = all["ordersize"].flatMap(Self.shares)
-        remainingShares = all["remainingsize"].flatMap(Self.shares)
-        filledShares = all["fillunit"].flatMap(Self.shares)
+        shares = all["ordersize"].flatMap(wholeShares)
+        remainingShares = all["remainingsize"].flatMap(wholeShares)
+        filledShares = all["fillunit"].flatMap(wholeShares)
         price = all["price"].flatMap { Price($0) }
         state = all["description"] ?? ""
-    }
-
-    static func shares(_ text: String) -> Int64? {
-        Price(text).flatMap { $0.units % Price.unitsPerLira == 0 ? $0.units / Price.unitsPerLira : nil }
     }
 }
 
@@ -50,7 +46,7 @@ public struct AlgoLabPosition: Sendable, Equatable, Decodable {
         let all = try [String: LenientText].init(from: decoder).mapValues(\.text)
         fields = all
         symbol = all["code"] ?? ""
-        shares = all["totalstock"].flatMap(AlgoLabTransaction.shares)
+        shares = all["totalstock"].flatMap(wholeShares)
     }
 }
 
@@ -69,6 +65,11 @@ public struct AlgoLabEquityInfo: Sendable, Equatable, Decodable {
         ceiling = all["clg"].flatMap { Price($0) }
         last = all["lst"].flatMap { Price($0) }
     }
+}
+
+/// A number of shares written as a decimal ("100", "100.0"), exactly; nil when it is not whole.
+func wholeShares(_ text: String) -> Int64? {
+    Price(text).flatMap { $0.units % Price.unitsPerLira == 0 ? $0.units / Price.unitsPerLira : nil }
 }
 
 /// A JSON value as text: strings as they are, numbers exactly as written (through `Decimal`,

@@ -33,15 +33,13 @@ public final class AlgoLabFeed: TickSource, Service, @unchecked Sendable {
 
     public struct Options: Sendable {
         public var webSocketURL: String
-        public var caFile: String?
         public var depth = true
         public var heartbeatInterval: Duration = .seconds(15)
         /// Messages longer than this end the connection (AlgoLab's are a few hundred bytes).
         public var maximumMessageBytes = 1 << 20
 
-        public init(webSocketURL: String, caFile: String? = nil) {
+        public init(webSocketURL: String) {
             self.webSocketURL = webSocketURL
-            self.caFile = caFile
         }
     }
 
@@ -85,8 +83,13 @@ public final class AlgoLabFeed: TickSource, Service, @unchecked Sendable {
             finished.store(true, ordering: .releasing)
             doorbell.ring()
         }
-        let tls: TLSConfiguration?
-        do { tls = try Self.tls(options) } catch { throw AlgoLabError.configuration("ca_file: \(error)") }
+        let tls: TLSConfiguration? = options.webSocketURL.hasPrefix("wss://") ? {
+            // The REST client's trust roots; a stopping daemon, as for the close handshake, does
+            // not wait long for the peer's close_notify.
+            var tls = keeper.client.tls
+            tls.shutdownTimeout = .seconds(1)
+            return tls
+        }() : nil
         var waitingLogged = false
         log("feed \(feed.name) (id \(feed.id), algolab): \(options.webSocketURL), \(symbolNames.count) symbols\(options.depth ? ", trades and top of book" : ", trades")")
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
@@ -203,15 +206,6 @@ public final class AlgoLabFeed: TickSource, Service, @unchecked Sendable {
     private func reject(_ error: FrameError) {
         counters[0].countRejected(error.kind)
         if let line = rejectLog.line("feed \(feed.name): message rejected: \(error)", now: Clock.monotonicNanos()) { log(line) }
-    }
-
-    static func tls(_ options: Options) throws -> TLSConfiguration? {
-        guard options.webSocketURL.hasPrefix("wss://") else { return nil }
-        var tls = TLSConfiguration.makeClientConfiguration()
-        // As the close handshake: a stopping daemon does not wait long for the peer's close_notify.
-        tls.shutdownTimeout = .seconds(1)
-        if let caFile = options.caFile { tls.additionalTrustRoots = [.certificates(try NIOSSLCertificate.fromPEMFile(caFile))] }
-        return tls
     }
 }
 

@@ -48,7 +48,7 @@ public struct AlgoLabOrderUpdate: Sendable, Equatable {
             return .failure(.badTimestamp("\(Sanitized(wire.date)) is not an Istanbul time such as 2024-09-25T15:30:25.61"))
         }
         func shares(_ d: Decimal, _ name: String) throws(FrameError) -> Int64 {
-            guard d >= 0, let n = Int64("\(d)") else {
+            guard d >= 0, let n = wholeShares("\(d)") else {
                 throw .badQuantity("\(name) \(d) is not a whole number of shares")
             }
             return n

@@ -14,8 +14,10 @@ enum TokenKeyLoader {
         var keys: [(kid: String, algorithm: AuthSettings.Key.Algorithm, material: AccessTokens.KeyMaterial)] = []
         for key in settings.keys {
             let text: String?
+            let publicKey: String?
             do {
                 text = try key.secret?.read(environment: environment)
+                publicKey = text == nil ? try SecretSource.file(key.publicKeyFile ?? "").read() : nil
             } catch {
                 throw AuthConfigurationError("[auth] key \(key.kid): \(error)")
             }
@@ -25,17 +27,10 @@ enum TokenKeyLoader {
                 guard bytes.count >= 32 else { throw AuthConfigurationError("[auth] key \(key.kid): an HS256 secret has at least 32 bytes") }
                 keys.append((key.kid, .hs256, .secret(bytes)))
             case (_, let pem?): keys.append((key.kid, key.algorithm, .privatePEM(pem)))
-            case (_, nil): keys.append((key.kid, key.algorithm, .publicPEM(try read(key.publicKeyFile ?? "", for: key.kid))))
+            case (_, nil): keys.append((key.kid, key.algorithm, .publicPEM(publicKey ?? "")))
             }
         }
         return (keys, settings.signingKid ?? settings.keys[0].kid)
-    }
-
-    private static func read(_ path: String, for kid: String) throws -> String {
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-            throw AuthConfigurationError("[auth] key \(kid): cannot read \(path)")
-        }
-        return text
     }
 
     /// The secret in `path`, made there first if the file does not exist (48 random bytes).

@@ -22,10 +22,10 @@ public struct MoldUDP64Packet {
             low = UInt16(bytes[8]) << 8 | UInt16(bytes[9])
         }
 
-        public var description: String {
-            let bytes = (0..<8).map { UInt8(truncatingIfNeeded: high >> (8 * UInt64(7 - $0))) } + [UInt8(low >> 8), UInt8(truncatingIfNeeded: low)]
-            return String(decoding: bytes, as: UTF8.self).trimmingTrailingSpaces
-        }
+        /// Its ten bytes, as on the wire.
+        public var bytes: [UInt8] { bigEndianBytes(high) + bigEndianBytes(low) }
+
+        public var description: String { String(decoding: bytes, as: UTF8.self).trimmingTrailingSpaces }
     }
 
     public let session: Session
@@ -65,22 +65,18 @@ public struct MoldUDP64Packet {
 
     /// A retransmission request for `count` messages from `sequence`.
     public static func request(session: Session, sequence: UInt64, count: UInt16) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(headerSize)
-        for i in 0..<8 { out.append(UInt8(truncatingIfNeeded: session.high >> (8 * UInt64(7 - i)))) }
-        out += [UInt8(session.low >> 8), UInt8(truncatingIfNeeded: session.low)]
-        for i in 0..<8 { out.append(UInt8(truncatingIfNeeded: sequence >> (8 * UInt64(7 - i)))) }
-        out += [UInt8(count >> 8), UInt8(truncatingIfNeeded: count)]
-        return out
+        session.bytes + bigEndianBytes(sequence) + bigEndianBytes(count)
     }
 
     /// A packet with `messages` from `sequence` (for synthetic feeds and test servers).
     public static func packet(session: Session, sequence: UInt64, messages: [[UInt8]]) -> [UInt8] {
         var out = request(session: session, sequence: sequence, count: UInt16(messages.count))
-        for m in messages { out += [UInt8(m.count >> 8), UInt8(truncatingIfNeeded: m.count)] + m }
+        for m in messages { out += bigEndianBytes(UInt16(m.count)) + m }
         return out
     }
 }
+
+private func bigEndianBytes<T: FixedWidthInteger>(_ value: T) -> [UInt8] { withUnsafeBytes(of: value.bigEndian) { Array($0) } }
 
 private extension String {
     var trimmingTrailingSpaces: String {
