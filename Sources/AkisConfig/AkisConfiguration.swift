@@ -345,6 +345,10 @@ public struct AkisConfiguration: Sendable {
             if role == .connect && address.port == 0 { throw s.fail("address", "a feed to connect to needs a port other than 0") }
             endpoint = FeedEndpoint(name: name, id: UInt16(id), address: address, role: role, format: format)
             endpoint.multicastInterface = try s.string("multicast_interface", default: endpoint.multicastInterface)
+            if format == .bistITCH {
+                guard address.transport == .udp else { throw s.fail("address", "a bist-itch feed is MoldUDP64 over UDP: use udp://GROUP:PORT") }
+                endpoint.exchange = try exchangeOptions(&s)
+            }
         }
         endpoint.reconnectInitialNanos = try s.duration("reconnect_initial", default: endpoint.reconnectInitialNanos, in: 1_000_000...3_600_000_000_000)
         endpoint.reconnectMaximumNanos = try s.duration("reconnect_max", default: endpoint.reconnectMaximumNanos, in: 1_000_000...3_600_000_000_000)
@@ -353,6 +357,25 @@ public struct AkisConfiguration: Sendable {
         }
         endpoint.connectTimeoutNanos = try s.duration("connect_timeout", default: endpoint.connectTimeoutNanos, in: 1_000_000...600_000_000_000)
         return endpoint
+    }
+
+    /// A `bist-itch` feed's rewinder, recovery budget, time base and liveness.
+    private static func exchangeOptions(_ s: inout ConfigSection) throws(ConfigError) -> ExchangeFeedOptions {
+        var o = ExchangeFeedOptions()
+        if let text = try s.string("rewinder") {
+            do { o.rewinder = try FeedAddress(parsing: text) } catch { throw s.fail("rewinder", "\(error)") }
+            guard o.rewinder!.transport == .udp, o.rewinder!.port != 0 else {
+                throw s.fail("rewinder", "the retransmission server is reached over UDP: use udp://HOST:PORT with a port other than 0")
+            }
+        }
+        o.recovery.requestsPerSession = try s.integer("recovery_requests", default: o.recovery.requestsPerSession, in: 0...1_000_000)
+        o.recovery.maximumRecoveredShare = try s.number("recovery_share", default: o.recovery.maximumRecoveredShare, in: 0...1)
+        o.recovery.messagesPerRequest = UInt16(try s.integer("recovery_messages_per_request", default: Int(o.recovery.messagesPerRequest), in: 1...65_534))
+        o.recovery.timeoutNanos = try s.duration("recovery_timeout", default: o.recovery.timeoutNanos, in: 1_000_000...60_000_000_000)
+        o.recovery.attempts = try s.integer("recovery_attempts", default: o.recovery.attempts, in: 1...100)
+        o.secondsBase = try s.choice("seconds", default: o.secondsBase)
+        o.staleAfterNanos = try s.duration("stale_after", default: o.staleAfterNanos, in: 100_000_000...3_600_000_000_000)
+        return o
     }
 
     private static func checkDistinct(_ feeds: [FeedEndpoint]) throws(ConfigError) {

@@ -53,6 +53,19 @@ public struct ConfigSection {
         return i
     }
 
+    /// A number, integer or float, within `range`.
+    public mutating func number(_ key: String, default value: Double, in range: ClosedRange<Double>) throws(ConfigError) -> Double {
+        guard let v = take(key) else { return value }
+        let d: Double
+        switch v {
+        case .integer(let n): d = Double(n)
+        case .float(let f): d = f
+        default: throw fail(key, "expected a number, found \(v.kindName)")
+        }
+        guard range.contains(d) else { throw fail(key, "\(d) is out of range \(range.lowerBound)...\(range.upperBound)") }
+        return d
+    }
+
     public mutating func bool(_ key: String, default value: Bool) throws(ConfigError) -> Bool {
         guard let v = take(key) else { return value }
         guard case .bool(let b) = v else { throw fail(key, "expected true or false, found \(v.kindName)") }

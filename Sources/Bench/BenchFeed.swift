@@ -72,6 +72,18 @@ public final class BenchFeed: Sendable {
             var decoder = FeedDecoder<JSONLineCodec>(context: context)
             try reader.forEachRecord { _, payload in decoder.decode(payload, receiveTime: 0, onError: { _ in rejected += 1 }) { ticks.append($0) } }
             decoder.finish { _ in rejected += 1 }
+        case .bistITCH?:
+            // The ticks the daemon's books would make of the packets (sent on as binary frames).
+            var receiver = MoldUDP64Receiver(canRequest: false)
+            var books = BISTOrderBooks(symbols: symbols, feed: 0)
+            try reader.forEachRecord { time, payload in
+                if receiver.receive(payload, now: 0, act: { if case .sessionStarted = $0 { books.startSession(now: time) } }, deliver: { _, message in
+                    switch BISTITCH.decode(message) {
+                    case .success(let m): books.apply(m, receiveTime: 0) { ticks.append($0) }
+                    case .failure: rejected += 1
+                    }
+                }) != nil { rejected += 1 }
+            }
         case nil, .algolab?:
             throw BenchError("\(path): the recording's payload format is unknown; it cannot be replayed as ticks")
         }

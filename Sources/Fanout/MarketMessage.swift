@@ -41,11 +41,16 @@ public enum MarketMessage {
             + "\"expiresAt\":\"\(UTCTime.formatISO8601(p.expiresNanos))\",\"symbolLimit\":\(p.symbolLimit),\"connectionLimit\":\(p.connectionLimit)}}"
     }
 
-    /// `FEED_STATUS`: a feed reconnected; ticks between `from` and `to` may be missing (the
-    /// feed has no sequence numbers to tell). Sent to every client.
+    /// `FEED_STATUS`, sent to every client: a feed reconnected and ticks between `from` and `to`
+    /// may be missing (the feed has no sequence numbers to tell); an exchange feed's `symbols`
+    /// are `STALE` (messages lost: their books, quotes and trades may be incomplete); or they are
+    /// `FRESH` again (a new session started).
     public static func feedStatus(_ n: FeedNotice) -> String {
-        "{\"type\":\"FEED_STATUS\",\"data\":{\"feed\":\(JSONText.string(n.feed)),\"status\":\"RECONNECTED\",\"possibleGap\":true,"
-            + "\"from\":\"\(UTCTime.formatISO8601(n.disconnectedAt))\",\"to\":\"\(UTCTime.formatISO8601(n.reconnectedAt))\"}}"
+        var out = "{\"type\":\"FEED_STATUS\",\"data\":{\"feed\":\(JSONText.string(n.feed)),\"status\":\"\(n.status.rawValue)\","
+        out += "\"possibleGap\":\(n.status != .fresh),\"from\":\"\(UTCTime.formatISO8601(n.disconnectedAt))\",\"to\":\"\(UTCTime.formatISO8601(n.reconnectedAt))\""
+        if n.status != .reconnected { out += ",\"symbols\":[" + n.symbols.map(JSONText.string).joined(separator: ",") + "]" }
+        if let reason = n.reason { out += ",\"reason\":\(JSONText.string(reason))" }
+        return out + "}}"
     }
 
     /// `ERROR`: a message the server refused, or why it closes the connection.

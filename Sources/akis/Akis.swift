@@ -20,4 +20,5 @@ extension FeedFormatOption: ExpressibleByArgument {}
 /// `--format`: the wire format of a feed.
 enum FeedFormatOption: String, CaseIterable {
     case binary, json
+    case bistITCH = "bist-itch"
 }

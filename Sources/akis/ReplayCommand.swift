@@ -8,13 +8,15 @@ struct Replay: ParsableCommand {
     @Argument(help: "Recording file.") var file: String
     @Option(help: "Where to send: tcp://HOST:PORT or udp://HOST:PORT.") var to: String
     @Option(help: "1 = real time, 10 = ten times faster, max = as fast as possible.") var speed = "1"
+    @Option(help: "For a UDP multicast group: the local IPv4 address of the interface to send on (127.0.0.1 for loopback).")
+    var multicastInterface: String?
 
     func run() throws {
         guard let speed = Replayer.Speed(speed) else { throw ValidationError("--speed must be a positive number or 'max', got \(speed.debugDescription)") }
         let address: FeedAddress
         do { address = try FeedAddress(parsing: to) } catch { throw ValidationError("--to: \(error)") }
         let reader = try RecordingReader(path: file)
-        let socket = try Socket.connect(to: address)
+        let socket = try Socket.connect(to: address, multicastInterface: multicastInterface)
         printError("replaying \(file) (\(reader.header.source)) to \(address) at speed \(speed)")
         var lastSent = Replayer.Report(records: 0, bytes: 0, elapsedNanos: 0)
         do {

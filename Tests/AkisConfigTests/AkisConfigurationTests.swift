@@ -150,6 +150,11 @@ import Testing
         ("[calendar]\nsessions = [\"10:00 continuous\", \"09:00 closed\"]", "calendar.sessions (line 2): 09:00 closed is not later"),
         ("[calendar]\nsessions = [\"10:00 lunch\", \"18:00 closed\"]", "calendar.sessions (line 2): \"lunch\" is not one of"),
         ("[calendar]\nholidays = [\"2025-02-30\"]", "calendar.holidays (line 2): \"2025-02-30\" is not a date"),
+        ("[[feeds]]\naddress = \"tcp://127.0.0.1:1\"\nformat = \"bist-itch\"", "feeds[0].address (line 2): a bist-itch feed is MoldUDP64 over UDP"),
+        ("[[feeds]]\naddress = \"udp://239.1.1.1:1\"\nformat = \"bist-itch\"\nrewinder = \"tcp://10.0.0.1:5\"", "feeds[0].rewinder (line 4): the retransmission server is reached over UDP"),
+        ("[[feeds]]\naddress = \"udp://239.1.1.1:1\"\nformat = \"bist-itch\"\nrecovery_share = 1.5", "feeds[0].recovery_share (line 4): 1.5 is out of range"),
+        ("[[feeds]]\naddress = \"udp://239.1.1.1:1\"\nformat = \"bist-itch\"\nseconds = \"noon\"", "feeds[0].seconds (line 4): \"noon\" is not one of \"epoch\", \"midnight\""),
+        ("[[feeds]]\naddress = \"udp://239.1.1.1:1\"\nrewinder = \"udp://10.0.0.1:5\"", "unknown key feeds[0].rewinder"),
         ("serve = 1", "serve (line 1): expected a table"),
         ("a = [", "TOML syntax error at line 1"),
     ])
@@ -160,6 +165,31 @@ import Testing
             return d.contains(message)
         }
     }
+}
+
+@Test func anExchangeFeedReadsItsRecoverySettings() throws {
+    let c = try AkisConfiguration.parse("""
+        [[feeds]]
+        name = "bist"
+        address = "udp://239.1.1.1:21001"
+        format = "bist-itch"
+        multicast_interface = "10.1.2.3"
+        rewinder = "udp://10.9.9.9:21002"
+        recovery_requests = 500
+        recovery_share = 0.03
+        recovery_messages_per_request = 200
+        recovery_timeout = "250ms"
+        recovery_attempts = 2
+        seconds = "midnight"
+        stale_after = "3s"
+        """)
+    let x = try #require(c.feeds.first).exchange
+    #expect(c.feeds[0].format == .bistITCH && c.feeds[0].multicastInterface == "10.1.2.3")
+    #expect(x.rewinder == FeedAddress(transport: .udp, host: "10.9.9.9", port: 21002))
+    #expect(x.recovery == .init(requestsPerSession: 500, maximumRecoveredShare: 0.03, messagesPerRequest: 200, timeoutNanos: 250_000_000, attempts: 2))
+    #expect(x.secondsBase == .midnight && x.staleAfterNanos == 3_000_000_000)
+    let plain = try AkisConfiguration.parse("[[feeds]]\naddress = \"udp://239.1.1.1:21001\"\nformat = \"bist-itch\"").feeds[0].exchange
+    #expect(plain == ExchangeFeedOptions() && plain.rewinder == nil && plain.recovery.requestsPerSession == 9_999)
 }
 
 /// A module's own table, read with the rest of the file into the one configuration.

@@ -25,6 +25,13 @@ final class LogLines: Sendable {
     var all: [String] { lines.withLock { $0 } }
 }
 
+/// Feed notices collected from any thread.
+final class NoticeList: Sendable {
+    private let notices = Mutex<[FeedNotice]>([])
+    func append(_ n: FeedNotice) { notices.withLock { $0.append(n) } }
+    var all: [FeedNotice] { notices.withLock { $0 } }
+}
+
 /// A reader, the pipeline and one collecting lane on real threads, over real sockets.
 final class ReaderHarness: @unchecked Sendable {
     let reader: FeedReader
@@ -33,14 +40,17 @@ final class ReaderHarness: @unchecked Sendable {
     let consumer = CollectingConsumer()
     let stop = ManagedAtomic<Bool>(false)
     private let lines = LogLines()
+    private let noticeList = NoticeList()
     private var workers: [Worker<Void>] = []
 
     init(_ feeds: [FeedEndpoint], path: ReceivePath?, symbols: SymbolTable = testSymbols, ringCapacity: Int = 4096,
          lanePolicy: ConsumerLane.FullPolicy = .block) throws {
         let doorbell = Doorbell()
         let lines = self.lines
+        let notices = self.noticeList
         reader = try FeedReader(feeds: feeds, symbols: symbols, options: FeedReaderOptions(receivePath: path, bufferSize: 16_384, bufferCount: 64),
-                                ring: SPSCRing(minimumCapacity: ringCapacity), doorbell: doorbell) { lines.append($0) }
+                                ring: SPSCRing(minimumCapacity: ringCapacity), doorbell: doorbell, log: { lines.append($0) },
+                                announce: { notices.append($0) })
         lane = ConsumerLane(name: "test", capacity: 4096, policy: lanePolicy)
         pipeline = Pipeline(readers: [reader], lanes: [lane]) { lines.append($0) }
         let (reader, pipeline, lane, consumer, stop) = (reader, pipeline, lane, consumer, stop)
@@ -49,6 +59,8 @@ final class ReaderHarness: @unchecked Sendable {
 
     func address(_ feed: Int = 0) -> FeedAddress { reader.boundAddresses[feed]! }
     var log: [String] { lines.all }
+    /// What the reader told the fan-out.
+    var notices: [FeedNotice] { noticeList.all }
     var counters: FeedCounters { reader.counters[0] }
 
     @discardableResult

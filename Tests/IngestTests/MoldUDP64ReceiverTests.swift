@@ -23,14 +23,14 @@ import Testing
         mutating func feed(_ bytes: [UInt8], now: Int64 = 0, answers: Bool) {
             var new: [Action] = []
             var d: [(UInt64, [UInt8])] = []
-            _ = bytes.withUnsafeBytes { receiver.receive($0, now: now, actions: &new) { d.append(($0, Array($1))) } }
+            _ = bytes.withUnsafeBytes { receiver.receive($0, now: now, act: { new.append($0) }) { d.append(($0, Array($1))) } }
             take(new, d, now: now, answers: answers)
         }
 
         mutating func idle(now: Int64, answers: Bool) {
             var new: [Action] = []
             var d: [(UInt64, [UInt8])] = []
-            receiver.idle(now: now, actions: &new) { d.append(($0, Array($1))) }
+            receiver.idle(now: now, act: { new.append($0) }) { d.append(($0, Array($1))) }
             take(new, d, now: now, answers: answers)
         }
 
@@ -146,7 +146,7 @@ import Testing
         var delivered: [UInt64] = []
         func feed(_ bytes: [UInt8]) {
             var a: [Action] = []
-            if let e = bytes.withUnsafeBytes({ receiver.receive($0, now: 0, actions: &a) { s, _ in delivered.append(s) } }) { errors.append(e) }
+            if let e = bytes.withUnsafeBytes({ receiver.receive($0, now: 0, act: { a.append($0) }) { s, _ in delivered.append(s) } }) { errors.append(e) }
         }
         feed([1, 2, 3])  // shorter than a header
         var damaged = MoldUDP64Packet.packet(session: s, sequence: 1, messages: Array(Self.session.messages[0..<2]))

@@ -147,7 +147,7 @@ func readAll(_ path: String) throws -> (records: [(Int64, [UInt8])], error: Erro
             switch format {
             case .binary: binary.decode(payload, receiveTime: time) { decoded.append($0) }
             case .jsonLines: json.decode(payload, receiveTime: time) { decoded.append($0) }
-            case .algolab: Issue.record("not a recording format")
+            case .algolab, .bistITCH: Issue.record("not a tick recording format")
             }
         }
         #expect(decoded == expected)

@@ -124,6 +124,8 @@ public protocol FeedCodec: SendableMetatype {
 public enum FeedFormat: String, Sendable, CaseIterable {
     case binary
     case jsonLines = "json"
+    /// Borsa Istanbul's ITCH in MoldUDP64 packets, from UDP (multicast).
+    case bistITCH = "bist-itch"
     /// AlgoLab's market-data WebSocket: read by the AlgoLab module (a `TickSource` of its own),
     /// not by the socket readers.
     case algolab

@@ -19,6 +19,8 @@ public struct FeedEndpoint: Sendable, Equatable {
     public var reconnectInitialNanos: Int64
     public var reconnectMaximumNanos: Int64
     public var connectTimeoutNanos: Int64
+    /// For an exchange feed (`bist-itch`): recovery, time base and liveness.
+    public var exchange = ExchangeFeedOptions()
 
     public init(
         name: String, id: UInt16, address: FeedAddress, role: Role = .listen, format: FeedFormat = .binary,
@@ -35,4 +37,16 @@ public struct FeedEndpoint: Sendable, Equatable {
         self.reconnectMaximumNanos = reconnectMaximumNanos
         self.connectTimeoutNanos = connectTimeoutNanos
     }
+}
+
+/// The settings of an exchange feed (`bist-itch`) besides its address.
+public struct ExchangeFeedOptions: Sendable, Equatable {
+    /// Where retransmission requests go (unicast UDP); none: gaps are given up at once.
+    public var rewinder: FeedAddress?
+    public var recovery = MoldUDP64Receiver.Budget()
+    public var secondsBase = BISTOrderBooks.SecondsBase.epoch
+    /// No packet, not even a heartbeat, for this long: the feed is reported stale.
+    public var staleAfterNanos: Int64 = 5_000_000_000
+
+    public init() {}
 }

@@ -36,6 +36,8 @@ public final class FeedReader: TickSource, @unchecked Sendable {
     public let feeds: [FeedEndpoint]
     /// Per feed, in the order of `feeds`.
     public let counters: [FeedCounters]
+    /// Per feed, in the order of `feeds`: the receiver's and books' counters of an exchange feed.
+    public let exchangeCounters: [ExchangeFeedCounters?]
     public let ring: SPSCRing<Tick>
     public let receivePath: ReceivePath
     /// The bound address of each listen-mode feed (with the real port when 0 was asked for).
@@ -52,8 +54,13 @@ public final class FeedReader: TickSource, @unchecked Sendable {
     private var engine: (any FeedIOEngine)?
     private let contexts: [DecodeContext]
     private let log: (String) -> Void
+    private let announce: (FeedNotice) -> Void
     private let batcher: TickBatcher
     private var listeners: [Socket?]
+    /// Per feed: the socket to an exchange feed's rewinder (requests out, answers in).
+    private var rewinders: [Socket?]
+    /// Per feed: an exchange feed's decoder, which both its sockets share.
+    private var exchangeDecoders: [BISTITCHStreamDecoder?]
     private var feedStates: [FeedState]
     private var slots: [Slot] = []
     private var freeSlots: [Int] = []
@@ -82,13 +89,17 @@ public final class FeedReader: TickSource, @unchecked Sendable {
     }
 
     public init(feeds: [FeedEndpoint], symbols: SymbolTable, options: FeedReaderOptions = .init(), ring: SPSCRing<Tick>,
-                doorbell: Doorbell = Doorbell(), log: @escaping (String) -> Void) throws {
+                doorbell: Doorbell = Doorbell(), log: @escaping (String) -> Void, announce: @escaping (FeedNotice) -> Void = { _ in }) throws {
         precondition(feeds.allSatisfy(\.format.isSocketFormat), "a socket reader reads socket formats only")
+        precondition(feeds.allSatisfy { $0.format != .bistITCH || ($0.address.transport == .udp && $0.role == .listen) }, "bist-itch feeds are UDP")
         self.feeds = feeds
         self.doorbell = doorbell
         self.ring = ring
         self.log = log
+        self.announce = announce
         counters = feeds.map { _ in FeedCounters() }
+        exchangeCounters = feeds.map { $0.format == .bistITCH ? ExchangeFeedCounters() : nil }
+        exchangeDecoders = feeds.map { _ in nil }
         contexts = feeds.map { DecodeContext(symbols: symbols, maximumFrameBytes: options.maximumFrameBytes, feed: $0.id) }
         let engine = try FeedIOEngines.make(options.receivePath, bufferSize: options.bufferSize, bufferCount: options.bufferCount) { path, error in
             log("reader: \(path.summary) is unavailable (\(error)); trying the next receive path")
@@ -116,6 +127,12 @@ public final class FeedReader: TickSource, @unchecked Sendable {
             states.append(state)
         }
         self.listeners = listeners
+        rewinders = try feeds.map { feed in
+            guard let rewinder = feed.exchange.rewinder else { return nil }
+            let socket = try Socket.connect(to: rewinder)
+            Socket.setNonBlocking(socket.fd)
+            return socket
+        }
         feedStates = states
         boundAddresses = listeners.map { $0?.boundAddress }
     }
@@ -133,7 +150,18 @@ public final class FeedReader: TickSource, @unchecked Sendable {
         for (i, feed) in feeds.enumerated() {
             if let listener = listeners[i] {
                 let slot = open(feed: i, fd: listener.fd, state: feed.address.transport == .udp ? .datagrams : .listening, label: "\(feed.address)")
-                if feed.address.transport == .udp {
+                if feed.format == .bistITCH {
+                    let decoder = BISTITCHStreamDecoder(feed: feed, context: contexts[i], exchange: exchangeCounters[i]!, log: log, announce: announce)
+                    exchangeDecoders[i] = decoder
+                    slots[slot].decoder = decoder
+                    try engine.receive(listener.fd, token: token(slot))
+                    if let rewinder = rewinders[i] {
+                        decoder.rewinderFD = rewinder.fd
+                        let answers = open(feed: i, fd: rewinder.fd, state: .datagrams, label: "rewinder \(rewinder.address)")
+                        slots[answers].decoder = decoder
+                        try engine.receive(rewinder.fd, token: token(answers))
+                    }
+                } else if feed.address.transport == .udp {
                     slots[slot].decoder = StreamDecoder.make(feed.format, context: contexts[i])
                     try engine.receive(listener.fd, token: token(slot))
                 } else {
@@ -166,6 +194,11 @@ public final class FeedReader: TickSource, @unchecked Sendable {
                 sampleKernelDrops()
             }
             try engine.wait(timeoutNanos: wake - now) { handle($0) }
+            for (i, decoder) in exchangeDecoders.enumerated() {
+                guard let decoder else { continue }
+                let ticks = decoder.idle(now: Clock.monotonicNanos(), into: batcher, counters: counters[i]) { rejected($0, feed: i, label: "idle") }
+                counters[i].ticks.wrappingIncrement(by: ticks, ordering: .relaxed)
+            }
             batcher.flush()
         }
     }
@@ -185,7 +218,7 @@ public final class FeedReader: TickSource, @unchecked Sendable {
     /// Closes the slot's socket (after its last completion) and retires its token.
     private func close(slot index: Int) {
         engine?.forget(token: token(index))
-        if listeners[slots[index].feed]?.fd != slots[index].fd { Glibc.close(slots[index].fd) }
+        if !ownsSeparately(slots[index]) { Glibc.close(slots[index].fd) }
         slots[index].generation &+= 1
         slots[index].state = .free
         slots[index].decoder = nil
@@ -312,10 +345,17 @@ public final class FeedReader: TickSource, @unchecked Sendable {
         }
     }
 
-    private func rejected(_ error: FrameError, feed: Int, slot: Int) {
-        if let line = feedStates[feed].errorLog.line("feed \(feeds[feed].name): \(slots[slot].label): rejected frame: \(error)", now: Clock.monotonicNanos()) {
+    private func rejected(_ error: FrameError, feed: Int, slot: Int) { rejected(error, feed: feed, label: slots[slot].label) }
+
+    private func rejected(_ error: FrameError, feed: Int, label: String) {
+        if let line = feedStates[feed].errorLog.line("feed \(feeds[feed].name): \(label): rejected frame: \(error)", now: Clock.monotonicNanos()) {
             log(line)
         }
+    }
+
+    /// Whether the slot's socket is a listener's or a rewinder's, closed with its `Socket`.
+    private func ownsSeparately(_ slot: Slot) -> Bool {
+        listeners[slot.feed]?.fd == slot.fd || rewinders[slot.feed]?.fd == slot.fd
     }
 
     /// UDP sockets: datagrams the kernel dropped for want of buffer space (SO_MEMINFO).
@@ -337,11 +377,12 @@ public final class FeedReader: TickSource, @unchecked Sendable {
         }
         batcher.flush()
         engine = nil  // io_uring_queue_exit cancels whatever is still armed
-        for s in slots.indices where slots[s].fd >= 0 && listeners[slots[s].feed]?.fd != slots[s].fd {
+        for s in slots.indices where slots[s].fd >= 0 && !ownsSeparately(slots[s]) {
             Glibc.close(slots[s].fd)
             slots[s].fd = -1
         }
         listeners = listeners.map { _ in nil }
+        rewinders = rewinders.map { _ in nil }
         finished.store(true, ordering: .releasing)
         doorbell.ring()
     }

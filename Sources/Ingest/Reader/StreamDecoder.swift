@@ -7,12 +7,16 @@ class StreamDecoder {
                 onError: (FrameError) -> Void) -> UInt64 { fatalError("abstract") }
     /// The stream ended: a partial frame still held counts as truncated.
     func finish(counters: FeedCounters, onError: (FrameError) -> Void) { fatalError("abstract") }
+    /// Called on every turn of the reader's loop (at least every 100 ms): for timeouts. Returns
+    /// the ticks it appended to `sink`.
+    func idle(now: Int64, into sink: TickBatcher, counters: FeedCounters, onError: (FrameError) -> Void) -> UInt64 { 0 }
 
     static func make(_ format: FeedFormat, context: DecodeContext) -> StreamDecoder {
         switch format {
         case .binary: CodecStreamDecoder<BinaryFrameCodec>(context: context)
         case .jsonLines: CodecStreamDecoder<JSONLineCodec>(context: context)
         case .algolab: preconditionFailure("an algolab feed has its own source, not a socket reader")
+        case .bistITCH: preconditionFailure("a bist-itch feed's decoder is made with its feed (BISTITCHStreamDecoder)")
         }
     }
 }

@@ -25,10 +25,18 @@ public enum RecordingFormat {
 public struct RecordingHeader: Sendable, Equatable {
     public enum Transport: UInt8, Sendable { case unknown = 0, tcp = 1, udp = 2 }
     public enum Payload: UInt8, Sendable {
-        case raw = 0, binary = 1, jsonLines = 2
-        public init(_ format: FeedFormat) { self = format == .binary ? .binary : .jsonLines }
+        /// `bistITCH`: one MoldUDP64 packet per record.
+        case raw = 0, binary = 1, jsonLines = 2, bistITCH = 3
+        public init(_ format: FeedFormat) {
+            switch format {
+            case .binary: self = .binary
+            case .jsonLines: self = .jsonLines
+            case .bistITCH: self = .bistITCH
+            case .algolab: self = .raw
+            }
+        }
         public var feedFormat: FeedFormat? {
-            switch self { case .binary: .binary; case .jsonLines: .jsonLines; case .raw: nil }
+            switch self { case .binary: .binary; case .jsonLines: .jsonLines; case .bistITCH: .bistITCH; case .raw: nil }
         }
     }
 

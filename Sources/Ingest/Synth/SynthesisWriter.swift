@@ -24,7 +24,7 @@ public enum SynthesisWriter {
             switch format {
             case .binary: BinaryFrameCodec.encode(tick, symbols: feed.symbols, into: &frame)
             case .jsonLines: JSONLineCodec.encode(tick, symbols: feed.symbols, into: &frame)
-            case .algolab: preconditionFailure("recordings hold socket formats")
+            case .algolab, .bistITCH: preconditionFailure("ticks are written as binary or JSON frames")
             }
             try writer.append(receiveTime: tick.receiveTime, payload: frame)
             ticks += 1
@@ -32,5 +32,14 @@ public enum SynthesisWriter {
         }
         try writer.close()
         return Summary(ticks: ticks, bytes: writer.bytesWritten)
+    }
+
+    /// Writes a synthetic BIST ITCH session: one record per MoldUDP64 packet, at its session time.
+    public static func write(_ session: SyntheticITCHSession, source: String, to path: String, overwrite: Bool = false) throws -> Summary {
+        let header = RecordingHeader(payload: .bistITCH, transport: .udp, startTime: session.packets.first?.time ?? 0, source: source)
+        let writer = try RecordingWriter(path: path, header: header, overwrite: overwrite)
+        for packet in session.packets { try writer.append(receiveTime: packet.time, payload: packet.bytes) }
+        try writer.close()
+        return Summary(ticks: UInt64(session.messages.count), bytes: writer.bytesWritten)
     }
 }

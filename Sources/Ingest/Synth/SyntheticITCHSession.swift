@@ -63,7 +63,8 @@ public struct SyntheticITCHSession: Sendable {
 
     /// Every message in sequence order, from sequence 1 (what a rewinder serves).
     public let messages: [[UInt8]]
-    public let packets: [Packet]
+    /// In the order they are sent (a caller may leave some out, to make gaps).
+    public var packets: [Packet]
     public let session: MoldUDP64Packet.Session
     /// The order book id of each symbol, in the order of `BISTMarket.bist30`.
     public let books: [String: UInt32]

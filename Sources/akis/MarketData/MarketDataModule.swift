@@ -104,28 +104,6 @@ struct MarketDataModule: DaemonModule {
         let uring = IOUringSupport.probe()
         log("io_uring probe: best path \(uring.bestReceivePath.rawValue) (setup errno \(uring.setupErrno), buffer ring errno \(uring.bufferRingErrno), multishot errno \(uring.multishotErrno))")
 
-        // Socket feeds are spread over the reader threads in order; each reader has its own ring.
-        let socketFeeds = settings.feeds.filter(\.format.isSocketFormat)
-        let threads = min(settings.readerThreads, socketFeeds.count)
-        var readers: [FeedReader] = []
-        let pipelineDoorbell = Doorbell()
-        for r in 0..<threads {
-            let feeds = socketFeeds.enumerated().filter { $0.offset % threads == r }.map(\.element)
-            let reader: FeedReader
-            do {
-                reader = try FeedReader(feeds: feeds, symbols: settings.symbols, options: settings.reader,
-                                        ring: SPSCRing(minimumCapacity: settings.readerRingCapacity), doorbell: pipelineDoorbell, log: log)
-            } catch {
-                throw DaemonError("cannot start the feed reader: \(error)")
-            }
-            readers.append(reader)
-            for (i, feed) in feeds.enumerated() {
-                let at = reader.boundAddresses[i].map { "listening on \($0)" } ?? "connecting to \(feed.address)"
-                log("feed \(feed.name) (id \(feed.id), \(feed.format.rawValue)): \(at); reader \(r + 1) receives with \(reader.receivePath.summary)")
-            }
-        }
-        listening = readers.flatMap { r in zip(r.feeds, r.boundAddresses).compactMap { f, a in a.map { "feed \(f.name) \($0)" } } }
-
         // Without a database the store lane ends in a counting consumer (it checksums what it receives).
         let counting = CountingConsumer(symbolCount: settings.symbols.count)
         var aggregation = AggregationStage.Options()
@@ -141,6 +119,29 @@ struct MarketDataModule: DaemonModule {
         fanoutOptions.clientQueueCapacity = settings.fanout.clientQueue
         let fanout = FanoutHub(symbols: settings.symbols, latest: aggregator.latest, calendar: settings.calendar, lane: fanoutLane, candles: fanoutCandles,
                                options: fanoutOptions)
+        // Socket feeds are spread over the reader threads in order; each reader has its own ring.
+        let socketFeeds = settings.feeds.filter(\.format.isSocketFormat)
+        let threads = min(settings.readerThreads, socketFeeds.count)
+        var readers: [FeedReader] = []
+        let pipelineDoorbell = Doorbell()
+        for r in 0..<threads {
+            let feeds = socketFeeds.enumerated().filter { $0.offset % threads == r }.map(\.element)
+            let reader: FeedReader
+            do {
+                reader = try FeedReader(feeds: feeds, symbols: settings.symbols, options: settings.reader,
+                                        ring: SPSCRing(minimumCapacity: settings.readerRingCapacity), doorbell: pipelineDoorbell, log: log,
+                                        announce: { fanout.announce($0) })
+            } catch {
+                throw DaemonError("cannot start the feed reader: \(error)")
+            }
+            readers.append(reader)
+            for (i, feed) in feeds.enumerated() {
+                let at = reader.boundAddresses[i].map { "listening on \($0)" } ?? "connecting to \(feed.address)"
+                log("feed \(feed.name) (id \(feed.id), \(feed.format.rawValue)): \(at); reader \(r + 1) receives with \(reader.receivePath.summary)")
+            }
+        }
+        listening = readers.flatMap { r in zip(r.feeds, r.boundAddresses).compactMap { f, a in a.map { "feed \(f.name) \($0)" } } }
+
         // Feeds a module reads itself (AlgoLab's WebSocket): a source and a service each.
         let feedSources = try context.shared.take(FeedSources.self, for: Self.name)
         var moduleFeeds: [FeedSources.Started] = []

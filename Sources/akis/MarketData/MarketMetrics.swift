@@ -13,6 +13,7 @@ enum MarketMetrics {
                          writer: CopyBatchWriter?, fanout: FanoutHub, fanoutCandles: CandleOutlet) {
         var index = 0
         for (r, reader) in readers.enumerated() {
+            let readerStart = index
             let readerLabel = [("reader", "\(r + 1)")]
             metrics.constant("reader_receive_path", unit: "info", "The receive path each reader thread uses (value 1)",
                              labels: readerLabel + [("path", reader.receiveDescription)], value: 1)
@@ -35,6 +36,7 @@ enum MarketMetrics {
                 metrics.counter("feed_kernel_drops", "UDP datagrams the kernel dropped (receive buffer full)", labels: l) {
                     c.kernelDrops.load(ordering: .relaxed)
                 }
+                if let x = (reader as? FeedReader)?.exchangeCounters[index - readerStart] { registerExchange(in: metrics, labels: l, x) }
                 let s = pipeline.sequenceCounters[index]
                 index += 1
                 metrics.counter("sequence_gaps", "Jumps in a feed's sequence numbers", labels: l) { s.gaps.load(ordering: .relaxed) }
@@ -117,6 +119,28 @@ enum MarketMetrics {
         }
         metrics.gauge("kafka_market_catching_up", "1 while the Kafka market lane catches up from the stored ticks") {
             lane.catchingUp.load(ordering: .relaxed) ? 1 : 0
+        }
+    }
+
+    /// An exchange feed's MoldUDP64 receiver, recovery budget and books.
+    private static func registerExchange(in metrics: DaemonMetrics, labels l: [(String, String)], _ x: ExchangeFeedCounters) {
+        metrics.counter("feed_moldudp64_packets", "MoldUDP64 packets taken per exchange feed (rewinder answers included)", labels: l) { x.packets.load(ordering: .relaxed) }
+        metrics.counter("feed_moldudp64_heartbeats", "MoldUDP64 heartbeats per exchange feed", labels: l) { x.heartbeats.load(ordering: .relaxed) }
+        metrics.counter("feed_exchange_messages", "Exchange messages delivered in sequence order per feed", labels: l) { x.messages.load(ordering: .relaxed) }
+        metrics.counter("feed_exchange_duplicates", "Exchange messages received twice (dropped)", labels: l) { x.duplicates.load(ordering: .relaxed) }
+        metrics.counter("feed_exchange_gaps", "Jumps in an exchange feed's message sequence", labels: l) { x.gaps.load(ordering: .relaxed) }
+        metrics.counter("feed_recovery_requests", "Retransmission requests sent to the rewinder", labels: l) { x.recoveryRequests.load(ordering: .relaxed) }
+        metrics.counter("feed_recovered_messages", "Missing messages recovered (from the rewinder or late)", labels: l) { x.recoveredMessages.load(ordering: .relaxed) }
+        metrics.counter("feed_lost_messages", "Missing messages given up (budget spent, rewinder silent, none configured)", labels: l) {
+            x.lostMessages.load(ordering: .relaxed)
+        }
+        metrics.gauge("feed_recovery_requests_left", "Retransmission requests left in the session's budget", labels: l) { Double(x.requestsLeft.load(ordering: .relaxed)) }
+        metrics.gauge("feed_stale_instruments", "Instruments whose books are stale (messages lost) until the next session", labels: l) {
+            Double(x.staleInstruments.load(ordering: .relaxed))
+        }
+        metrics.counter("feed_exchange_sessions", "MoldUDP64 sessions seen", labels: l) { x.sessions.load(ordering: .relaxed) }
+        metrics.counter("feed_book_rejects", "Order messages the books could not take (unknown order, more shares than rest)", labels: l) {
+            x.bookRejects.load(ordering: .relaxed)
         }
     }
 }

@@ -111,11 +111,11 @@ public struct MoldUDP64Receiver {
     public var requestsLeft: Int { max(0, budget.requestsPerSession - requestsThisSession) }
     private var hasGap: Bool { end > next }
 
-    /// Takes one datagram: delivers what is now in order through `deliver`, and appends to
-    /// `actions` what the caller must do. A malformed packet is counted and returned as the
+    /// Takes one datagram: delivers what is now in order through `deliver`, and tells `act`
+    /// what the caller must do, in order with the deliveries (a new session before its messages). A malformed packet is counted and returned as the
     /// error; the messages it held before the damage are taken.
     public mutating func receive(
-        _ bytes: UnsafeRawBufferPointer, now: Int64, actions: inout [Action], deliver: (UInt64, UnsafeRawBufferPointer) -> Void
+        _ bytes: UnsafeRawBufferPointer, now: Int64, act: (Action) -> Void, deliver: (UInt64, UnsafeRawBufferPointer) -> Void
     ) -> FrameError? {
         let packet: MoldUDP64Packet
         switch MoldUDP64Packet.parse(bytes) {
@@ -131,7 +131,7 @@ public struct MoldUDP64Receiver {
                 stats.otherSession += 1
                 return nil
             }
-            start(packet.session, at: packet.sequence, actions: &actions)
+            start(packet.session, at: packet.sequence, act: act)
         }
         var damage: FrameError?
         if packet.isHeartbeat || packet.isEndOfSession {
@@ -144,28 +144,28 @@ public struct MoldUDP64Receiver {
             damage = packet.forEachMessage { sequence, message in take(sequence, message, deliver: deliver) }
             if damage != nil { stats.malformed += 1 }
         }
-        if held.count >= holdLimit { giveUp(.holdLimit, actions: &actions, deliver: deliver) }
-        settle(now: now, actions: &actions, deliver: deliver)
+        if held.count >= holdLimit { giveUp(.holdLimit, act: act, deliver: deliver) }
+        settle(now: now, act: act, deliver: deliver)
         return damage
     }
 
     /// Call now and then (at least every `timeoutNanos`): asks again, or gives up, when the
     /// answer to a request is late.
-    public mutating func idle(now: Int64, actions: inout [Action], deliver: (UInt64, UnsafeRawBufferPointer) -> Void) {
+    public mutating func idle(now: Int64, act: (Action) -> Void, deliver: (UInt64, UnsafeRawBufferPointer) -> Void) {
         guard let o = outstanding, now >= o.deadline else { return }
         outstanding = nil
         if o.attempts >= budget.attempts {
-            giveUp(.rewinderSilent, actions: &actions, deliver: deliver)
+            giveUp(.rewinderSilent, act: act, deliver: deliver)
         } else {
-            ask(now: now, attempt: o.attempts + 1, actions: &actions, deliver: deliver)
+            ask(now: now, attempt: o.attempts + 1, act: act, deliver: deliver)
         }
-        settle(now: now, actions: &actions, deliver: deliver)
+        settle(now: now, act: act, deliver: deliver)
     }
 
-    private mutating func start(_ new: MoldUDP64Packet.Session, at sequence: UInt64, actions: inout [Action]) {
+    private mutating func start(_ new: MoldUDP64Packet.Session, at sequence: UInt64, act: (Action) -> Void) {
         if session != nil, missing > 0 {
             stats.lost += missing
-            actions.append(.lost(from: next, count: missing, reason: .sessionChanged))
+            act(.lost(from: next, count: missing, reason: .sessionChanged))
         }
         previousSession = session
         session = new
@@ -178,7 +178,7 @@ public struct MoldUDP64Receiver {
         ended = false
         endAnnounced = false
         stats.sessions += 1
-        actions.append(.sessionStarted(new))
+        act(.sessionStarted(new))
     }
 
     @inline(__always)
@@ -222,20 +222,20 @@ public struct MoldUDP64Receiver {
 
     /// Notes progress on the request in flight, asks for a gap nobody asked for yet, and ends
     /// the session when all of it is in.
-    private mutating func settle(now: Int64, actions: inout [Action], deliver: (UInt64, UnsafeRawBufferPointer) -> Void) {
+    private mutating func settle(now: Int64, act: (Action) -> Void, deliver: (UInt64, UnsafeRawBufferPointer) -> Void) {
         if let o = outstanding, next > o.sequence {
             let through = o.sequence + o.count
             outstanding = next >= through ? nil : (next, through - next, now + budget.timeoutNanos, 1)
         }
-        if outstanding == nil && hasGap { ask(now: now, attempt: 1, actions: &actions, deliver: deliver) }
+        if outstanding == nil && hasGap { ask(now: now, attempt: 1, act: act, deliver: deliver) }
         if ended && !endAnnounced && !hasGap, let session {
             endAnnounced = true
-            actions.append(.sessionEnded(session))
+            act(.sessionEnded(session))
         }
     }
 
     /// Asks for the first gap, or gives it up (and goes on to the next) when the budget says no.
-    private mutating func ask(now: Int64, attempt: Int, actions: inout [Action], deliver: (UInt64, UnsafeRawBufferPointer) -> Void) {
+    private mutating func ask(now: Int64, attempt: Int, act: (Action) -> Void, deliver: (UInt64, UnsafeRawBufferPointer) -> Void) {
         while hasGap, let session {
             let gapEnd = held.isEmpty ? end : held.keys.min()!
             let count = min(gapEnd - next, UInt64(budget.messagesPerRequest))
@@ -248,20 +248,20 @@ public struct MoldUDP64Receiver {
                 requestsThisSession += 1
                 stats.requests += 1
                 outstanding = (next, count, now + budget.timeoutNanos, attempt)
-                actions.append(.request(session: session, sequence: next, count: UInt16(count)))
+                act(.request(session: session, sequence: next, count: UInt16(count)))
                 return
             }
-            giveUp(refusal, actions: &actions, deliver: deliver)
+            giveUp(refusal, act: act, deliver: deliver)
         }
     }
 
     /// Skips the first gap: the messages held after it are delivered.
-    private mutating func giveUp(_ reason: LossReason, actions: inout [Action], deliver: (UInt64, UnsafeRawBufferPointer) -> Void) {
+    private mutating func giveUp(_ reason: LossReason, act: (Action) -> Void, deliver: (UInt64, UnsafeRawBufferPointer) -> Void) {
         guard hasGap else { return }
         let resume = held.keys.min() ?? end
         let count = resume - next
         stats.lost += count
-        actions.append(.lost(from: next, count: count, reason: reason))
+        act(.lost(from: next, count: count, reason: reason))
         next = resume
         outstanding = nil
         drainHeld(deliver: deliver)

@@ -1,0 +1,168 @@
+import Atomics
+import Glibc
+
+/// What an exchange feed's receiver and books have seen, for metrics. Written by the reader
+/// thread after each datagram, read by any.
+public final class ExchangeFeedCounters: Sendable {
+    public let packets = ManagedAtomic<UInt64>(0)
+    public let heartbeats = ManagedAtomic<UInt64>(0)
+    public let messages = ManagedAtomic<UInt64>(0)
+    public let gaps = ManagedAtomic<UInt64>(0)
+    public let duplicates = ManagedAtomic<UInt64>(0)
+    public let recoveryRequests = ManagedAtomic<UInt64>(0)
+    public let recoveredMessages = ManagedAtomic<UInt64>(0)
+    public let lostMessages = ManagedAtomic<UInt64>(0)
+    public let requestsLeft = ManagedAtomic<UInt64>(0)
+    public let sessions = ManagedAtomic<UInt64>(0)
+    public let staleInstruments = ManagedAtomic<UInt64>(0)
+    /// Order messages the books could not take (an unknown order, more shares than rest).
+    public let bookRejects = ManagedAtomic<UInt64>(0)
+
+    public init() {}
+
+    func publish(_ r: MoldUDP64Receiver, _ b: BISTOrderBooks, stale: Int) {
+        packets.store(r.stats.packets, ordering: .relaxed)
+        heartbeats.store(r.stats.heartbeats, ordering: .relaxed)
+        messages.store(r.stats.delivered, ordering: .relaxed)
+        gaps.store(r.stats.gaps, ordering: .relaxed)
+        duplicates.store(r.stats.duplicates, ordering: .relaxed)
+        recoveryRequests.store(r.stats.requests, ordering: .relaxed)
+        recoveredMessages.store(r.stats.recovered, ordering: .relaxed)
+        lostMessages.store(r.stats.lost, ordering: .relaxed)
+        requestsLeft.store(UInt64(r.requestsLeft), ordering: .relaxed)
+        sessions.store(r.stats.sessions, ordering: .relaxed)
+        staleInstruments.store(UInt64(stale), ordering: .relaxed)
+        bookRejects.store(b.stats.bookRejects, ordering: .relaxed)
+    }
+}
+
+/// A `bist-itch` feed on the reader thread: MoldUDP64 packets from the multicast group (and the
+/// rewinder's answers, through the same decoder) go through the receiver, which delivers messages
+/// in order; each is decoded and applied to the books, whose ticks go to the pipeline. Gaps are
+/// asked of the rewinder from its budget; lost messages and a silent feed make the books stale,
+/// logged and announced to the fan-out's clients.
+final class BISTITCHStreamDecoder: StreamDecoder {
+    private var receiver: MoldUDP64Receiver
+    private var books: BISTOrderBooks
+    /// A session ended during the last call into the receiver (logged once the call is over).
+    private var endedSession: MoldUDP64Packet.Session?
+    private let feed: FeedEndpoint
+    private let exchange: ExchangeFeedCounters
+    private let log: (String) -> Void
+    private let announce: (FeedNotice) -> Void
+    /// The connected socket to the rewinder, or -1.
+    var rewinderFD: Int32 = -1
+    private var lastPacket: Int64
+    private var silent = false
+    private var stale = false
+    private var requestErrors = LogRateLimiter()
+
+    init(feed: FeedEndpoint, context: DecodeContext, exchange: ExchangeFeedCounters, log: @escaping (String) -> Void,
+         announce: @escaping (FeedNotice) -> Void) {
+        self.feed = feed
+        self.exchange = exchange
+        self.log = log
+        self.announce = announce
+        receiver = MoldUDP64Receiver(budget: feed.exchange.recovery, canRequest: feed.exchange.rewinder != nil)
+        books = BISTOrderBooks(symbols: context.symbols, feed: context.feed, secondsBase: feed.exchange.secondsBase)
+        lastPacket = Clock.monotonicNanos()
+    }
+
+    override func decode(_ bytes: UnsafeRawBufferPointer, receiveTime: Int64, into sink: TickBatcher, counters: FeedCounters,
+                         onError: (FrameError) -> Void) -> UInt64 {
+        var ticks: UInt64 = 0
+        let now = Clock.monotonicNanos()
+        lastPacket = now
+        if silent {
+            silent = false
+            log("feed \(feed.name): packets again after a silence")
+        }
+        let damage = receiver.receive(bytes, now: now, act: { act($0) }) { _, message in
+            apply(message, receiveTime: receiveTime, sink: sink, counters: counters, onError: onError, ticks: &ticks)
+        }
+        if let damage {
+            counters.countRejected(damage.kind)
+            onError(damage)
+        }
+        if endedSession != nil { logEnd() }
+        exchange.publish(receiver, books, stale: stale ? books.instruments.count : 0)
+        return ticks
+    }
+
+    @inline(__always)
+    private func apply(_ message: UnsafeRawBufferPointer, receiveTime: Int64, sink: TickBatcher, counters: FeedCounters,
+                       onError: (FrameError) -> Void, ticks: inout UInt64) {
+        switch BISTITCH.decode(message) {
+        case .success(let m):
+            books.apply(m, receiveTime: receiveTime) { tick in
+                sink.append(tick)
+                ticks += 1
+            }
+        case .failure(let error):
+            counters.countRejected(error.kind)
+            onError(error)
+        }
+    }
+
+    /// Datagrams carry whole packets; messages held after a gap are kept on purpose.
+    override func finish(counters: FeedCounters, onError: (FrameError) -> Void) {}
+
+    override func idle(now: Int64, into sink: TickBatcher, counters: FeedCounters, onError: (FrameError) -> Void) -> UInt64 {
+        var ticks: UInt64 = 0
+        let wall = Clock.wallNanos()
+        receiver.idle(now: now, act: { act($0) }) { _, message in
+            apply(message, receiveTime: wall, sink: sink, counters: counters, onError: onError, ticks: &ticks)
+        }
+        if endedSession != nil { logEnd() }
+        if !silent && receiver.session != nil && !receiver.ended && now - lastPacket > feed.exchange.staleAfterNanos {
+            silent = true
+            let reason = "no packet, not even a heartbeat, for \(FeedReader.seconds(now - lastPacket))"
+            log("feed \(feed.name): \(reason)")
+            markStale(reason: reason)
+        }
+        exchange.publish(receiver, books, stale: stale ? books.instruments.count : 0)
+        return ticks
+    }
+
+    /// Runs inside a call into the receiver: it must not touch `receiver`.
+    private func act(_ action: MoldUDP64Receiver.Action) {
+        switch action {
+        case .request(let session, let sequence, let count):
+            let request = MoldUDP64Packet.request(session: session, sequence: sequence, count: count)
+            let sent = request.withUnsafeBytes { Glibc.send(rewinderFD, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            // A request that could not be sent is as good as unanswered: the timeout asks again.
+            if sent < 0, let line = requestErrors.line("feed \(feed.name): cannot send a retransmission request: \(SystemError.message(errno))",
+                                                        now: Clock.monotonicNanos()) {
+                log(line)
+            }
+        case .lost(let from, let count, let reason):
+            let text = "\(count) messages from \(from) lost (\(reason.rawValue))"
+            log("feed \(feed.name): \(text); its books are stale until the next session")
+            markStale(reason: text)
+        case .sessionStarted(let session):
+            let wasStale = stale
+            books.startSession(now: Clock.wallNanos())
+            stale = false
+            log("feed \(feed.name): session \(session) started")
+            if wasStale {
+                announce(FeedNotice(feed: feed.name, status: .fresh, at: Clock.wallNanos(), symbols: [], reason: "session \(session) started"))
+            }
+        case .sessionEnded(let session):
+            endedSession = session
+        }
+    }
+
+    private func logEnd() {
+        guard let session = endedSession else { return }
+        endedSession = nil
+        log("feed \(feed.name): session \(session) ended after \(receiver.next - 1) messages "
+            + "(\(receiver.stats.recovered) recovered, \(receiver.stats.lost) lost, \(receiver.requestsLeft) requests left)")
+    }
+
+    private func markStale(reason: String) {
+        books.markAllStale()
+        stale = true
+        let names = books.staleSymbols.map { books.symbols.name(of: $0) }
+        announce(FeedNotice(feed: feed.name, status: .stale, at: Clock.wallNanos(), symbols: names, reason: reason))
+    }
+}
