@@ -172,7 +172,7 @@ let package = Package(
         .testTarget(name: "RingBufferTests", dependencies: ["RingBuffer"], swiftSettings: strict),
         .testTarget(
             name: "IngestTests",
-            dependencies: ["Ingest", "RingBuffer", .product(name: "Atomics", package: "swift-atomics")],
+            dependencies: ["Ingest", "RingBuffer", "TestSupport", .product(name: "Atomics", package: "swift-atomics")],
             swiftSettings: strict
         ),
         .testTarget(name: "AkisConfigTests", dependencies: ["AkisConfig", "Ingest", "Aggregator"], swiftSettings: strict),

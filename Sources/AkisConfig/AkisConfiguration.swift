@@ -375,6 +375,8 @@ public struct AkisConfiguration: Sendable {
         o.recovery.attempts = try s.integer("recovery_attempts", default: o.recovery.attempts, in: 1...100)
         o.secondsBase = try s.choice("seconds", default: o.secondsBase)
         o.staleAfterNanos = try s.duration("stale_after", default: o.staleAfterNanos, in: 100_000_000...3_600_000_000_000)
+        o.depthLevels = try s.integer("depth_levels", default: o.depthLevels, in: 0...50)
+        o.depthIntervalNanos = try s.duration("depth_interval", default: o.depthIntervalNanos, in: 1_000_000...60_000_000_000)
         return o
     }
 

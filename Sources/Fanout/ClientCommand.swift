@@ -2,10 +2,12 @@ import Foundation
 import Ingest
 
 /// What a WebSocket client may ask of `/ws/market-data`, parsed from one text message:
-/// `{"type":"SUBSCRIBE","symbols":["GARAN","AKBNK"]}` or `{"type":"UNSUBSCRIBE","symbols":[…]}`.
+/// `{"type":"SUBSCRIBE","symbols":["GARAN","AKBNK"]}` or `{"type":"UNSUBSCRIBE","symbols":[…]}`;
+/// a subscription with `"depth":true` also gets the symbols' `DEPTH` (exchange feeds' books).
 /// Pure: no I/O. A command is all or nothing: one unknown symbol refuses the whole message.
 public enum ClientCommand: Equatable, Sendable {
-    case subscribe([SymbolID])
+    case subscribe([SymbolID], depth: Bool = false)
+    /// Ends the symbols' ticks, candles and depth.
     case unsubscribe([SymbolID])
 
     /// The longest inbound message read; a longer one closes the connection (WebSocket 1009).
@@ -24,8 +26,8 @@ public enum ClientCommand: Equatable, Sendable {
         } catch {
             throw ClientCommandError("malformed JSON: \((error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? "cannot parse the message")")
         }
-        for key in object.keys where key != "type" && key != "symbols" {
-            throw ClientCommandError("unknown field \(Sanitized(key)); a message has \"type\" and \"symbols\"")
+        for key in object.keys where key != "type" && key != "symbols" && key != "depth" {
+            throw ClientCommandError("unknown field \(Sanitized(key)); a message has \"type\", \"symbols\" and, to subscribe to depth, \"depth\"")
         }
         guard let type = object["type"] as? String else { throw ClientCommandError("\"type\" is required: SUBSCRIBE or UNSUBSCRIBE") }
         guard type == "SUBSCRIBE" || type == "UNSUBSCRIBE" else {
@@ -50,7 +52,17 @@ public enum ClientCommand: Equatable, Sendable {
             }
             if !ids.contains(id) { ids.append(id) }
         }
-        return type == "SUBSCRIBE" ? .subscribe(ids) : .unsubscribe(ids)
+        var depth = false
+        if let value = object["depth"] {
+            // JSONSerialization gives true/false and numbers alike as NSNumber (1 and 0 pass `as? Bool`
+            // too); a boolean's type code is "c".
+            guard let number = value as? NSNumber, String(cString: number.objCType) == "c" else {
+                throw ClientCommandError("\"depth\" is true or false")
+            }
+            guard type == "SUBSCRIBE" else { throw ClientCommandError("\"depth\" belongs to SUBSCRIBE; UNSUBSCRIBE ends depth with the rest") }
+            depth = number.boolValue
+        }
+        return type == "SUBSCRIBE" ? .subscribe(ids, depth: depth) : .unsubscribe(ids)
     }
 }
 

@@ -45,6 +45,7 @@ public final class FanoutHub: TickConsumer, @unchecked Sendable {
     private let calendar: SessionCalendar
     private let lane: ConsumerLane
     private let candles: CandleOutlet?
+    private let depth: DepthBoard?
 
     // Any thread.
     private let requests = Mutex<[Request]>([])
@@ -54,6 +55,10 @@ public final class FanoutHub: TickConsumer, @unchecked Sendable {
 
     // Fan-out thread.
     private var table: SubscriptionTable
+    /// Who asked for depth, of which symbols.
+    private var depthTable: SubscriptionTable
+    /// The depth board's version last sent.
+    private var depthVersion: UInt64 = 0
     private var clients: [FanoutClient.ID: FanoutClient] = [:]
     private var consumedTicks: UInt64 = 0
     private var updates: [CandleUpdate] = []
@@ -74,8 +79,9 @@ public final class FanoutHub: TickConsumer, @unchecked Sendable {
     /// - Parameters:
     ///   - lane: the lane this hub consumes; its doorbell is rung when a request is posted.
     ///   - candles: the aggregator's candle updates for the fan-out (stamped against `lane`).
+    ///   - depth: exchange feeds' books, for clients that subscribe with depth.
     public init(symbols: SymbolTable, latest: LatestPrices, calendar: SessionCalendar, lane: ConsumerLane, candles: CandleOutlet?,
-                options: Options = Options()) {
+                depth: DepthBoard? = nil, options: Options = Options()) {
         precondition(options.maximumClients > 0 && options.clientQueueCapacity > 0)
         self.options = options
         names = symbols.allNames
@@ -83,7 +89,9 @@ public final class FanoutHub: TickConsumer, @unchecked Sendable {
         self.calendar = calendar
         self.lane = lane
         self.candles = candles
+        self.depth = depth
         table = SubscriptionTable(symbolCount: symbols.count)
+        depthTable = SubscriptionTable(symbolCount: symbols.count)
     }
 
     // MARK: - Connections (any thread)
@@ -142,6 +150,7 @@ public final class FanoutHub: TickConsumer, @unchecked Sendable {
             deliver(MarketMessage.tick(tick, symbol: names[Int(tick.symbol.rawValue)]), to: tick.symbol, tickIndex: consumedTicks)
         }
         sendDueCandles(all: false)
+        sendDepth()
         releaseHeld(final: false)
         publishCounters()
     }
@@ -150,6 +159,7 @@ public final class FanoutHub: TickConsumer, @unchecked Sendable {
         applyRequests()
         receiveCandles()
         sendDueCandles(all: false)
+        sendDepth()
         releaseHeld(final: false)
         publishCounters()
     }
@@ -192,13 +202,22 @@ public final class FanoutHub: TickConsumer, @unchecked Sendable {
 
     private func apply(_ command: ClientCommand, for client: FanoutClient) {
         switch command {
-        case .subscribe(let ids):
+        case .subscribe(let ids, let wantsDepth):
             table.subscribe(client.id, to: ids)
             send(MarketMessage.subscriptions("SUBSCRIBED", changed: ids, now: table.symbols(of: client.id), names: names), to: client)
             holding[client.id, default: []].append(.snapshot(ids, since: consumedTicks))
+            if wantsDepth, let depth {
+                // Changes so far go to the clients before; this one starts from the latest.
+                sendDepth()
+                depthTable.subscribe(client.id, to: ids)
+                for id in ids {
+                    if let d = depth.latest(id) { send(MarketMessage.depth(d, symbol: names[Int(id.rawValue)]), to: client) }
+                }
+            }
             releaseHeld(client, final: false)
         case .unsubscribe(let ids):
             table.unsubscribe(client.id, from: ids)
+            depthTable.unsubscribe(client.id, from: ids)
             send(MarketMessage.subscriptions("UNSUBSCRIBED", changed: ids, now: table.symbols(of: client.id), names: names), to: client)
         }
     }
@@ -216,6 +235,25 @@ public final class FanoutHub: TickConsumer, @unchecked Sendable {
             candlesSent.wrappingIncrement(ordering: .relaxed)
         }
         updates.removeSubrange(...last)
+    }
+
+    /// The depth that changed since the last look, to the clients that asked for it.
+    private func sendDepth() {
+        guard let depth else { return }
+        let version = depth.version.load(ordering: .acquiring)
+        guard version != depthVersion else { return }
+        guard depthTable.clientCount > 0 else {
+            depthVersion = version
+            return
+        }
+        let (now, changed) = depth.changed(since: depthVersion)
+        depthVersion = now
+        for d in changed where depthTable.hasSubscribers(d.symbol) {
+            let message = ByteBuffer(string: MarketMessage.depth(d, symbol: names[Int(d.symbol.rawValue)]))
+            for id in depthTable.subscribers(of: d.symbol) {
+                if let client = clients[id] { send(message, to: client, tick: nil) }
+            }
+        }
     }
 
     private func deliver(_ text: String, to symbol: SymbolID, tickIndex: UInt64?) {
@@ -263,6 +301,7 @@ public final class FanoutHub: TickConsumer, @unchecked Sendable {
         holding[id] = nil
         covered[id] = nil
         table.remove(id)
+        depthTable.remove(id)
     }
 
     private func isCovered(_ tick: (symbol: SymbolID, index: UInt64), for id: FanoutClient.ID) -> Bool {

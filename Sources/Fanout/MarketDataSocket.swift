@@ -106,7 +106,7 @@ public struct MarketDataSocket: Sendable {
                             let command = try ClientCommand.parse(text, symbols: symbols)
                             if let principal {
                                 switch command {
-                                case .subscribe(let ids):
+                                case .subscribe(let ids, _):
                                     let after = subscribed.union(ids)
                                     guard after.count <= principal.symbolLimit else {
                                         throw ClientCommandError("at most \(principal.symbolLimit) symbols per connection for the \(principal.level) level "

@@ -22,6 +22,17 @@ public enum MarketMessage {
             + "\"tradeCount\":\(c.tradeCount),\"vwap\":\(c.vwap),\"corrected\":\(corrected)}}"
     }
 
+    /// `DEPTH`: the best levels of a symbol's book (an exchange feed's), as of `timestamp`; sent to
+    /// clients that subscribed with `"depth":true`, on subscription and whenever it changes (at
+    /// most every depth interval of the feed).
+    public static func depth(_ d: DepthSnapshot, symbol: String) -> String {
+        func levels(_ l: [DepthSnapshot.Level]) -> String {
+            l.map { "{\"price\":\($0.price),\"quantity\":\($0.quantity),\"orders\":\($0.orders)}" }.joined(separator: ",")
+        }
+        return "{\"type\":\"DEPTH\",\"data\":{\"symbol\":\"\(symbol)\",\"timestamp\":\"\(UTCTime.formatISO8601(d.time))\","
+            + "\"bids\":[\(levels(d.bids))],\"asks\":[\(levels(d.asks))]}}"
+    }
+
     /// `SNAPSHOT`: the latest state of the symbols a client just subscribed to (`data` is the body
     /// of `GET /api/market/latest`).
     public static func snapshot(_ snapshot: LatestPrices.Snapshot, names: [String], calendar: SessionCalendar) -> String {

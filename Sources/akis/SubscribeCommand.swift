@@ -15,6 +15,7 @@ struct Subscribe: ParsableCommand {
     @Argument(help: "The daemon's WebSocket, e.g. ws://127.0.0.1:8080/ws/market-data.") var url: String
     @Argument(help: "Symbols to subscribe to, e.g. GARAN AKBNK.") var symbols: [String]
     @Flag(help: "Count messages by type instead of printing them.") var count = false
+    @Flag(help: "Also ask for the symbols' order book depth (DEPTH messages, from exchange feeds).") var depth = false
     @Option(help: "Stop after this long, e.g. 30s or 5m.") var duration: String?
     @Option(help: "An access token (POST /api/auth/login), sent as the first message; default: $AKIS_TOKEN.") var token: String?
 
@@ -24,7 +25,9 @@ struct Subscribe: ParsableCommand {
     }
 
     func run() throws {
-        let command = String(decoding: try JSONSerialization.data(withJSONObject: ["type": "SUBSCRIBE", "symbols": symbols]), as: UTF8.self)
+        var request: [String: Any] = ["type": "SUBSCRIBE", "symbols": symbols]
+        if depth { request["depth"] = true }
+        let command = String(decoding: try JSONSerialization.data(withJSONObject: request), as: UTF8.self)
         let auth = (token ?? ProcessInfo.processInfo.environment["AKIS_TOKEN"]).flatMap { $0.isEmpty ? nil : $0 }.map {
             String(decoding: (try? JSONSerialization.data(withJSONObject: ["type": "AUTH", "token": $0])) ?? Data(), as: UTF8.self)
         }

@@ -182,12 +182,15 @@ import Testing
         recovery_attempts = 2
         seconds = "midnight"
         stale_after = "3s"
+        depth_levels = 5
+        depth_interval = "250ms"
         """)
     let x = try #require(c.feeds.first).exchange
     #expect(c.feeds[0].format == .bistITCH && c.feeds[0].multicastInterface == "10.1.2.3")
     #expect(x.rewinder == FeedAddress(transport: .udp, host: "10.9.9.9", port: 21002))
     #expect(x.recovery == .init(requestsPerSession: 500, maximumRecoveredShare: 0.03, messagesPerRequest: 200, timeoutNanos: 250_000_000, attempts: 2))
     #expect(x.secondsBase == .midnight && x.staleAfterNanos == 3_000_000_000)
+    #expect(x.depthLevels == 5 && x.depthIntervalNanos == 250_000_000)
     let plain = try AkisConfiguration.parse("[[feeds]]\naddress = \"udp://239.1.1.1:21001\"\nformat = \"bist-itch\"").feeds[0].exchange
     #expect(plain == ExchangeFeedOptions() && plain.rewinder == nil && plain.recovery.requestsPerSession == 9_999)
 }

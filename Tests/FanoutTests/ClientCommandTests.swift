@@ -21,6 +21,14 @@ import Testing
         #expect(try ClientCommand.parse(#" {"symbols":["AKBNK"], "type":"UNSUBSCRIBE"} "#, symbols: symbols) == .unsubscribe([SymbolID(1)]))
     }
 
+    @Test func aSubscriptionMayAskForDepth() throws {
+        #expect(try ClientCommand.parse(#"{"type":"SUBSCRIBE","symbols":["GARAN"],"depth":true}"#, symbols: symbols) == .subscribe([SymbolID(0)], depth: true))
+        #expect(try ClientCommand.parse(#"{"type":"SUBSCRIBE","symbols":["GARAN"],"depth":false}"#, symbols: symbols) == .subscribe([SymbolID(0)]))
+        #expect(refusal(#"{"type":"SUBSCRIBE","symbols":["GARAN"],"depth":1}"#) == "\"depth\" is true or false")
+        #expect(refusal(#"{"type":"SUBSCRIBE","symbols":["GARAN"],"depth":"yes"}"#) == "\"depth\" is true or false")
+        #expect(refusal(#"{"type":"UNSUBSCRIBE","symbols":["GARAN"],"depth":true}"#)?.hasPrefix("\"depth\" belongs to SUBSCRIBE") == true)
+    }
+
     @Test func badMessagesGetSpecificReasons() {
         #expect(refusal(#"{"type":"SUBSCRIBE","symbols":["GARAN"]"#)?.hasPrefix("malformed JSON") == true)
         #expect(refusal("[1,2]")?.contains("a message is a JSON object") == true)

@@ -19,11 +19,13 @@ import Testing
         let stage: AggregationStage
         let hub: FanoutHub
 
+        let depth = DepthBoard(symbolCount: 3)
+
         init(options: FanoutHub.Options = FanoutHub.Options()) {
             outlet = CandleOutlet(lane: lane)
             stage = AggregationStage(symbolCount: symbols.count, outlets: [outlet]) { _ in }
             hub = FanoutHub(symbols: symbols, latest: stage.latest, calendar: SessionCalendar(), lane: lane, candles: outlet,
-                            options: options)
+                            depth: depth, options: options)
         }
 
         /// The pipeline's part (lane, then aggregator), then the fan-out thread's.
@@ -64,6 +66,42 @@ import Testing
     }
 
     func data(_ m: [String: Any]) -> [String: Any] { m["data"] as? [String: Any] ?? [:] }
+
+    @Test func depthGoesToTheClientsThatAskedForItWhenItChanges() async throws {
+        let h = Harness()
+        func level(_ p: String, _ q: Int64) -> DepthSnapshot.Level { .init(price: Price(p)!, quantity: q, orders: 1) }
+        h.depth.publish(DepthSnapshot(symbol: garan, time: Self.t0, bids: [level("121.3", 300), level("121.2", 50)], asks: [level("121.5", 10)]))
+        let deep = try #require(h.hub.connect()), plain = try #require(h.hub.connect())
+        var d = Queue(deep), p = Queue(plain)
+        h.hub.submit(.subscribe([garan, akbnk], depth: true), from: deep)
+        h.hub.submit(.subscribe([garan]), from: plain)
+        h.hub.idle(now: 2)
+        let opening = try await take(3, &d)
+        #expect(opening.map { $0["type"] as? String } == ["SUBSCRIBED", "SNAPSHOT", "DEPTH"], "the current depth of GARAN (none yet for AKBNK)")
+        let first = data(opening[2])
+        #expect(first["symbol"] as? String == "GARAN" && first["timestamp"] as? String == "2024-09-24T10:30:00.000Z")
+        let bids = try #require(first["bids"] as? [[String: Any]])
+        #expect(bids.map { "\($0["price"]!)" } == ["121.3", "121.2"] && bids.map { $0["quantity"] as? Int } == [300, 50] && bids.first?["orders"] as? Int == 1)
+        #expect((first["asks"] as? [[String: Any]])?.count == 1)
+        #expect(try await take(2, &p).map { $0["type"] as? String } == ["SUBSCRIBED", "SNAPSHOT"])
+        // A change goes to the depth subscriber only, once; a symbol nobody asked depth of goes nowhere.
+        h.depth.publish(DepthSnapshot(symbol: garan, time: Self.t0 + 5, bids: [level("121.3", 200)], asks: []))
+        h.depth.publish(DepthSnapshot(symbol: SymbolID(2), time: Self.t0 + 6, bids: [level("300", 1)], asks: []))
+        h.hub.idle(now: 3)
+        h.hub.idle(now: 4)
+        let change = try await take(1, &d)
+        #expect(change[0]["type"] as? String == "DEPTH" && (data(change[0])["bids"] as? [[String: Any]])?.first?["quantity"] as? Int == 200)
+        let dNext = await d.next(), pNext = await p.next()
+        #expect(dNext == nil && pNext == nil)
+        // UNSUBSCRIBE ends depth too.
+        h.hub.submit(.unsubscribe([garan]), from: deep)
+        h.hub.idle(now: 5)
+        _ = try await take(1, &d)
+        h.depth.publish(DepthSnapshot(symbol: garan, time: Self.t0 + 7, bids: [level("121.4", 1)], asks: []))
+        h.hub.idle(now: 6)
+        let after = await d.next()
+        #expect(after == nil)
+    }
 
     @Test func aSubscriberGetsItsReplyTheSnapshotThenItsSymbolsTicksAndCandles() async throws {
         let h = Harness()

@@ -27,4 +27,14 @@ import Testing
         let object = try #require(try JSONSerialization.jsonObject(with: Data(MarketMessage.tick(quote, symbol: "AKBNK").utf8)) as? [String: Any])
         #expect((object["data"] as? [String: Any])?["bid"] != nil)
     }
+
+    @Test func feedStatusSaysReconnectedStaleOrFresh() throws {
+        #expect(MarketMessage.feedStatus(FeedNotice(feed: "algolab", disconnectedAt: t0, reconnectedAt: t0 + 1_000_000))
+                == #"{"type":"FEED_STATUS","data":{"feed":"algolab","status":"RECONNECTED","possibleGap":true,"from":"2024-09-24T10:30:00.000Z","to":"2024-09-24T10:30:00.001Z"}}"#)
+        let stale = MarketMessage.feedStatus(FeedNotice(feed: "bist", status: .stale, at: t0, symbols: ["AKBNK", "GARAN"], reason: "3 messages from 17 lost (\"x\")"))
+        #expect(stale == #"{"type":"FEED_STATUS","data":{"feed":"bist","status":"STALE","possibleGap":true,"from":"2024-09-24T10:30:00.000Z","to":"2024-09-24T10:30:00.000Z","symbols":["AKBNK","GARAN"],"reason":"3 messages from 17 lost (\"x\")"}}"#)
+        let fresh = try #require(try JSONSerialization.jsonObject(with: Data(MarketMessage.feedStatus(FeedNotice(feed: "bist", status: .fresh, at: t0, symbols: [], reason: "session AKIS000002 started")).utf8)) as? [String: Any])
+        let data = try #require(fresh["data"] as? [String: Any])
+        #expect(data["status"] as? String == "FRESH" && data["possibleGap"] as? Bool == false && (data["symbols"] as? [Any])?.isEmpty == true)
+    }
 }

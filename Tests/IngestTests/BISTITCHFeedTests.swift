@@ -4,51 +4,7 @@ import Glibc
 import Ingest
 import Synchronization
 import Testing
-
-/// A retransmission server for tests: answers each MoldUDP64 request with the asked messages of
-/// a synthetic session (or stays silent), on a real UDP socket, from its own thread.
-final class TestRewinder: @unchecked Sendable {
-    let socket: Socket
-    let requests = ManagedAtomic<Int>(0)
-    private let stop = ManagedAtomic<Bool>(false)
-    private var worker: Worker<Void>?
-
-    init(session: SyntheticITCHSession, silent: Bool = false) throws {
-        socket = try Socket.bind(FeedAddress(parsing: "udp://127.0.0.1:0"))
-        let (socket, stop, requests) = (socket, stop, requests)
-        worker = Worker {
-            var buffer = [UInt8](repeating: 0, count: 64)
-            while !stop.load(ordering: .relaxed) {
-                guard try socket.waitReadable(timeoutMillis: 20) else { continue }
-                var from = sockaddr_storage()
-                var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-                let n = withUnsafeMutablePointer(to: &from) { p in
-                    p.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(socket.fd, &buffer, buffer.count, 0, $0, &length) }
-                }
-                guard n == MoldUDP64Packet.headerSize else { continue }
-                requests.wrappingIncrement(ordering: .relaxed)
-                if silent { continue }
-                let (sequence, count) = buffer.withUnsafeBytes { raw in
-                    let p = try! MoldUDP64Packet.parse(raw).get()
-                    return (p.sequence, p.count)
-                }
-                for answer in session.answer(sequence: sequence, count: count, perPacket: 20) {
-                    _ = withUnsafePointer(to: &from) { p in
-                        p.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(socket.fd, answer, answer.count, 0, $0, length) }
-                    }
-                }
-            }
-        }
-    }
-
-    var address: FeedAddress { socket.boundAddress }
-
-    func close() throws {
-        stop.store(true, ordering: .relaxed)
-        try worker?.join()
-        worker = nil
-    }
-}
+import TestSupport
 
 /// A `bist-itch` feed on the real reader: MoldUDP64 packets over multicast on loopback, gaps
 /// recovered from a test rewinder, losses announced; the ticks checked against the books' model.
@@ -61,7 +17,12 @@ final class TestRewinder: @unchecked Sendable {
         books.startSession(now: 0)
         var ticks: [Tick] = []
         for m in session.messages { m.withUnsafeBytes { books.apply(try! BISTITCH.decode($0).get(), receiveTime: 0) { ticks.append($0) } } }
-        return ticks
+        return numbered(ticks)
+    }
+
+    /// The reader numbers a feed's ticks 1, 2, … (after a stored checkpoint).
+    static func numbered(_ ticks: [Tick], after checkpoint: UInt64 = 0) -> [Tick] {
+        ticks.enumerated().map { var t = $1; t.sequence = checkpoint + UInt64($0) + 1; return t }
     }
 
     static func feed(group: String, rewinder: FeedAddress?, timeout: Int64 = 200_000_000) throws -> FeedEndpoint {
@@ -97,7 +58,7 @@ final class TestRewinder: @unchecked Sendable {
         let x = h.reader.exchangeCounters[0]!
         h.waitFor { h.consumer.count.load(ordering: .relaxed) >= expected.count && x.messages.load(ordering: .relaxed) == UInt64(session.messages.count) }
         let got = try h.finish()
-        try rewinder.close()
+        rewinder.close()
         #expect(unstamped(got) == expected, "every trade and quote, in order, as the model makes them: \(got.count) ticks, \(expected.count) expected")
         // At least the packets left out (loopback may drop more under load; those are recovered too).
         #expect(x.recoveredMessages.load(ordering: .relaxed) >= UInt64(dropped) && x.lostMessages.load(ordering: .relaxed) == 0)
@@ -119,7 +80,7 @@ final class TestRewinder: @unchecked Sendable {
         let x = h.reader.exchangeCounters[0]!
         h.waitFor { x.lostMessages.load(ordering: .relaxed) > 0 && x.messages.load(ordering: .relaxed) == UInt64(session.messages.count - lost.messageCount) }
         let got = try h.finish()
-        try rewinder.close()
+        rewinder.close()
         #expect(rewinder.requests.load(ordering: .relaxed) == 2, "asked twice, then given up")
         #expect(x.lostMessages.load(ordering: .relaxed) == UInt64(lost.messageCount))
         #expect(x.staleInstruments.load(ordering: .relaxed) == 8)
@@ -132,7 +93,7 @@ final class TestRewinder: @unchecked Sendable {
         books.startSession(now: 0)
         var before: [Tick] = []
         for m in session.messages[..<Int(lost.sequence - 1)] { m.withUnsafeBytes { books.apply(try! BISTITCH.decode($0).get(), receiveTime: 0) { before.append($0) } } }
-        #expect(Array(unstamped(got).prefix(before.count)) == before)
+        #expect(Array(unstamped(got).prefix(before.count)) == Self.numbered(before))
         #expect(got.count > before.count && got.dropFirst(before.count).allSatisfy { $0.kind == .trade })
     }
 

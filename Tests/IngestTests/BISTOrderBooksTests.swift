@@ -145,4 +145,49 @@ import Testing
         let expected: Int64 = (1_727_125_200 + 10 * 3600) * 1_000_000_000 + 5
         #expect(ticks.map(\.exchangeTime) == [expected])
     }
+
+    @Test func changedBooksAreTakenOnceAsDepthSnapshots() throws {
+        let symbols = try SymbolTable(["GARAN", "AKBNK"])
+        var books = BISTOrderBooks(symbols: symbols, feed: 1)
+        books.startSession(now: 0)
+        func apply(_ m: BISTITCH.Message) { books.apply(m, receiveTime: 1) { _ in } }
+        apply(.seconds(1_727_161_200))
+        for (book, name) in [(5 as UInt32, "GARAN"), (6, "AKBNK"), (7, "XU100")] {
+            apply(.orderBookDirectory(nanos: 0, book: book, symbol: ExchangeSymbol(name), isin: ExchangeSymbol(""), financialProduct: 5, priceDecimals: 2,
+                                      nominalDecimals: 0, oddLot: 1, roundLot: 1, blockLot: 1))
+        }
+        for (i, price) in [12_130, 12_120, 12_110].enumerated() {
+            apply(.addOrder(nanos: UInt32(i), order: UInt64(i + 1), book: 5, side: .buy, rankingSequence: 1, quantity: 100, price: Int32(price), attributes: 0,
+                            lotType: 2, rankingTime: 0))
+        }
+        apply(.addOrder(nanos: 7, order: 9, book: 5, side: .buy, rankingSequence: 1, quantity: 5, price: 12_130, attributes: 0, lotType: 2, rankingTime: 0))
+        apply(.addOrder(nanos: 8, order: 10, book: 7, side: .sell, rankingSequence: 1, quantity: 5, price: 100, attributes: 0, lotType: 2, rankingTime: 0))
+        var taken: [DepthSnapshot] = []
+        books.takeChanged(levels: 2) { taken.append($0) }
+        #expect(taken.count == 1, "GARAN only: AKBNK did not change, XU100 is outside the universe")
+        let d = try #require(taken.first)
+        #expect(d.symbol == symbols.id(for: "GARAN") && d.time == 1_727_161_200 * 1_000_000_000 + 7)
+        #expect(d.bids == [.init(price: Price("121.3")!, quantity: 105, orders: 2), .init(price: Price("121.2")!, quantity: 100, orders: 1)] && d.asks.isEmpty)
+        taken = []
+        books.takeChanged(levels: 2) { taken.append($0) }
+        #expect(taken.isEmpty, "nothing changed since")
+        apply(.orderDelete(nanos: 9, order: 1, book: 5, side: .buy))
+        books.markAllStale()
+        books.takeChanged(levels: 2) { taken.append($0) }
+        #expect(taken.isEmpty, "a stale book publishes no depth")
+    }
+
+    @Test func theDepthBoardKeepsTheLatestAndAShortHistory() {
+        let board = DepthBoard(symbolCount: 2, historyLength: 3)
+        let garan = SymbolID(0)
+        func snap(_ t: Int64) -> DepthSnapshot { DepthSnapshot(symbol: garan, time: t, bids: [.init(price: Price(units: t), quantity: 1, orders: 1)], asks: []) }
+        #expect(board.latest(garan) == nil && board.changed(since: 0).snapshots.isEmpty)
+        for t in [10, 20, 30, 40] as [Int64] { board.publish(snap(t)) }
+        #expect(board.version.load(ordering: .relaxed) == 4 && board.latest(garan)?.time == 40)
+        #expect(board.depth(of: garan, asOf: 35)?.time == 30 && board.depth(of: garan, asOf: 40)?.time == 40)
+        #expect(board.depth(of: garan, asOf: 15) == nil, "10 fell out of the three kept")
+        let (version, changed) = board.changed(since: 2)
+        #expect(version == 4 && changed.map(\.time) == [40])
+        #expect(board.changed(since: 4).snapshots.isEmpty && board.depth(of: SymbolID(1), asOf: 100) == nil)
+    }
 }

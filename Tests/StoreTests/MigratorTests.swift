@@ -178,7 +178,7 @@ import Testing
                        ('GARAN', '2024-09-24 10:04:00+00', 11, 13, 11, 12, 1, 1, 12, 12, 3, 3)
                 """)
             let report = try Migrator(layout: layout).run(on: db)
-            #expect(report["market"]?.applied == [5])
+            #expect(report["market"]?.applied == Migration.all.map(\.version).filter { $0 >= 5 })
             #expect(try Self.indexes(db) == ["market_candles|market_candles_pkey", "market_ticks|market_ticks_symbol_time",
                                              "order_book_snapshots|order_book_snapshots_pkey"])
             #expect(try db.execute("SELECT bucket::text, open, high, low, close, volume, trade_count, vwap FROM market_candles_5m").rows

@@ -133,6 +133,41 @@ func decodeAll<C: FeedCodec>(_ codec: C.Type, _ bytes: [UInt8], context: DecodeC
     return sum
 }
 
+/// A synthetic BIST ITCH session fed packet by packet through what a `bist-itch` feed's reader
+/// thread does: the MoldUDP64 receiver, the message decoder and the order books (ticks counted).
+/// The session starts again when it runs out.
+final class ITCHRun: @unchecked Sendable {
+    let packets: [[UInt8]]
+    var receiver = MoldUDP64Receiver(canRequest: false)
+    var books = BISTOrderBooks(symbols: try! SymbolTable(BISTMarket.bist30), feed: 1)
+    var next = 0
+    var ticks = 0
+    var messages = 0
+
+    init() {
+        let session = try! SyntheticITCHSession(.init(symbolCount: 30, messages: 300_000, rate: 50_000, seed: 1))
+        packets = session.packets.map(\.bytes)
+    }
+
+    /// Takes packets until at least `count` more messages went through.
+    func run(_ count: Int) {
+        let goal = messages + count
+        while messages < goal {
+            if next == packets.count {
+                next = 0
+                receiver = MoldUDP64Receiver(canRequest: false)
+            }
+            packets[next].withUnsafeBytes { raw in
+                _ = receiver.receive(raw, now: 0, act: { if case .sessionStarted = $0 { books.startSession(now: 0) } }) { _, message in
+                    messages += 1
+                    if case .success(let m) = BISTITCH.decode(message) { books.apply(m, receiveTime: 0) { _ in ticks += 1 } }
+                }
+            }
+            next += 1
+        }
+    }
+}
+
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(
         metrics: [.throughput, .wallClock, .cpuTotal],
@@ -176,6 +211,13 @@ let benchmarks: @Sendable () -> Void = {
     let stage = StageRun()
     Benchmark("AggregationStage ticks (ticks)", configuration: perTick) { _ in
         stage.once()
+    }
+
+    // One iteration: 1,000 BIST ITCH messages (in their MoldUDP64 packets) into the books.
+    let itch = ITCHRun()
+    Benchmark("BIST ITCH receive, decode and build books (messages)", configuration: perTick) { _ in
+        itch.run(1_000)
+        blackHole(itch.ticks)
     }
 
     // One iteration: 1,000 ticks encoded as binary COPY rows.

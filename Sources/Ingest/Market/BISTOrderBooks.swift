@@ -34,6 +34,10 @@ public struct BISTOrderBooks {
         public internal(set) var stale = false
         var quotedBid: Int64 = 0
         var quotedAsk: Int64 = 0
+        /// Exchange time of the book's last change.
+        public internal(set) var changedAt: Int64 = 0
+        /// Changed since `takeChanged` last saw it.
+        var dirty = false
 
         /// The feed's integer price as an exact `Price`.
         public func price(_ raw: Int64) -> Price { Price(units: raw * priceMultiplier) }
@@ -60,6 +64,8 @@ public struct BISTOrderBooks {
     /// Instruments in the order announced; `index` finds one by order book id.
     public private(set) var instruments: [Instrument] = []
     private var index: [UInt32: Int] = [:]
+    /// Instruments (in the universe) whose book changed since `takeChanged`.
+    private var changed: [Int] = []
     public private(set) var stats = Stats()
     /// UTC ns that `T.Second` counts from.
     private var base: Int64 = 0
@@ -76,6 +82,7 @@ public struct BISTOrderBooks {
     public mutating func startSession(now: Int64) {
         instruments.removeAll(keepingCapacity: true)
         index.removeAll(keepingCapacity: true)
+        changed.removeAll(keepingCapacity: true)
         second = 0
         switch secondsBase {
         case .epoch: base = 0
@@ -89,6 +96,21 @@ public struct BISTOrderBooks {
     /// Messages were lost: no book can be trusted any more.
     public mutating func markAllStale() {
         for i in instruments.indices { instruments[i].stale = true }
+    }
+
+    /// The best `levels` of each book that changed since the last call (instruments in the universe,
+    /// not stale), in `Price`; then none is changed.
+    public mutating func takeChanged(levels: Int, _ body: (DepthSnapshot) -> Void) {
+        for i in changed {
+            instruments[i].dirty = false
+            guard let symbol = instruments[i].symbol, !instruments[i].stale else { continue }
+            let m = instruments[i].priceMultiplier
+            let (bids, asks) = instruments[i].book.depth(levels)
+            body(DepthSnapshot(symbol: symbol, time: instruments[i].changedAt,
+                               bids: bids.map { .init(price: Price(units: $0.price * m), quantity: $0.quantity, orders: $0.orders) },
+                               asks: asks.map { .init(price: Price(units: $0.price * m), quantity: $0.quantity, orders: $0.orders) }))
+        }
+        changed.removeAll(keepingCapacity: true)
     }
 
     /// The instrument with this order book id.
@@ -179,6 +201,11 @@ public struct BISTOrderBooks {
         }
         guard let symbol = instruments[i].symbol else { return }
         let multiplier = instruments[i].priceMultiplier
+        instruments[i].changedAt = time(nanos)
+        if !instruments[i].dirty {
+            instruments[i].dirty = true
+            changed.append(i)
+        }
         if let printed {
             // The resting order's side is the passive one: the aggressor took the other.
             trade(symbol, Price(units: printed.price * multiplier), printed.shares, printed.resting == .bid ? .sell : .buy,

@@ -53,12 +53,19 @@ final class BISTITCHStreamDecoder: StreamDecoder {
     /// The connected socket to the rewinder, or -1.
     var rewinderFD: Int32 = -1
     private var lastPacket: Int64
+    /// Ticks are numbered per feed, on from the stored checkpoint: one message makes zero, one or
+    /// two ticks, so the exchange's message numbers cannot serve.
+    private var nextSequence: UInt64
     private var silent = false
     private var stale = false
     private var requestErrors = LogRateLimiter()
+    private let depth: DepthBoard?
+    private var nextDepth: Int64 = 0
 
-    init(feed: FeedEndpoint, context: DecodeContext, exchange: ExchangeFeedCounters, log: @escaping (String) -> Void,
-         announce: @escaping (FeedNotice) -> Void) {
+    init(feed: FeedEndpoint, context: DecodeContext, checkpoint: UInt64?, exchange: ExchangeFeedCounters, depth: DepthBoard?,
+         log: @escaping (String) -> Void, announce: @escaping (FeedNotice) -> Void) {
+        self.depth = feed.exchange.depthLevels > 0 ? depth : nil
+        nextSequence = (checkpoint ?? 0) + 1
         self.feed = feed
         self.exchange = exchange
         self.log = log
@@ -85,8 +92,15 @@ final class BISTITCHStreamDecoder: StreamDecoder {
             onError(damage)
         }
         if endedSession != nil { logEnd() }
+        if depth != nil && now >= nextDepth { publishDepth(now) }
         exchange.publish(receiver, books, stale: stale ? books.instruments.count : 0)
         return ticks
+    }
+
+    private func publishDepth(_ now: Int64) {
+        nextDepth = now + feed.exchange.depthIntervalNanos
+        guard let depth else { return }
+        books.takeChanged(levels: feed.exchange.depthLevels) { depth.publish($0) }
     }
 
     @inline(__always)
@@ -95,6 +109,9 @@ final class BISTITCHStreamDecoder: StreamDecoder {
         switch BISTITCH.decode(message) {
         case .success(let m):
             books.apply(m, receiveTime: receiveTime) { tick in
+                var tick = tick
+                tick.sequence = nextSequence
+                nextSequence += 1
                 sink.append(tick)
                 ticks += 1
             }
@@ -114,6 +131,7 @@ final class BISTITCHStreamDecoder: StreamDecoder {
             apply(message, receiveTime: wall, sink: sink, counters: counters, onError: onError, ticks: &ticks)
         }
         if endedSession != nil { logEnd() }
+        if depth != nil && now >= nextDepth { publishDepth(now) }
         if !silent && receiver.session != nil && !receiver.ended && now - lastPacket > feed.exchange.staleAfterNanos {
             silent = true
             let reason = "no packet, not even a heartbeat, for \(FeedReader.seconds(now - lastPacket))"

@@ -47,6 +47,10 @@ public struct ExchangeFeedOptions: Sendable, Equatable {
     public var secondsBase = BISTOrderBooks.SecondsBase.epoch
     /// No packet, not even a heartbeat, for this long: the feed is reported stale.
     public var staleAfterNanos: Int64 = 5_000_000_000
+    /// Levels per side published to the depth board (0: none).
+    public var depthLevels = 10
+    /// An instrument's depth is published at most this often (when its book changed).
+    public var depthIntervalNanos: Int64 = 100_000_000
 
     public init() {}
 }

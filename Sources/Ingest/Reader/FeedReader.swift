@@ -55,6 +55,10 @@ public final class FeedReader: TickSource, @unchecked Sendable {
     private let contexts: [DecodeContext]
     private let log: (String) -> Void
     private let announce: (FeedNotice) -> Void
+    /// The highest stored sequence per feed id: feeds this reader numbers itself go on after it.
+    private let checkpoints: [UInt16: UInt64]
+    /// Where exchange feeds publish their books' best levels.
+    private let depth: DepthBoard?
     private let batcher: TickBatcher
     private var listeners: [Socket?]
     /// Per feed: the socket to an exchange feed's rewinder (requests out, answers in).
@@ -89,7 +93,8 @@ public final class FeedReader: TickSource, @unchecked Sendable {
     }
 
     public init(feeds: [FeedEndpoint], symbols: SymbolTable, options: FeedReaderOptions = .init(), ring: SPSCRing<Tick>,
-                doorbell: Doorbell = Doorbell(), log: @escaping (String) -> Void, announce: @escaping (FeedNotice) -> Void = { _ in }) throws {
+                doorbell: Doorbell = Doorbell(), checkpoints: [UInt16: UInt64] = [:], depth: DepthBoard? = nil, log: @escaping (String) -> Void,
+                announce: @escaping (FeedNotice) -> Void = { _ in }) throws {
         precondition(feeds.allSatisfy(\.format.isSocketFormat), "a socket reader reads socket formats only")
         precondition(feeds.allSatisfy { $0.format != .bistITCH || ($0.address.transport == .udp && $0.role == .listen) }, "bist-itch feeds are UDP")
         self.feeds = feeds
@@ -97,6 +102,8 @@ public final class FeedReader: TickSource, @unchecked Sendable {
         self.ring = ring
         self.log = log
         self.announce = announce
+        self.checkpoints = checkpoints
+        self.depth = depth
         counters = feeds.map { _ in FeedCounters() }
         exchangeCounters = feeds.map { $0.format == .bistITCH ? ExchangeFeedCounters() : nil }
         exchangeDecoders = feeds.map { _ in nil }
@@ -151,7 +158,8 @@ public final class FeedReader: TickSource, @unchecked Sendable {
             if let listener = listeners[i] {
                 let slot = open(feed: i, fd: listener.fd, state: feed.address.transport == .udp ? .datagrams : .listening, label: "\(feed.address)")
                 if feed.format == .bistITCH {
-                    let decoder = BISTITCHStreamDecoder(feed: feed, context: contexts[i], exchange: exchangeCounters[i]!, log: log, announce: announce)
+                    let decoder = BISTITCHStreamDecoder(feed: feed, context: contexts[i], checkpoint: checkpoints[feed.id], exchange: exchangeCounters[i]!,
+                                                        depth: depth, log: log, announce: announce)
                     exchangeDecoders[i] = decoder
                     slots[slot].decoder = decoder
                     try engine.receive(listener.fd, token: token(slot))

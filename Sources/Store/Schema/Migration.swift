@@ -239,6 +239,22 @@ extension Migration {
                 """
             }.joined()
         }),
+        Migration(version: 6, name: "order book depth in the snapshots", sql: { _ in
+            // One column per statement: TimescaleDB adds columns to a compressed hypertable one at a time.
+            """
+            ALTER TABLE order_book_snapshots ADD COLUMN depth_time timestamptz;
+            ALTER TABLE order_book_snapshots ADD COLUMN bid_prices bigint[];
+            ALTER TABLE order_book_snapshots ADD COLUMN bid_sizes bigint[];
+            ALTER TABLE order_book_snapshots ADD COLUMN ask_prices bigint[];
+            ALTER TABLE order_book_snapshots ADD COLUMN ask_sizes bigint[];
+            COMMENT ON COLUMN order_book_snapshots.depth_time IS 'exchange time of the depth in this row: the last an exchange feed published at or before time; NULL without one';
+            COMMENT ON COLUMN order_book_snapshots.bid_prices IS 'best bid levels, best first, in units of 10^-6 TRY (exchange feeds)';
+            COMMENT ON COLUMN order_book_snapshots.bid_sizes IS 'shares resting at each of bid_prices';
+            COMMENT ON COLUMN order_book_snapshots.ask_prices IS 'best ask levels, best first, in units of 10^-6 TRY (exchange feeds)';
+            COMMENT ON COLUMN order_book_snapshots.ask_sizes IS 'shares resting at each of ask_prices';
+
+            """
+        }),
     ]
 
     /// The plain layout's day partitions of a table partitioned by time: a function that creates

@@ -45,10 +45,14 @@ final class BatchCommitter {
     /// The events each stored batch brings (nil: none).
     private let events: (@Sendable (BatchSummary) -> [OutboxEvent])?
 
+    /// Exchange feeds' depth, stored with the top-of-book snapshots.
+    private let depth: DepthBoard?
+
     /// Connects on first use.
     init(conninfo: String, writerID: String, symbols: SymbolTable, calendar: SessionCalendar,
-         events: (@Sendable (BatchSummary) -> [OutboxEvent])? = nil) {
+         events: (@Sendable (BatchSummary) -> [OutboxEvent])? = nil, depth: DepthBoard? = nil) {
         self.conninfo = conninfo
+        self.depth = depth
         self.events = events
         self.writerID = writerID
         let template = TickCopyEncoder(symbols: symbols)
@@ -187,6 +191,13 @@ final class BatchCommitter {
             volume = excluded.volume, trade_count = excluded.trade_count
         """
 
+    /// Depth goes into its snapshot's row, one statement per row (a few symbols a second).
+    private static let depthSQL = """
+        UPDATE order_book_snapshots SET depth_time = $3::timestamptz, bid_prices = $4::bigint[], bid_sizes = $5::bigint[],
+            ask_prices = $6::bigint[], ask_sizes = $7::bigint[]
+        WHERE symbol = $1 AND time = $2::timestamptz
+        """
+
     private func insert(_ snapshots: [BookSnapshot], on db: LibpqConnection) throws {
         // The last state per symbol and time: one statement cannot update a row twice, and spooled
         // batches drained together may hold two runs' snapshots of the same time.
@@ -199,6 +210,15 @@ final class BatchCommitter {
             array { UTCTime.formatISO8601($0.time) }, array { template.symbolName($0.symbol) }, array { price($0.bid) },
             array { price($0.ask) }, array { price($0.lastPrice) }, array { "\($0.volume)" }, array { "\($0.tradeCount)" },
         ])
+        guard let depth else { return }
+        func list(_ values: [Int64]) -> String { "{" + values.map(String.init).joined(separator: ",") + "}" }
+        for snap in snapshots {
+            guard let d = depth.depth(of: snap.symbol, asOf: snap.time) else { continue }
+            try db.execute(Self.depthSQL, parameters: [
+                template.symbolName(snap.symbol), UTCTime.formatISO8601(snap.time), UTCTime.formatISO8601(d.time),
+                list(d.bids.map(\.price.units)), list(d.bids.map(\.quantity)), list(d.asks.map(\.price.units)), list(d.asks.map(\.quantity)),
+            ])
+        }
     }
 
     private struct SnapshotKey: Hashable {

@@ -69,6 +69,8 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
         /// The events each stored batch brings, appended in its transaction (the events module's
         /// MarketDataReceived); nil for none.
         public var events: (@Sendable (BatchSummary) -> [OutboxEvent])?
+        /// Exchange feeds' depth, stored with each top-of-book snapshot (as of its time).
+        public var depth: DepthBoard?
         public var spool: TickSpool.Options
         public init(spool: TickSpool.Options) { self.spool = spool }
     }
@@ -157,7 +159,7 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
         firstCandle = [Int64](repeating: .min, count: symbols.count)
         spool = try TickSpool(options: options.spool, symbols: symbols, log: log)
         committer = BatchCommitter(conninfo: conninfo, writerID: options.writerID, symbols: spool.symbols, calendar: options.calendar,
-                                   events: options.events)
+                                   events: options.events, depth: options.depth)
         var stored: Int64?
         if let layout = schema.layout {
             committer.layout = layout

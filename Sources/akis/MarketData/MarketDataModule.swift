@@ -40,6 +40,8 @@ struct MarketDataModule: DaemonModule {
         let fanoutLane = ConsumerLane(name: "fanout", capacity: settings.fanoutLane.capacity, policy: settings.fanoutLane.policy)
         let storeCandles = CandleOutlet(lane: storeLane)
         let fanoutCandles = CandleOutlet(lane: fanoutLane)
+        // Exchange feeds' books publish their best levels here, for depth subscribers and the store.
+        let depth = settings.feeds.contains { $0.format == .bistITCH && $0.exchange.depthLevels > 0 } ? DepthBoard(symbolCount: settings.symbols.count) : nil
         let storeSnapshots = SnapshotOutlet()
         let kafka = settings.settings(KafkaSettings.self)
 
@@ -70,7 +72,7 @@ struct MarketDataModule: DaemonModule {
                 }
             }
             let w = try CopyBatchWriter(conninfo: database.conninfo, symbols: settings.symbols, schema: database.schema,
-                                        options: Self.writerOptions(settings), candles: storeCandles, snapshots: storeSnapshots, log: log)
+                                        options: Self.writerOptions(settings, depth: depth), candles: storeCandles, snapshots: storeSnapshots, log: log)
             // Batches an earlier run left in the spool are stored before anything new.
             checkpoints.merge(w.spool.recoveredHighest, uniquingKeysWith: max)
             writer = w
@@ -118,6 +120,7 @@ struct MarketDataModule: DaemonModule {
         fanoutOptions.maximumClients = settings.fanout.maximumClients
         fanoutOptions.clientQueueCapacity = settings.fanout.clientQueue
         let fanout = FanoutHub(symbols: settings.symbols, latest: aggregator.latest, calendar: settings.calendar, lane: fanoutLane, candles: fanoutCandles,
+                               depth: depth,
                                options: fanoutOptions)
         // Socket feeds are spread over the reader threads in order; each reader has its own ring.
         let socketFeeds = settings.feeds.filter(\.format.isSocketFormat)
@@ -129,8 +132,8 @@ struct MarketDataModule: DaemonModule {
             let reader: FeedReader
             do {
                 reader = try FeedReader(feeds: feeds, symbols: settings.symbols, options: settings.reader,
-                                        ring: SPSCRing(minimumCapacity: settings.readerRingCapacity), doorbell: pipelineDoorbell, log: log,
-                                        announce: { fanout.announce($0) })
+                                        ring: SPSCRing(minimumCapacity: settings.readerRingCapacity), doorbell: pipelineDoorbell, checkpoints: checkpoints,
+                                        depth: depth, log: log, announce: { fanout.announce($0) })
             } catch {
                 throw DaemonError("cannot start the feed reader: \(error)")
             }
@@ -211,7 +214,7 @@ struct MarketDataModule: DaemonModule {
         ["http: latest prices at http://\(httpAddress)/api/market/latest, live ticks and candles at ws://\(httpAddress)\(MarketDataSocket.path)"]
     }
 
-    private static func writerOptions(_ settings: AkisConfiguration) -> CopyBatchWriter.Options {
+    private static func writerOptions(_ settings: AkisConfiguration, depth: DepthBoard?) -> CopyBatchWriter.Options {
         let s = settings.store
         var spool = TickSpool.Options(directory: s.spoolDirectory)
         spool.maximumBytes = s.spoolMaximumBytes
@@ -225,6 +228,7 @@ struct MarketDataModule: DaemonModule {
         // One MarketDataReceived per stored batch, committed with it (the events module's schema).
         let feedNames = Dictionary(uniqueKeysWithValues: settings.feeds.map { ($0.id, $0.name) })
         options.events = { [OutboxEvent(MarketProducers.dataReceived($0, feedNames: feedNames))] }
+        options.depth = depth
         return options
     }
 }

@@ -1,0 +1,172 @@
+import Foundation
+import Ingest
+import Store
+import Testing
+import TestSupport
+
+extension AkisCLITests {
+    /// What a BIST ITCH session should store, computed here without the daemon's books: the trades
+    /// (symbol, price in `Price` units, shares) in message order, and each symbol's last best prices.
+    struct ITCHModel {
+        var symbols: [UInt32: String] = [:]
+        var orders: [UInt64: (book: UInt32, buy: Bool, price: Int64, shares: Int64)] = [:]
+        var trades: [[String]] = []
+
+        init(_ session: SyntheticITCHSession) {
+            self.init(messages: session.messages.map { m in m.withUnsafeBytes { try! BISTITCH.decode($0).get() } })
+        }
+
+        init(messages: [BISTITCH.Message]) {
+            for m in messages { apply(m) }
+        }
+
+        mutating func apply(_ message: BISTITCH.Message) {
+                switch message {
+                case .orderBookDirectory(_, let book, let symbol, _, _, _, _, _, _, _): symbols[book] = symbol.text
+                case .addOrder(_, let id, let book, let side, _, let q, let p, _, _, _): orders[id] = (book, side == .buy, Int64(p), Int64(q))
+                case .orderExecuted(_, let id, _, _, let q, _, _):
+                    trades.append([symbols[orders[id]!.book]!, "\(orders[id]!.price * 1000)", "\(q)"])
+                    reduce(id, Int64(q))
+                case .orderExecutedWithPrice(_, let id, _, _, let q, _, _, let p, _, let printable):
+                    if printable { trades.append([symbols[orders[id]!.book]!, "\(Int64(p) * 1000)", "\(q)"]) }
+                    reduce(id, Int64(q))
+                case .orderDelete(_, let id, _, _): orders[id] = nil
+                case .trade(_, _, _, _, let q, let book, let p, let printable, _): if printable { trades.append([symbols[book]!, "\(Int64(p) * 1000)", "\(q)"]) }
+                default: break
+                }
+        }
+
+        mutating func reduce(_ id: UInt64, _ q: Int64) {
+            orders[id]!.shares -= q
+            if orders[id]!.shares == 0 { orders[id] = nil }
+        }
+
+        /// The messages applied in time order, for the book of a symbol as of a time (to the
+        /// microsecond PostgreSQL keeps): its ten best levels per side, as PostgreSQL prints arrays.
+        struct Replay {
+            var messages: [(time: Int64, message: BISTITCH.Message)] = []
+            var next = 0
+            var model = ITCHModel(messages: [])
+
+            init(_ session: SyntheticITCHSession) {
+                var second: Int64 = 0
+                for m in session.messages {
+                    let message = m.withUnsafeBytes { try! BISTITCH.decode($0).get() }
+                    var nanos: UInt32 = 0
+                    switch message {
+                    case .seconds(let s): second = Int64(s)
+                    case .addOrder(let ns, _, _, _, _, _, _, _, _, _), .orderExecuted(let ns, _, _, _, _, _, _), .orderDelete(let ns, _, _, _),
+                         .orderExecutedWithPrice(let ns, _, _, _, _, _, _, _, _, _), .trade(let ns, _, _, _, _, _, _, _, _),
+                         .orderBookDirectory(let ns, _, _, _, _, _, _, _, _, _):
+                        nanos = ns
+                    default: break
+                    }
+                    messages.append((second * 1_000_000_000 + Int64(nanos), message))
+                }
+            }
+
+            mutating func book(_ symbol: String, through micros: Int64) -> [String] {
+                // depth_time is kept to the microsecond: the change it names is in that microsecond.
+                while next < messages.count && messages[next].time / 1000 <= micros {
+                    model.apply(messages[next].message)
+                    next += 1
+                }
+                func levels(_ buy: Bool) -> [(Int64, Int64)] {
+                    var byPrice: [Int64: Int64] = [:]
+                    for o in model.orders.values where model.symbols[o.book] == symbol && o.buy == buy { byPrice[o.price, default: 0] += o.shares }
+                    return Array(byPrice.sorted { buy ? $0.key > $1.key : $0.key < $1.key }.prefix(10))
+                }
+                func text(_ values: [Int64]) -> String { "{" + values.map(String.init).joined(separator: ",") + "}" }
+                let bids = levels(true), asks = levels(false)
+                return [text(bids.map { $0.0 * 1000 }), text(bids.map(\.1)), text(asks.map { $0.0 * 1000 }), text(asks.map(\.1))]
+            }
+        }
+
+        /// The best bid and ask of `symbol` at the end, in `Price` units ("" when none).
+        func best(_ symbol: String) -> [String] {
+            let mine = orders.values.filter { symbols[$0.book] == symbol }
+            let bid = mine.filter(\.buy).map(\.price).max(), ask = mine.filter { !$0.buy }.map(\.price).min()
+            return [bid.map { "\($0 * 1000)" } ?? "", ask.map { "\($0 * 1000)" } ?? ""]
+        }
+    }
+
+    /// The colocated box's path end to end: `akis synth --format bist-itch` with packets left out,
+    /// `akis replay` to a multicast group on loopback, a daemon whose `bist-itch` feed recovers the
+    /// gaps from a rewinder, stores every tick and streams them to a subscriber.
+    @Test func serveStoresAndStreamsABISTITCHSessionFromMulticastWithGapsRecovered() async throws {
+        try await withScratchDatabase { url in
+            let session = try SyntheticITCHSession(.init(symbolCount: 10, messages: 20_000, rate: 20_000, seed: 5, heartbeatEvery: 100))
+            let rewinder = try TestRewinder(session: session)
+            defer { rewinder.close() }
+            let recording = scratchFile("bist.akrec")
+            let synth = try akis("synth", "--format", "bist-itch", "--symbols", "10", "--rate", "20000", "--duration", "1s", "--seed", "5",
+                                 "--heartbeat-every", "100", "--drop-every", "30", "--out", recording)
+            #expect(synth.status == 0 && synth.stdout.contains("messages left out for a rewinder to recover"), "\(synth)")
+
+            // Top-of-book snapshots every 100 ms of market time: about ten in the one-second session.
+            let storeConfig = "[database]\nurl = \"\(url)\"\n[store]\nspool_directory = \"\(scratchFile("spool"))\"\nretention_days = 36500"
+                + "\n[aggregator]\nsnapshot_interval = \"100ms\""
+            let feed = """
+                address = "udp://239.77.3.1:0"
+                format = "bist-itch"
+                multicast_interface = "127.0.0.1"
+                rewinder = "udp://127.0.0.1:\(rewinder.address.port)"
+                """
+            let (serve, address, http) = try startServe(feed, extra: storeConfig)
+            let ws = "ws://\(http)/ws/market-data"
+            let counter = try AkisProcess(["subscribe", "--count", "--depth", ws, "GARAN"])
+            try await waitUntil("the subscriber's first messages: \(counter.log)", within: .seconds(60)) {
+                guard serve.process.isRunning, counter.process.isRunning else { throw CLIFailure("serve: \(serve.log)\nsubscribe: \(counter.log)") }
+                return counter.log.contains("received 2 messages")
+            }
+            let replay = try akis("replay", recording, "--to", address, "--multicast-interface", "127.0.0.1", "--speed", "max")
+            #expect(replay.status == 0, "\(replay.stderr)")
+
+            let model = ITCHModel(session)
+            var books = BISTOrderBooks(symbols: try SymbolTable(BISTMarket.bist30), feed: 1)
+            books.startSession(now: 0)
+            var ticks = 0
+            for m in session.messages { m.withUnsafeBytes { books.apply(try! BISTITCH.decode($0).get(), receiveTime: 0) { _ in ticks += 1 } } }
+            waitForLog(serve, "session AKIS000001 ended after \(session.messages.count) messages")
+            let (_, result) = stopServe(serve, after: "stored \(grouped(UInt64(ticks)))")
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(result.stderr.contains("session AKIS000001 ended after \(grouped(UInt64(session.messages.count))) messages")
+                    || result.stderr.contains("session AKIS000001 ended after \(session.messages.count) messages"), "\(result.stderr.suffix(3000))")
+            #expect(result.stderr.contains(", 0 lost, "), "every gap recovered: \(result.stderr.suffix(2000))")
+            #expect(rewinder.requests.load(ordering: .relaxed) > 0)
+
+            let db = try LibpqConnection(conninfo: url)
+            let stored = try db.execute("SELECT count(*), min(seq), max(seq), count(DISTINCT seq) FROM market_ticks").rows[0]
+            #expect(stored == ["\(ticks)", "1", "\(ticks)", "\(ticks)"], "every tick once, numbered 1…\(ticks): \(stored)")
+            let trades = try db.execute("SELECT symbol, price, volume FROM market_ticks WHERE kind = 1 ORDER BY seq").rows.map { $0.map { $0 ?? "" } }
+            #expect(trades.count == model.trades.count && trades == model.trades, "\(trades.count) trades stored, \(model.trades.count) in the model")
+            for symbol in BISTMarket.bist30.prefix(10) {
+                let last = try db.execute("SELECT coalesce(bid::text, ''), coalesce(ask::text, '') FROM market_ticks WHERE symbol = $1 AND kind = 2 ORDER BY seq DESC LIMIT 1",
+                                          parameters: [symbol]).rows.first.map { $0.map { $0 ?? "" } }
+                #expect(last == model.best(symbol), "\(symbol)'s last quote is the model's top of book")
+            }
+            let garan = try db.execute("SELECT count(*) FROM market_ticks WHERE symbol = 'GARAN'").rows[0][0]!
+            let counted = counter.wait()
+            #expect(counted.stdout.contains("MARKET_TICK \(grouped(UInt64(garan)!))"), "the subscriber got every GARAN tick stored: \(counted.stdout)")
+            #expect(counted.stdout.contains("DEPTH "), "and GARAN's depth: \(counted.stdout)")
+            // Snapshot rows carry the depth as of their time: the best bid of the depth is the row's bid
+            // when the depth is the book at that instant.
+            let depthRows = try db.execute("""
+                SELECT count(*), count(*) FILTER (WHERE depth_time <= time AND cardinality(bid_prices) = cardinality(bid_sizes)
+                    AND cardinality(ask_prices) = cardinality(ask_sizes) AND cardinality(bid_prices) <= 10)
+                FROM order_book_snapshots WHERE depth_time IS NOT NULL
+                """).rows[0]
+            #expect(Int(depthRows[0]!)! > 0 && depthRows[0] == depthRows[1], "\(depthRows)")
+            // And the depth is the model's book at its time: every level of every row.
+            let rows = try db.execute("""
+                SELECT symbol, (extract(epoch FROM depth_time) * 1000000)::bigint, bid_prices::text, bid_sizes::text, ask_prices::text, ask_sizes::text
+                FROM order_book_snapshots WHERE depth_time IS NOT NULL ORDER BY depth_time
+                """).rows.map { $0.map { $0 ?? "" } }
+            var modelReplay = ITCHModel.Replay(session)
+            for r in rows {
+                let book = modelReplay.book(r[0], through: Int64(r[1])!)
+                #expect([r[2], r[3], r[4], r[5]] == book, "\(r[0]) at \(r[1]) µs")
+            }
+        }
+    }
+}
