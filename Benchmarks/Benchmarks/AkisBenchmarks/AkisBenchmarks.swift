@@ -111,6 +111,7 @@ func encodedFeed(_ format: FeedFormat) -> (bytes: [UInt8], context: DecodeContex
         switch format {
         case .binary: BinaryFrameCodec.encode(tick, symbols: feed.symbols, into: &bytes)
         case .jsonLines: JSONLineCodec.encode(tick, symbols: feed.symbols, into: &bytes)
+        case .algolab, .bistITCH: preconditionFailure("ticks are encoded as binary frames or JSON lines")
         }
         n += 1
     }

@@ -128,7 +128,9 @@ public struct SyntheticITCHSession: Sendable {
                 mids[s] = mid.units
             }
             let orders = resting[s]
-            if roll < 0.5 || orders.count < 4 {
+            // Adds outnumber deletes while a book is thin, and the other way round once it holds
+            // about 60 orders: books keep a steady depth however long the session.
+            if roll < (orders.count < 60 ? 0.5 : 0.35) || orders.count < 4 {
                 // An add, one to five steps away from the mid on its side.
                 let buy = random.next() & 1 == 0
                 var price = Price(units: mids[s])
@@ -139,7 +141,7 @@ public struct SyntheticITCHSession: Sendable {
                 resting[s].append(order)
                 put(.addOrder(nanos: nanos(), order: order.id, book: book, side: buy ? .buy : .sell, rankingSequence: UInt32(truncatingIfNeeded: order.id),
                               quantity: quantity, price: Int32(order.price / unitsPerRaw), attributes: 0, lotType: 2, rankingTime: UInt64(time)))
-            } else if roll < 0.75 || orders.count > 400 {
+            } else if roll < 0.7 {
                 // A delete of any resting order.
                 let i = Int(random.next() % UInt64(orders.count))
                 let o = resting[s].remove(at: i)
