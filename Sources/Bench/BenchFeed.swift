@@ -56,10 +56,32 @@ public final class BenchFeed: Sendable {
         return BenchFeed(symbols: feed.symbols, ticks: feed, firstSequence: firstSequence)
     }
 
-    /// The ticks of a recording (binary frames or JSON lines), paced by their exchange times.
-    /// Frames the daemon would reject are counted in `rejected` and left out.
-    public static func recording(path: String, symbols: SymbolTable, speed: Double, firstSequence: UInt64) throws -> (feed: BenchFeed, rejected: UInt64) {
+    /// The ticks of a recording (binary frames, JSON lines or BIST ITCH packets), paced by their
+    /// exchange times, over the BIST-30 and any other symbol the recording's binary frames name
+    /// (an imported ITCH 5.0 day has its own). Frames the daemon would reject are counted in
+    /// `rejected` and left out.
+    public static func recording(path: String, speed: Double, firstSequence: UInt64) throws -> (feed: BenchFeed, rejected: UInt64) {
+        var symbols = try SymbolTable(BISTMarket.bist30)
         let reader = try RecordingReader(path: path)
+        if reader.header.payload == .binary {
+            try RecordingReader(path: path).forEachRecord { _, payload in
+                // Each frame start found in the record (a frame split between records is missed;
+                // its symbol is in other frames); a name that is not a valid symbol is passed over.
+                var at = 0
+                while at + BinaryFrameCodec.frameSizeV1 <= payload.count {
+                    guard payload[at] == BinaryFrameCodec.magic.0, payload[at + 1] == BinaryFrameCodec.magic.1, payload[at + 2] == BinaryFrameCodec.version else {
+                        at += 1
+                        continue
+                    }
+                    let length = Int(payload[at + BinaryFrameCodec.headerSize + 49])
+                    let start = at + BinaryFrameCodec.headerSize + 50
+                    if length >= 1 && length <= SymbolTable.maximumLength {
+                        _ = try? symbols.intern(String(decoding: UnsafeRawBufferPointer(rebasing: payload[start..<(start + length)]), as: UTF8.self))
+                    }
+                    at += BinaryFrameCodec.frameSizeV1
+                }
+            }
+        }
         var ticks: [Tick] = []
         var rejected: UInt64 = 0
         let context = DecodeContext(symbols: symbols, maximumFrameBytes: 64 * 1024)

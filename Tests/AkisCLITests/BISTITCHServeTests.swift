@@ -169,4 +169,25 @@ extension AkisCLITests {
             }
         }
     }
+
+    /// A public ITCH 5.0 day imported, then served: its own symbols, every tick through.
+    @Test func anImportedITCH50DayIsServedInItsOwnSymbols() throws {
+        let sample = packageRoot.appendingPathComponent("Samples/itch50/ex20101224.TEST_ITCH_50").path
+        let recording = scratchFile("itch50.akrec")
+        let imported = try akis("import", "itch50", sample, "--out", recording)
+        #expect(imported.status == 0, "\(imported)")
+        #expect(imported.stdout.contains("imported 12,012 ITCH 5.0 messages: 5,445 ticks (5,180 trades, 265 quotes) of 3 symbols"), "\(imported.stdout)")
+        #expect(imported.stdout.contains("[market]\nsymbols = [\"ALC\", \"BOB\", \"CHAR\"]"), "\(imported.stdout)")
+        let again = try akis("import", "itch50", sample, "--out", recording)
+        #expect(again.status != 0 && again.stderr.contains("exists"), "no overwrite without --force: \(again.stderr)")
+        let noDay = scratchFile("day.itch")
+        try FileManager.default.copyItem(atPath: sample, toPath: noDay)
+        let undated = try akis("import", "itch50", noDay, "--out", scratchFile("x.akrec"))
+        #expect(undated.status != 0 && undated.stderr.contains("--date is needed"), "\(undated.stderr)")
+
+        let (serve, address, _) = try startServe("address = \"tcp://127.0.0.1:0\"", extra: "[market]\nsymbols = [\"ALC\", \"BOB\", \"CHAR\"]")
+        #expect(try akis("replay", recording, "--to", address, "--speed", "max").status == 0)
+        let (stopped, result) = stopServe(serve, after: "delivered store 5,445")
+        #expect(result.status == 0 && stopped.contains("decoded 5,445; rejected 0"), "\(stopped)")
+    }
 }

@@ -98,4 +98,42 @@ import Testing
             #expect { try ITCH50File(path: path).forEachMessage { _ in } } throws: { "\($0)".contains(reason) }
         }
     }
+
+    @Test func theSampleBecomesTradeAndQuoteTicksInItsOwnSymbols() throws {
+        let midnight = try #require(ITCH50Ticks.midnight(year: 2010, month: 12, day: 24, timeZone: "America/New_York"))
+        #expect(midnight == 1_293_166_800 * 1_000_000_000, "05:00 UTC: New York is UTC-5 in winter")
+        let summer: Int64 = 1_561_953_600 * 1_000_000_000
+        #expect(try #require(ITCH50Ticks.midnight(year: 2019, month: 7, day: 1, timeZone: "America/New_York")) == summer, "04:00 UTC in summer")
+        #expect(ITCH50Ticks.midnight(year: 2019, month: 2, day: 30, timeZone: "America/New_York") == nil)
+        #expect(ITCH50Ticks.midnight(year: 2019, month: 1, day: 30, timeZone: "Mars/Base") == nil)
+
+        var converter = ITCH50Ticks(midnight: midnight)
+        var reference = ITCH50Replay()
+        var ticks: [Tick] = []
+        var expectedTrades: [ITCH50Replay.Trade] = []
+        var tops: [(bid: Int64, ask: Int64)] = []
+        try ITCH50File(path: Self.sample).forEachMessage { bytes in
+            let before = ticks.count
+            #expect(converter.apply(bytes) { ticks.append($0) } == nil)
+            let header = NasdaqITCH50.header(bytes)
+            if let t = reference.apply(header, try NasdaqITCH50.decode(bytes).get()) { expectedTrades.append(t) }
+            // Each quote made by this message is the book's top after it.
+            for t in ticks[before...] where t.kind == .quote {
+                let book = reference.books[header.stockLocate]
+                tops.append((book?.bestBid?.price ?? 0, book?.bestAsk?.price ?? 0))
+                #expect(t.bid.units == tops.last!.bid && t.ask.units == tops.last!.ask)
+            }
+        }
+        let trades = ticks.filter { $0.kind == .trade }
+        #expect(converter.symbols.allNames.sorted() == ["ALC", "BOB", "CHAR"] && converter.skippedSymbols.isEmpty)
+        #expect(trades.count == 5_180 && trades.count == expectedTrades.count)
+        for (t, e) in zip(trades, expectedTrades) {
+            #expect(converter.symbols.name(of: t.symbol) == e.symbol.text && t.price == e.price && t.quantity == e.shares)
+            #expect(t.exchangeTime == midnight + Int64(e.timestamp))
+            #expect(t.side == (e.side == .buy ? .sell : e.side == .sell ? .buy : .unknown), "the aggressor is the resting order's other side")
+        }
+        #expect(converter.stats.quotes == tops.count && tops.count > 100)
+        #expect(ticks.allSatisfy { TickValidation.check($0) == nil })
+        #expect(ticks.map(\.exchangeTime) == ticks.map(\.exchangeTime).sorted())
+    }
 }

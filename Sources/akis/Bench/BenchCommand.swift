@@ -80,7 +80,7 @@ struct BenchCommand: ParsableCommand {
         func makeFeed(rate: Double) throws -> BenchFeed {
             let feed: BenchFeed
             if let recording {
-                let (f, rejected) = try BenchFeed.recording(path: recording, symbols: AkisConfiguration().symbols, speed: speed, firstSequence: nextSequence)
+                let (f, rejected) = try BenchFeed.recording(path: recording, speed: speed, firstSequence: nextSequence)
                 if rejected > 0 { log("bench: \(grouped(rejected)) frames of \(recording) do not decode and are left out") }
                 source = "recording \(recording) at speed \(speed)"
                 feed = f
@@ -104,7 +104,8 @@ struct BenchCommand: ParsableCommand {
             target = BenchRun.Target(feed: feedAddress, httpHost: String(daemon[..<colon]), httpPort: port, pid: nil,
                                      description: "running daemon at \(daemon)", storing: true)
         } else {
-            let d = try BenchDaemon(directory: dir, nullStore: nullStore, timescaleDB: timescaledb, clients: clients, kafka: kafka, auth: loginStorm > 0, log: log)
+            let d = try BenchDaemon(directory: dir, nullStore: nullStore, timescaleDB: timescaledb, clients: clients, kafka: kafka, auth: loginStorm > 0,
+                                    symbols: first.symbols.allNames, log: log)
             started = d
             target = d.target
         }

@@ -15,7 +15,8 @@ final class BenchDaemon {
     private let directory: String
     let logPath: String
 
-    init(directory: String, nullStore: Bool, timescaleDB: Bool, clients: Int, kafka: String?, auth: Bool = false,
+    /// - Parameter symbols: the daemon's symbol universe (the feed's).
+    init(directory: String, nullStore: Bool, timescaleDB: Bool, clients: Int, kafka: String?, auth: Bool = false, symbols: [String],
          log: @escaping @Sendable (String) -> Void) throws {
         let fm = FileManager.default
         self.directory = directory
@@ -45,6 +46,8 @@ final class BenchDaemon {
             stats_interval = "1s"
             [http]
             address = "127.0.0.1:0"
+            [market]
+            symbols = [\(symbols.map { "\"\($0)\"" }.joined(separator: ", "))]
             [fanout]
             max_clients = \(max(256, clients + 16))
             \(databaseTOML)
