@@ -96,7 +96,7 @@ extension AkisCLITests {
     @Test func serveStoresAndStreamsABISTITCHSessionFromMulticastWithGapsRecovered() async throws {
         try await withScratchDatabase { url in
             let session = try SyntheticITCHSession(.init(symbolCount: 10, messages: 20_000, rate: 20_000, seed: 5, heartbeatEvery: 100))
-            let rewinder = try TestRewinder(session: session)
+            let rewinder = try testRewinder(session)
             defer { rewinder.close() }
             let recording = scratchFile("bist.akrec")
             let synth = try akis("synth", "--format", "bist-itch", "--symbols", "10", "--rate", "20000", "--duration", "1s", "--seed", "5",
@@ -189,5 +189,32 @@ extension AkisCLITests {
         #expect(try akis("replay", recording, "--to", address, "--speed", "max").status == 0)
         let (stopped, result) = stopServe(serve, after: "delivered store 5,445")
         #expect(result.status == 0 && stopped.contains("decoded 5,445; rejected 0"), "\(stopped)")
+    }
+
+    /// The CLI alone: `akis replay --drop-every --rewinder` makes gaps and answers for them; the
+    /// daemon recovers every message.
+    @Test func theReplaysRewinderFillsTheGapsItsDropsMade() throws {
+        let recording = scratchFile("bist.akrec")
+        #expect(try akis("synth", "--format", "bist-itch", "--rate", "10000", "--duration", "1s", "--out", recording).status == 0)
+        // A free port for the rewinder: the daemon's configuration names it before the replay starts.
+        let port = try { () throws -> UInt16 in try Socket.bind(FeedAddress(parsing: "udp://127.0.0.1:0")).boundAddress.port }()  // closed again
+        let feed = """
+            address = "udp://239.77.3.2:0"
+            format = "bist-itch"
+            multicast_interface = "127.0.0.1"
+            rewinder = "udp://127.0.0.1:\(port)"
+            """
+        let (serve, address, _) = try startServe(feed)
+        let replay = try akis("replay", recording, "--to", address, "--multicast-interface", "127.0.0.1", "--speed", "max",
+                              "--drop-every", "25", "--rewinder", "udp://127.0.0.1:\(port)", "--linger", "1s")
+        #expect(replay.status == 0, "\(replay.stderr)")
+        #expect(replay.stdout.contains("packets with messages (every 25th)") && !replay.stdout.contains("left out 0 "), "\(replay.stdout)")
+        #expect(replay.stdout.contains("rewinder: ") && !replay.stdout.contains("rewinder: 0 requests"), "\(replay.stdout)")
+        let (_, result) = stopServe(serve, after: "session AKIS000001 ended after")
+        #expect(result.status == 0)
+        #expect(result.stderr.contains("messages (") && result.stderr.contains(" lost, ") && result.stderr.contains(", 0 lost, "), "\(result.stderr.suffix(2000))")
+        #expect(!result.stderr.contains("(0 recovered"), "the gaps were recovered: \(result.stderr.suffix(2000))")
+        let wrong = try akis("replay", packageRoot.appendingPathComponent("Samples/bist-sample.akrec").path, "--to", address, "--drop-every", "3")
+        #expect(wrong.status != 0 && wrong.stderr.contains("apply to BIST ITCH recordings"), "\(wrong.stderr)")
     }
 }

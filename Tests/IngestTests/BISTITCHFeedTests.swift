@@ -44,7 +44,7 @@ import TestSupport
 
     @Test func droppedPacketsAreRecoveredAndTheTicksMatchTheModel() throws {
         let session = try SyntheticITCHSession(.init(symbolCount: 8, messages: 30_000, seed: 11, heartbeatEvery: 50))
-        let rewinder = try TestRewinder(session: session)
+        let rewinder = try testRewinder(session)
         let h = try ReaderHarness([try Self.feed(group: "239.77.2.1", rewinder: rewinder.address)], path: nil, symbols: Self.symbols)
         let group = FeedAddress(transport: .udp, host: "239.77.2.1", port: h.address().port)
         var dropped = 0
@@ -70,7 +70,7 @@ import TestSupport
 
     @Test func aSilentRewinderLeavesTheBooksStaleAndTheClientsAreTold() throws {
         let session = try SyntheticITCHSession(.init(symbolCount: 8, messages: 5_000, seed: 12))
-        let rewinder = try TestRewinder(session: session, silent: true)
+        let rewinder = try testRewinder(session, silent: true)
         var feed = try Self.feed(group: "239.77.2.2", rewinder: rewinder.address, timeout: 50_000_000)
         feed.exchange.recovery.attempts = 2
         let h = try ReaderHarness([feed], path: nil, symbols: Self.symbols)

@@ -6,6 +6,7 @@ import Testing
 @Suite struct MoldUDP64ReceiverTests {
     typealias Action = MoldUDP64Receiver.Action
     static let session = try! SyntheticITCHSession(.init(symbolCount: 5, messages: 3_000, seed: 7, messagesPerPacket: 6))
+    static let archive = session.archive
 
     /// Feeds `packets` (with the rewinder answering when `answers`), then idles past every deadline.
     struct Run {
@@ -40,7 +41,10 @@ import Testing
             actions += new
             guard answers else { return }
             for case .request(_, let sequence, let count) in new {
-                for packet in MoldUDP64ReceiverTests.session.answer(sequence: sequence, count: count, perPacket: 5) { feed(packet, now: now, answers: true) }
+                for packet in MoldUDP64ReceiverTests.archive.answer(session: MoldUDP64ReceiverTests.session.session, sequence: sequence, count: count,
+                                                                     maximumBytes: 200) {
+                    feed(packet, now: now, answers: true)
+                }
             }
         }
     }
@@ -167,5 +171,37 @@ import Testing
         #expect(run.delivered == [1, 2, 3, 1, 2])
         #expect(run.actions == [.sessionStarted(old), .sessionStarted(new)])
         #expect(run.receiver.stats.otherSession == 1 && run.receiver.session == new)
+    }
+
+    @Test func anArchiveKeepsASessionFromItsPacketsAndAnswersRequestsInPacketsThatFit() throws {
+        var archive = MoldUDP64Archive()
+        for p in Self.session.packets {
+            #expect(p.bytes.withUnsafeBytes { archive.add(packet: $0) } == nil)
+        }
+        #expect(Self.session.packets[5].bytes.withUnsafeBytes { archive.add(packet: $0) } == nil, "a repeated packet is ignored")
+        #expect(archive.messageCount == Self.session.messages.count)
+        let s = Self.session.session
+        let request = MoldUDP64Packet.request(session: s, sequence: 100, count: 300)
+        let answer = request.withUnsafeBytes { archive.answer($0, maximumBytes: 500) }
+        #expect(answer.allSatisfy { $0.count <= 500 } && answer.count > 1)
+        var got: [(UInt64, [UInt8])] = []
+        for packet in answer {
+            try packet.withUnsafeBytes { raw in
+                let p = try MoldUDP64Packet.parse(raw).get()
+                #expect(p.session == s)
+                _ = p.forEachMessage { got.append(($0, Array($1))) }
+            }
+        }
+        #expect(got.map(\.0) == Array(100..<400) && got.map(\.1) == Array(Self.session.messages[99..<399]))
+        // Past the end: what is kept; another session, the end-of-session count, a bad request: nothing.
+        #expect(archive.answer(session: s, sequence: UInt64(Self.session.messages.count), count: 50).count == 1)
+        #expect(archive.answer(session: MoldUDP64Packet.Session("OTHER00001"), sequence: 1, count: 5).isEmpty)
+        #expect(archive.answer(session: s, sequence: 1, count: MoldUDP64Packet.endOfSession).isEmpty)
+        #expect([UInt8](repeating: 1, count: 7).withUnsafeBytes { archive.answer($0) }.isEmpty)
+        // A packet that would leave a hole is refused.
+        var holes = MoldUDP64Archive()
+        #expect(Self.session.packets[0].bytes.withUnsafeBytes { holes.add(packet: $0) } == nil)
+        let error = Self.session.packets[2].bytes.withUnsafeBytes { holes.add(packet: $0) }
+        #expect(error?.kind == .badField)
     }
 }

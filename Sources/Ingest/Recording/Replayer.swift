@@ -45,8 +45,9 @@ public struct Replayer {
     /// Sends every record of `reader` to `socket`. Calls `progress` about once a second.
     /// Errors (a damaged file, a closed connection) are thrown after everything before them was sent;
     /// `sent` then says how far it got.
+    /// `skip` may leave a record out (it is read, paced, and not sent).
     public static func replay(
-        _ reader: RecordingReader, to socket: Socket, speed: Speed,
+        _ reader: RecordingReader, to socket: Socket, speed: Speed, skip: (UnsafeRawBufferPointer) -> Bool = { _ in false },
         progress: (Progress) -> Void = { _ in }, sent: (Report) -> Void = { _ in }
     ) throws -> Report {
         let start = Clock.monotonicNanos()
@@ -76,6 +77,7 @@ public struct Replayer {
                         Clock.sleep(untilMonotonic: due)
                     }
                 }
+                if skip(payload) { return }
                 if udp {
                     try socket.send(payload)
                 } else {

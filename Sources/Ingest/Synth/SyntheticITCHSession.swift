@@ -190,19 +190,10 @@ public struct SyntheticITCHSession: Sendable {
         self.packets = packets
     }
 
-    /// The packets a rewinder sends in answer to a request: the asked messages from `sequence`,
-    /// packed `perPacket` to a packet (fewer at the session's end; none past it).
-    public func answer(sequence: UInt64, count: UInt16, perPacket: Int = 16) -> [[UInt8]] {
-        guard sequence >= 1 else { return [] }
-        let first = Int(sequence) - 1
-        let end = min(messages.count, first + Int(count))
-        var out: [[UInt8]] = []
-        var i = first
-        while i < end {
-            let n = min(perPacket, end - i)
-            out.append(MoldUDP64Packet.packet(session: session, sequence: UInt64(i + 1), messages: Array(messages[i..<(i + n)])))
-            i += n
-        }
-        return out
+    /// Every message, for a rewinder to answer from.
+    public var archive: MoldUDP64Archive {
+        var archive = MoldUDP64Archive()
+        archive.keep(session, first: 1, messages: messages)
+        return archive
     }
 }
