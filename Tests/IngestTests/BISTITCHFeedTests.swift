@@ -12,7 +12,7 @@ import TestSupport
     static let symbols = try! SymbolTable(BISTMarket.bist30.prefix(8))
 
     /// The ticks the books make of the whole session, computed without the reader.
-    static func expectedTicks(_ session: SyntheticITCHSession, feed: UInt16) -> [Tick] {
+    static func expectedTicks(_ session: SyntheticITCHSession, feed: UInt16, symbols: SymbolTable = symbols) -> [Tick] {
         var books = BISTOrderBooks(symbols: symbols, feed: feed)
         books.startSession(now: 0)
         var ticks: [Tick] = []
@@ -114,5 +114,19 @@ import TestSupport
         let expected = Self.expectedTicks(session, feed: 5)
         #expect(unstamped(got) == expected, "the session after them is whole: \(got.count) ticks, \(expected.count) expected")
         #expect(x.sessions.load(ordering: .relaxed) == 2)
+    }
+
+    @Test func instrumentsOutsideTheUniverseAreLoggedOnceAndMakeNoTicks() throws {
+        let session = try SyntheticITCHSession(.init(symbolCount: 8, messages: 3_000, seed: 14))
+        let six = try SymbolTable(BISTMarket.bist30.prefix(6))
+        let h = try ReaderHarness([try Self.feed(group: "239.77.2.4", rewinder: nil)], path: nil, symbols: six)
+        try Self.send(session.packets, to: FeedAddress(transport: .udp, host: "239.77.2.4", port: h.address().port))
+        let x = h.reader.exchangeCounters[0]!
+        h.waitFor { x.messages.load(ordering: .relaxed) >= UInt64(session.messages.count) && h.log.contains { $0.contains("not in [market]") } }
+        let got = try h.finish()
+        let expected = Self.expectedTicks(session, feed: 5, symbols: six)
+        #expect(unstamped(got) == expected, "\(got.count) ticks, \(expected.count) expected")
+        let lines = h.log.filter { $0.contains("not in [market] symbols") }
+        #expect(lines.count == 1 && lines[0].contains(#"2 instruments not in [market] symbols (books kept, no ticks): "ENKAI", "EREGL"; 2 this session"#), "\(lines)")
     }
 }

@@ -67,6 +67,8 @@ public struct BISTOrderBooks {
     /// Instruments (in the universe) whose book changed since `takeChanged`.
     private var changed: [Int] = []
     public private(set) var stats = Stats()
+    /// Names of the instruments announced this session that the universe does not have, in order.
+    public private(set) var outsideNames: [String] = []
     /// UTC ns that `T.Second` counts from.
     private var base: Int64 = 0
     private var second: Int64 = 0
@@ -83,6 +85,7 @@ public struct BISTOrderBooks {
         instruments.removeAll(keepingCapacity: true)
         index.removeAll(keepingCapacity: true)
         changed.removeAll(keepingCapacity: true)
+        outsideNames.removeAll()
         second = 0
         switch secondsBase {
         case .epoch: base = 0
@@ -166,7 +169,10 @@ public struct BISTOrderBooks {
     private mutating func register(book: UInt32, name: ExchangeSymbol, priceDecimals: UInt16) {
         var text = name.text
         let symbol = text.withUTF8 { symbols.id(forASCII: UnsafeRawBufferPointer($0)) }
-        if symbol == nil { stats.outsideUniverse += 1 }
+        if symbol == nil {
+            stats.outsideUniverse += 1
+            outsideNames.append(text)
+        }
         guard priceDecimals <= UInt16(Price.scale) else {
             // Finer than `Price` can hold exactly: followed as outside the universe.
             stats.badValues += 1

@@ -61,6 +61,10 @@ final class BISTITCHStreamDecoder: StreamDecoder {
     private var requestErrors = LogRateLimiter()
     private let depth: DepthBoard?
     private var nextDepth: Int64 = 0
+    /// How many of `books.outsideNames` were logged, and since when more wait (they are logged
+    /// half a second after the first: the directory comes in many packets at the start of the day).
+    private var outsideLogged = 0
+    private var outsideSince: Int64?
 
     init(feed: FeedEndpoint, context: DecodeContext, checkpoint: UInt64?, exchange: ExchangeFeedCounters, depth: DepthBoard?,
          log: @escaping (String) -> Void, announce: @escaping (FeedNotice) -> Void) {
@@ -93,8 +97,27 @@ final class BISTITCHStreamDecoder: StreamDecoder {
         }
         if endedSession != nil { logEnd() }
         if depth != nil && now >= nextDepth { publishDepth(now) }
+        noteOutside(now)
         exchange.publish(receiver, books, stale: stale ? books.instruments.count : 0)
         return ticks
+    }
+
+    private func noteOutside(_ now: Int64) {
+        guard books.outsideNames.count != outsideLogged else { return }
+        if outsideSince == nil { outsideSince = now }
+        if now - outsideSince! >= 500_000_000 { logOutside() }
+    }
+
+    /// Instruments the feed announced that the configured universe lacks: their books are kept,
+    /// they make no ticks.
+    private func logOutside() {
+        outsideSince = nil
+        let new = books.outsideNames[outsideLogged...]
+        outsideLogged = books.outsideNames.count
+        guard !new.isEmpty else { return }
+        let shown = new.prefix(10).map { Sanitized($0).description }.joined(separator: ", ")
+        log("feed \(feed.name): \(new.count) instruments not in [market] symbols (books kept, no ticks): \(shown)"
+            + (new.count > 10 ? " and \(new.count - 10) more" : "") + "; \(books.stats.outsideUniverse) this session")
     }
 
     private func publishDepth(_ now: Int64) {
@@ -132,6 +155,7 @@ final class BISTITCHStreamDecoder: StreamDecoder {
         }
         if endedSession != nil { logEnd() }
         if depth != nil && now >= nextDepth { publishDepth(now) }
+        noteOutside(now)
         if !silent && receiver.session != nil && !receiver.ended && now - lastPacket > feed.exchange.staleAfterNanos {
             silent = true
             let reason = "no packet, not even a heartbeat, for \(FeedReader.seconds(now - lastPacket))"
@@ -161,6 +185,8 @@ final class BISTITCHStreamDecoder: StreamDecoder {
             let wasStale = stale
             books.startSession(now: Clock.wallNanos())
             stale = false
+            outsideLogged = 0
+            outsideSince = nil
             log("feed \(feed.name): session \(session) started")
             if wasStale {
                 announce(FeedNotice(feed: feed.name, status: .fresh, at: Clock.wallNanos(), symbols: [], reason: "session \(session) started"))
