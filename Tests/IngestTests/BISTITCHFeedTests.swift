@@ -129,4 +129,27 @@ import TestSupport
         let lines = h.log.filter { $0.contains("not in [market] symbols") }
         #expect(lines.count == 1 && lines[0].contains(#"2 instruments not in [market] symbols (books kept, no ticks): "ENKAI", "EREGL"; 2 this session"#), "\(lines)")
     }
+
+    @Test func aSilentFeedIsStaleThenWholeAgainWhenPacketsComeWithNothingMissing() throws {
+        let session = try SyntheticITCHSession(.init(symbolCount: 8, messages: 4_000, seed: 15))
+        var feed = try Self.feed(group: "239.77.2.5", rewinder: nil)
+        feed.exchange.staleAfterNanos = 200_000_000
+        let h = try ReaderHarness([feed], path: nil, symbols: Self.symbols)
+        let group = FeedAddress(transport: .udp, host: "239.77.2.5", port: h.address().port)
+        let half = session.packets.count / 2
+        try Self.send(Array(session.packets[..<half]), to: group)
+        h.waitFor { h.notices.contains { $0.status == .stale } }
+        let x = h.reader.exchangeCounters[0]!
+        #expect(x.staleInstruments.load(ordering: .relaxed) == 8)
+        try Self.send(Array(session.packets[half...]), to: group)
+        h.waitFor { x.messages.load(ordering: .relaxed) >= UInt64(session.messages.count) && h.notices.contains { $0.status == .fresh } }
+        let got = try h.finish()
+        // Stale then fresh (again, should a busy machine have paused the sender longer than 200 ms).
+        let statuses = h.notices.map(\.status)
+        #expect(statuses.count >= 2 && statuses.count % 2 == 0 && statuses.enumerated().allSatisfy { $1 == ($0 % 2 == 0 ? .stale : .fresh) }, "\(h.notices)")
+        #expect(h.notices.first?.reason?.contains("no packet, not even a heartbeat") == true)
+        #expect(x.staleInstruments.load(ordering: .relaxed) == 0 && x.lostMessages.load(ordering: .relaxed) == 0)
+        #expect(unstamped(got) == Self.expectedTicks(session, feed: 5), "nothing came during the silence: every tick as the model makes them")
+        #expect(h.log.contains { $0.contains("packets again with nothing missing") })
+    }
 }

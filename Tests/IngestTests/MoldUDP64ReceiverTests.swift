@@ -204,4 +204,18 @@ import Testing
         let error = Self.session.packets[2].bytes.withUnsafeBytes { holes.add(packet: $0) }
         #expect(error?.kind == .badField)
     }
+
+    @Test func tooManyMessagesHeldBehindAGapGiveItUp() {
+        var receiver = MoldUDP64Receiver(canRequest: true, holdLimit: 20)
+        var actions: [Action] = []
+        var delivered: [UInt64] = []
+        let packets = Self.session.packets
+        for p in packets.prefix(3) + packets[4..<40] {
+            _ = p.bytes.withUnsafeBytes { receiver.receive($0, now: 0, act: { actions.append($0) }) { s, _ in delivered.append(s) } }
+        }
+        let losses = actions.compactMap { if case .lost(let from, let count, let reason) = $0 { (from, count, reason) } else { nil } }
+        #expect(losses.count == 1 && losses.first?.0 == packets[3].sequence && losses.first?.1 == UInt64(packets[3].messageCount))
+        #expect(losses.first?.2 == .holdLimit)
+        #expect(delivered == Array(1..<packets[3].sequence) + Array(packets[4].sequence..<packets[40].sequence), "delivery went on after the gap")
+    }
 }

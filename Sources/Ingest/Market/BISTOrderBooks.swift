@@ -38,6 +38,8 @@ public struct BISTOrderBooks {
         public internal(set) var changedAt: Int64 = 0
         /// Changed since `takeChanged` last saw it.
         var dirty = false
+        /// Its top moved while it was stale: the quote is due when it is fresh again.
+        var owesQuote = false
 
         /// The feed's integer price as an exact `Price`.
         public func price(_ raw: Int64) -> Price { Price(units: raw * priceMultiplier) }
@@ -114,6 +116,21 @@ public struct BISTOrderBooks {
                                asks: asks.map { .init(price: Price(units: $0.price * m), quantity: $0.quantity, orders: $0.orders) }))
         }
         changed.removeAll(keepingCapacity: true)
+    }
+
+    /// The books can be trusted again (the feed was only silent, and nothing went missing): each
+    /// instrument whose top moved meanwhile quotes it now.
+    public mutating func markAllFresh(receiveTime: Int64, emit: (Tick) -> Void) {
+        for i in instruments.indices where instruments[i].stale {
+            instruments[i].stale = false
+            guard instruments[i].owesQuote else { continue }
+            instruments[i].owesQuote = false
+            let bid = instruments[i].quotedBid, ask = instruments[i].quotedAsk, m = instruments[i].priceMultiplier
+            guard let symbol = instruments[i].symbol, bid > 0 || ask > 0 else { continue }
+            stats.quotes += 1
+            emit(Tick(symbol: symbol, kind: .quote, price: .zero, quantity: 0, bid: Price(units: max(bid, 0) * m), ask: Price(units: max(ask, 0) * m),
+                      exchangeTime: instruments[i].changedAt, receiveTime: receiveTime, feed: feed))
+        }
     }
 
     /// The instrument with this order book id.
@@ -221,7 +238,11 @@ public struct BISTOrderBooks {
         guard bid != instruments[i].quotedBid || ask != instruments[i].quotedAsk else { return }
         instruments[i].quotedBid = bid
         instruments[i].quotedAsk = ask
-        guard !instruments[i].stale, bid > 0 || ask > 0 else { return }
+        if instruments[i].stale {
+            instruments[i].owesQuote = true
+            return
+        }
+        guard bid > 0 || ask > 0 else { return }
         stats.quotes += 1
         emit(Tick(symbol: symbol, kind: .quote, price: .zero, quantity: 0, bid: Price(units: max(bid, 0) * multiplier),
                   ask: Price(units: max(ask, 0) * multiplier), exchangeTime: time(nanos), receiveTime: receiveTime, feed: feed))

@@ -58,6 +58,9 @@ final class BISTITCHStreamDecoder: StreamDecoder {
     private var nextSequence: UInt64
     private var silent = false
     private var stale = false
+    /// Messages of this session were given up: its books stay stale until the next session. (A
+    /// silence alone ends when packets come again with nothing missing.)
+    private var lostMessages = false
     private var requestErrors = LogRateLimiter()
     private let depth: DepthBoard?
     private var nextDepth: Int64 = 0
@@ -95,11 +98,26 @@ final class BISTITCHStreamDecoder: StreamDecoder {
             counters.countRejected(damage.kind)
             onError(damage)
         }
+        if stale && !lostMessages && receiver.missing == 0 { fresh(receiveTime: receiveTime, sink: sink, ticks: &ticks) }
         if endedSession != nil { logEnd() }
         if depth != nil && now >= nextDepth { publishDepth(now) }
         noteOutside(now)
         exchange.publish(receiver, books, stale: stale ? books.instruments.count : 0)
         return ticks
+    }
+
+    /// After a silence, packets came again and nothing is missing: the books are whole.
+    private func fresh(receiveTime: Int64, sink: TickBatcher, ticks: inout UInt64) {
+        books.markAllFresh(receiveTime: receiveTime) { tick in
+            var tick = tick
+            tick.sequence = nextSequence
+            nextSequence += 1
+            sink.append(tick)
+            ticks += 1
+        }
+        stale = false
+        log("feed \(feed.name): packets again with nothing missing; its books are whole")
+        announce(FeedNotice(feed: feed.name, status: .fresh, at: Clock.wallNanos(), symbols: [], reason: "packets again with nothing missing"))
     }
 
     private func noteOutside(_ now: Int64) {
@@ -180,11 +198,13 @@ final class BISTITCHStreamDecoder: StreamDecoder {
         case .lost(let from, let count, let reason):
             let text = "\(count) messages from \(from) lost (\(reason.rawValue))"
             log("feed \(feed.name): \(text); its books are stale until the next session")
+            lostMessages = true
             markStale(reason: text)
         case .sessionStarted(let session):
             let wasStale = stale
             books.startSession(now: Clock.wallNanos())
             stale = false
+            lostMessages = false
             outsideLogged = 0
             outsideSince = nil
             log("feed \(feed.name): session \(session) started")

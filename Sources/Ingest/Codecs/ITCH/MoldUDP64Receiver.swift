@@ -111,9 +111,10 @@ public struct MoldUDP64Receiver {
     public var requestsLeft: Int { max(0, budget.requestsPerSession - requestsThisSession) }
     private var hasGap: Bool { end > next }
 
-    /// Takes one datagram: delivers what is now in order through `deliver`, and tells `act`
-    /// what the caller must do, in order with the deliveries (a new session before its messages). A malformed packet is counted and returned as the
-    /// error; the messages it held before the damage are taken.
+    /// Takes one datagram: delivers what is now in order through `deliver`, and tells `act` what
+    /// the caller must do, in order with the deliveries (a new session before its messages). A
+    /// malformed packet is counted and returned as the error; the messages before the damage are
+    /// taken.
     public mutating func receive(
         _ bytes: UnsafeRawBufferPointer, now: Int64, act: (Action) -> Void, deliver: (UInt64, UnsafeRawBufferPointer) -> Void
     ) -> FrameError? {
