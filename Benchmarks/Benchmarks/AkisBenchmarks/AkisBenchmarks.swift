@@ -220,6 +220,11 @@ let benchmarks: @Sendable () -> Void = {
         itch.run(1_000)
         blackHole(itch.ticks)
     }
+    // The same path's allocations, per 1,000 messages (one iteration, unscaled).
+    Benchmark("BIST ITCH allocations per 1,000 messages", configuration: .init(metrics: [.mallocCountTotal], scalingFactor: .one)) { _ in
+        itch.run(1_000)
+        blackHole(itch.ticks)
+    }
 
     // One iteration: 1,000 ticks encoded as binary COPY rows.
     let minute = MarketMinute()
