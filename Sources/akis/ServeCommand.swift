@@ -78,7 +78,17 @@ struct Serve: AsyncParsableCommand {
                      "reader threads: \(min(c.readerThreads, c.feeds.count)), receive path: \(c.reader.receivePath?.rawValue ?? "auto")",
                      "lanes: store \(c.storeLane.policy.rawValue) (\(c.storeLane.capacity)), fanout \(c.fanoutLane.policy.rawValue) (\(c.fanoutLane.capacity))",
                      "fanout: at most \(c.fanout.maximumClients) WebSocket clients, \(c.fanout.clientQueue) messages queued each"]
-        for f in c.feeds { lines.append("feed \(f.name): id \(f.id), \(f.role.rawValue) \(f.address), \(f.format.rawValue)") }
+        for f in c.feeds {
+            var line = "feed \(f.name): id \(f.id), \(f.role.rawValue) \(f.address), \(f.format.rawValue)"
+            if f.format == .bistITCH {
+                let x = f.exchange, r = x.recovery
+                line += " on \(f.multicastInterface); rewinder \(x.rewinder.map { "\($0)" } ?? "none (gaps are lost)"), \(r.requestsPerSession) requests a session, "
+                    + "recovered share at most \(r.maximumRecoveredShare * 100)%, \(r.messagesPerRequest) messages a request, "
+                    + "asked \(r.attempts)x every \(r.timeoutNanos / 1_000_000) ms; seconds from \(x.secondsBase.rawValue); stale after \(x.staleAfterNanos / 1_000_000) ms; "
+                    + (x.depthLevels > 0 ? "depth \(x.depthLevels) levels every \(x.depthIntervalNanos / 1_000_000) ms" : "no depth")
+            }
+            lines.append(line)
+        }
         for module in Daemon.settings(Self.modules) { lines.append("\(module.section): \(summary(of: module, in: c))") }
         return lines.joined(separator: "\n")
     }

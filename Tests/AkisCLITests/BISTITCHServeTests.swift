@@ -217,4 +217,23 @@ extension AkisCLITests {
         let wrong = try akis("replay", packageRoot.appendingPathComponent("Samples/bist-sample.akrec").path, "--to", address, "--drop-every", "3")
         #expect(wrong.status != 0 && wrong.stderr.contains("apply to BIST ITCH recordings"), "\(wrong.stderr)")
     }
+
+    @Test func checkConfigDescribesAnExchangeFeed() throws {
+        let config = scratchFile("itch.toml")
+        try """
+            [[feeds]]
+            name = "bist"
+            address = "udp://239.1.1.1:21001"
+            format = "bist-itch"
+            rewinder = "udp://10.0.0.1:21002"
+            recovery_requests = 500
+            seconds = "midnight"
+            depth_levels = 0
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        let checked = try akis("serve", "--config", config, "--check-config")
+        #expect(checked.status == 0)
+        #expect(checked.stdout.contains("feed bist: id 1, listen udp://239.1.1.1:21001, bist-itch on 0.0.0.0; rewinder udp://10.0.0.1:21002, 500 requests a session, "
+                                        + "recovered share at most 4.0%, 1000 messages a request, asked 3x every 500 ms; seconds from midnight; stale after 5000 ms; no depth"),
+                "\(checked.stdout)")
+    }
 }
