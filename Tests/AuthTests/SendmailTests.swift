@@ -1,6 +1,7 @@
 @testable import Auth
 import Foundation
 import Ingest
+import Store
 import TestSupport
 import Testing
 
@@ -44,8 +45,9 @@ extension AuthModuleTests {
             let started = ContinuousClock.now
             let r = try await d.post("/api/auth/register", ["email": "ali@example.com", "username": "ali", "password": "Güçlü-Parola-42"])
             #expect(r.status == 201 && ContinuousClock.now - started < .seconds(10), "\(r)")
-            try await waitUntil("the dead letter", within: .seconds(60), every: .milliseconds(100)) {
-                try d.db.execute("SELECT count(*) FROM event_dead_letters WHERE consumer = 'auth-mail'").rows == [["1"]]
+            // Polled on a thread of its own: libpq blocks, and the cooperative pool has two threads.
+            try await eventually("the dead letter", within: .seconds(60)) {
+                try await offThePool { try LibpqConnection(conninfo: url).execute("SELECT count(*) FROM event_dead_letters WHERE consumer = 'auth-mail'").rows } == [["1"]]
             }
             let error = try d.db.execute("SELECT error FROM event_dead_letters").rows[0][0] ?? ""
             #expect(error.contains("/usr/bin/msmtp failed"), "\(error)")
@@ -55,7 +57,9 @@ extension AuthModuleTests {
             _ = try d.db.execute("UPDATE event_dead_letters SET retry_requested = true; SELECT pg_notify('akis_events', 'dlq')")
             try await waitUntil("the mail at the SMTP server", within: .seconds(60), every: .milliseconds(50)) { !smtp.messages.isEmpty }
             #expect(smtp.messages.count == 1 && Self.verificationLink(in: smtp.messages[0]) != nil)
-            try await waitUntil("the outbox to empty", within: .seconds(30)) { try d.db.execute("SELECT count(*) FROM auth_mail_outbox").rows == [["0"]] }
+            try await eventually("the outbox to empty", within: .seconds(30)) {
+                try await offThePool { try LibpqConnection(conninfo: url).execute("SELECT count(*) FROM auth_mail_outbox").rows } == [["0"]]
+            }
             try await d.stop()
         }
     }

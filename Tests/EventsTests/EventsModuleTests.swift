@@ -66,8 +66,8 @@ import Testing
             let http = String(try String(contentsOfFile: readyFile, encoding: .utf8).split(separator: "\n").last!.dropFirst("http ".count))
             for _ in 0..<3 { #expect(try await httpGet(http, "/note") == (200, "noted\n")) }
             let db = try LibpqConnection(conninfo: url)
-            try await waitUntil("the consumer to apply the three events", within: .seconds(60)) {
-                try db.execute("SELECT count(*) FROM noted").rows == [["3"]]
+            try await eventually("the consumer to apply the three events", within: .seconds(60)) {
+                try await offThePool { try LibpqConnection(conninfo: url).execute("SELECT count(*) FROM noted").rows } == [["3"]]
             }
             let metrics = try await httpGet(http, "/metrics").body
             // Three notes, and the session's phase the events module recorded at start (TradingSessionChanged).
