@@ -8,6 +8,9 @@ public struct AkisConfiguration: Sendable {
     public var statsIntervalNanos: Int64 = 5_000_000_000
     /// [market] symbols: the symbol universe; ticks for anything else are rejected.
     public var symbols: SymbolTable
+    /// [market] symbols_from_exchange: at start, add the instruments exchange feeds announced
+    /// before (stored in `exchange_instruments`) to `symbols`.
+    public var symbolsFromExchange = false
     /// [http] address: where /metrics, /healthz and /readyz are served ("HOST:PORT"; port 0 = any).
     public var httpHost = "127.0.0.1"
     public var httpPort = 7480
@@ -128,6 +131,7 @@ public struct AkisConfiguration: Sendable {
                 guard !names.isEmpty else { throw market.fail("symbols", "the symbol list is empty") }
                 do { config.symbols = try SymbolTable(names) } catch { throw market.fail("symbols", "\(error)") }
             }
+            config.symbolsFromExchange = try market.bool("symbols_from_exchange", default: false)
             try market.finish()
         }
         if var http = try root.section("http") {

@@ -6,6 +6,7 @@ import Daemon
 import Events
 import Foundation
 import Logging
+import Store
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -36,13 +37,14 @@ struct Serve: AsyncParsableCommand {
     ]
 
     func run() async throws {
-        let settings = try loadConfiguration(config)
+        var settings = try loadConfiguration(config)
         if checkConfig {
             print(describe(settings))
             return
         }
         var logger = Logger(label: "akis")
         logger.logLevel = .info
+        if settings.symbolsFromExchange { Self.addExchangeSymbols(to: &settings, logger: logger) }
         do {
             try await Daemon(configuration: settings, logger: logger, readyFile: readyFile).run(Self.modules)
         } catch let error as ThreadFailure {
@@ -50,6 +52,35 @@ struct Serve: AsyncParsableCommand {
         } catch let error as DaemonError {
             throw CLIError("\(error)")
         }
+    }
+
+    /// `[market] symbols_from_exchange`: the instruments exchange feeds announced on earlier runs
+    /// join the universe. Without a database, or before any was stored, the configured symbols stay.
+    static func addExchangeSymbols(to settings: inout AkisConfiguration, logger: Logger) {
+        guard let url = settings.databaseURL else {
+            logger.info("market: symbols_from_exchange needs [database]; the configured \(settings.symbols.count) symbols stay")
+            return
+        }
+        let stored: [String]
+        do { stored = try ExchangeInstruments.symbols(on: LibpqConnection(conninfo: url)) } catch {
+            logger.info("market: cannot read exchange_instruments (\(error)); the configured \(settings.symbols.count) symbols stay")
+            return
+        }
+        var added: [String] = []
+        var refused = 0
+        for name in stored where settings.symbols.id(for: name) == nil {
+            do {
+                try settings.symbols.intern(name)
+                added.append(name)
+            } catch {
+                refused += 1
+            }
+        }
+        var line = "market: \(added.count) symbols from exchange_instruments join the \(settings.symbols.count - added.count) configured"
+        if !added.isEmpty { line += ": " + added.prefix(10).joined(separator: ", ") }
+        if added.count > 10 { line += " and \(added.count - 10) more" }
+        if refused > 0 { line += "; \(refused) are not valid symbols and stay out" }
+        logger.info("\(line)")
     }
 
     private func loadConfiguration(_ path: String?) throws -> AkisConfiguration {
@@ -70,7 +101,7 @@ struct Serve: AsyncParsableCommand {
     private func summary<S: ModuleSettings>(of _: S.Type, in c: AkisConfiguration) -> String { c.settings(S.self).summary }
 
     private func describe(_ c: AkisConfiguration) -> String {
-        var lines = ["configuration is valid", "symbols: \(c.symbols.count)", "database: \(c.databaseURL == nil ? "none" : "configured, pool of \(c.databasePool.connections), connect timeout \(c.databasePool.connectTimeoutNanos / 1_000_000) ms, statement timeout \(c.databasePool.statementTimeoutNanos / 1_000_000) ms")",
+        var lines = ["configuration is valid", "symbols: \(c.symbols.count)" + (c.symbolsFromExchange ? ", and those stored in exchange_instruments at start" : ""), "database: \(c.databaseURL == nil ? "none" : "configured, pool of \(c.databasePool.connections), connect timeout \(c.databasePool.connectTimeoutNanos / 1_000_000) ms, statement timeout \(c.databasePool.statementTimeoutNanos / 1_000_000) ms")",
                      "http: \(c.httpHost):\(c.httpPort), operator routes \(c.operatorRoutes == .local ? "for loopback clients only" : "open")",
                      "store: flush every \(c.store.flushIntervalNanos / 1_000_000) ms or \(c.store.batchTicks) ticks, writer \(c.store.writerID), spool \(c.store.spoolDirectory) (at most \(c.store.spoolMaximumBytes >> 20) MiB)",
                      "candles: grace \(c.candles.graceNanos / 1_000_000) ms, allowed lateness \(c.candles.allowedLatenessNanos / 1_000_000) ms; top-of-book snapshots every \(c.snapshotIntervalNanos / 1_000_000) ms",

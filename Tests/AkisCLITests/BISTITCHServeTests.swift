@@ -236,4 +236,37 @@ extension AkisCLITests {
                                         + "recovered share at most 4.0%, 1000 messages a request, asked 3x every 500 ms; seconds from midnight; stale after 5000 ms; no depth"),
                 "\(checked.stdout)")
     }
+
+    /// The exchange's directory is stored as it arrives; a later start with
+    /// `symbols_from_exchange` takes the instruments the configured universe lacked.
+    @Test func theDirectoryIsStoredAndALaterStartTakesItsSymbols() throws {
+        try withScratchDatabase { url in
+            let recording = scratchFile("bist.akrec")
+            #expect(try akis("synth", "--format", "bist-itch", "--symbols", "8", "--rate", "5000", "--duration", "1s", "--out", recording).status == 0)
+            let six = BISTMarket.bist30.prefix(6).map { "\"\($0)\"" }.joined(separator: ", ")
+            let feed = "address = \"udp://239.77.3.3:0\"\nformat = \"bist-itch\"\nmulticast_interface = \"127.0.0.1\""
+            let store = "[database]\nurl = \"\(url)\"\n[store]\nspool_directory = \"\(scratchFile("spool"))\"\nretention_days = 36500"
+
+            // First run: six symbols configured; the feed announces eight.
+            var (serve, address, _) = try startServe(feed, extra: store + "\n[market]\nsymbols = [\(six)]")
+            #expect(try akis("replay", recording, "--to", address, "--multicast-interface", "127.0.0.1", "--speed", "max").status == 0)
+            var (_, result) = stopServe(serve, after: "session AKIS000001 ended after")
+            #expect(result.status == 0 && result.stderr.contains("exchange directory: 8 instruments stored (exchange_instruments)"), "\(result.stderr.suffix(3000))")
+            let db = try LibpqConnection(conninfo: url)
+            let rows = try db.execute("SELECT feed, symbol, price_decimals, round_lot, cardinality(tick_sizes) FROM exchange_instruments ORDER BY symbol").rows
+            #expect(rows.count == 8 && rows.allSatisfy { $0[0] == "e2e" && $0[2] == "3" && $0[3] == "1" && $0[4] == "24" }, "\(rows)")
+            #expect(rows.map { $0[1]! } == BISTMarket.bist30.prefix(8).sorted())
+            #expect(try db.execute("SELECT tick_sizes[1:3]::text FROM exchange_instruments WHERE symbol = 'AKBNK'").rows == [["{10,0,19990}"]])
+            #expect(try db.execute("SELECT count(*) FROM market_ticks WHERE symbol IN ('ENKAI', 'EREGL')").rows == [["0"]])
+
+            // Second run: the same configuration with symbols_from_exchange.
+            (serve, address, _) = try startServe(feed, extra: store + "\n[market]\nsymbols = [\(six)]\nsymbols_from_exchange = true")
+            #expect(serve.log.contains("market: 2 symbols from exchange_instruments join the 6 configured: ENKAI, EREGL"), "\(serve.log)")
+            #expect(try akis("replay", recording, "--to", address, "--multicast-interface", "127.0.0.1", "--speed", "max").status == 0)
+            (_, result) = stopServe(serve, after: "session AKIS000001 ended after")
+            #expect(result.status == 0)
+            let counts = try db.execute("SELECT count(DISTINCT symbol) FILTER (WHERE symbol IN ('ENKAI', 'EREGL')), count(*) FROM market_ticks").rows[0]
+            #expect(counts[0] == "2", "the two symbols the first run lacked now have ticks: \(counts)")
+        }
+    }
 }

@@ -195,6 +195,12 @@ import Testing
     #expect(plain == ExchangeFeedOptions() && plain.rewinder == nil && plain.recovery.requestsPerSession == 9_999)
 }
 
+@Test func theUniverseMayTakeTheExchangesInstruments() throws {
+    #expect(try AkisConfiguration.parse("[market]\nsymbols = [\"GARAN\"]\nsymbols_from_exchange = true").symbolsFromExchange)
+    #expect(try !AkisConfiguration.parse("[market]\nsymbols = [\"GARAN\"]").symbolsFromExchange)
+    #expect { try AkisConfiguration.parse("[market]\nsymbols_from_exchange = \"yes\"") } throws: { "\($0)".contains("market.symbols_from_exchange (line 2): expected true or false") }
+}
+
 /// A module's own table, read with the rest of the file into the one configuration.
 @Suite struct ModuleSettingsTests {
     struct Relay: ModuleSettings {

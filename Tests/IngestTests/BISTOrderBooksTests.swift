@@ -190,4 +190,43 @@ import Testing
         #expect(version == 4 && changed.map(\.time) == [40])
         #expect(board.changed(since: 4).snapshots.isEmpty && board.depth(of: SymbolID(1), asOf: 100) == nil)
     }
+
+    @Test func theDirectoryIsTakenOnceAsItGrows() throws {
+        var books = BISTOrderBooks(symbols: try SymbolTable(["GARAN"]), feed: 1)
+        books.startSession(now: 0)
+        func apply(_ m: BISTITCH.Message) { books.apply(m, receiveTime: 1) { _ in } }
+        apply(.orderBookDirectory(nanos: 0, book: 5, symbol: ExchangeSymbol("GARAN"), isin: ExchangeSymbol("TRAGARAN91N1"), financialProduct: 5,
+                                  priceDecimals: 2, nominalDecimals: 0, oddLot: 1, roundLot: 100, blockLot: 1))
+        apply(.orderBookDirectory(nanos: 0, book: 6, symbol: ExchangeSymbol("XU030"), isin: ExchangeSymbol("TRAXU03000"), financialProduct: 5,
+                                  priceDecimals: 3, nominalDecimals: 0, oddLot: 1, roundLot: 1, blockLot: 1))
+        apply(.tickSize(nanos: 0, book: 5, tickSize: 1, from: 0, to: 1_999))
+        apply(.tickSize(nanos: 0, book: 5, tickSize: 2, from: 2_000, to: 4_998))
+        var taken: [BISTOrderBooks.Instrument] = []
+        #expect(books.hasDirectoryChanges)
+        books.takeDirectoryChanges { taken.append($0) }
+        #expect(taken.map(\.orderBook) == [5, 6] && taken.map(\.name.text) == ["GARAN", "XU030"], "outside the universe too")
+        #expect(taken[0].isin.text == "TRAGARAN91N1" && taken[0].roundLot == 100 && taken[0].priceDecimals == 2)
+        #expect(taken[0].tickSizes == [.init(tickSize: 1, from: 0, to: 1_999), .init(tickSize: 2, from: 2_000, to: 4_998)])
+        #expect(!books.hasDirectoryChanges)
+        apply(.tickSize(nanos: 0, book: 6, tickSize: 5, from: 0, to: 100))
+        taken = []
+        books.takeDirectoryChanges { taken.append($0) }
+        #expect(taken.map(\.orderBook) == [6] && taken[0].tickSizes.count == 1)
+    }
+
+    @Test func theExchangeDirectoryKeepsTheLatestEntryPerInstrument() {
+        let directory = ExchangeDirectory()
+        func entry(_ book: UInt32, _ lot: UInt32) -> ExchangeInstrument {
+            ExchangeInstrument(feed: "bist", orderBook: book, symbol: "GARAN", isin: "", priceDecimals: 2, roundLot: lot, tickSizes: [])
+        }
+        directory.post(entry(5, 1))
+        directory.post(entry(6, 1))
+        directory.post(entry(5, 100))
+        let taken = directory.take()
+        #expect(taken.map(\.orderBook) == [6, 5] && taken.last?.roundLot == 100)
+        #expect(directory.take().isEmpty)
+        directory.post(entry(5, 200))
+        directory.putBack(taken)
+        #expect(directory.take().map { "\($0.orderBook)/\($0.roundLot)" } == ["6/1", "5/200"], "a newer post wins over what was put back")
+    }
 }

@@ -17,7 +17,9 @@ import Testing
             #expect(second["market"]?.current == Migration.all.last!.version)
             let tables = try db.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1").rows.map { $0[0]! }
             for t in ["akis_schema_migrations", "ingest_checkpoints", "ingest_writers", "market_ticks", "market_candles",
-                      "market_candles_5m", "market_candles_1h", "market_candles_1d"] { #expect(tables.contains(t), "\(t)") }
+                      "market_candles_5m", "market_candles_1h", "market_candles_1d", "order_book_snapshots", "exchange_instruments"] {
+                #expect(tables.contains(t), "\(t)")
+            }
         }
     }
 

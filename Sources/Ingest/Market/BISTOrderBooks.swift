@@ -20,13 +20,22 @@ public struct BISTOrderBooks {
         public var tickSize: UInt64
         public var from: UInt32
         public var to: UInt32
+        public init(tickSize: UInt64, from: UInt32, to: UInt32) {
+            self.tickSize = tickSize
+            self.from = from
+            self.to = to
+        }
     }
 
     public struct Instrument: Sendable {
+        /// Its OrderBookID.
+        public let orderBook: UInt32
         public let name: ExchangeSymbol
+        public let isin: ExchangeSymbol
         /// Its id in the configured universe; nil when the universe does not have it.
         public let symbol: SymbolID?
         public let priceDecimals: UInt16
+        public let roundLot: UInt32
         /// Feed integer × this = `Price` units.
         let priceMultiplier: Int64
         public internal(set) var book = OrderBook()
@@ -40,6 +49,8 @@ public struct BISTOrderBooks {
         var dirty = false
         /// Its top moved while it was stale: the quote is due when it is fresh again.
         var owesQuote = false
+        /// Its directory entry (`R`, `L`) changed since `takeDirectoryChanges` last saw it.
+        var directoryDirty = false
 
         /// The feed's integer price as an exact `Price`.
         public func price(_ raw: Int64) -> Price { Price(units: raw * priceMultiplier) }
@@ -68,6 +79,8 @@ public struct BISTOrderBooks {
     private var index: [UInt32: Int] = [:]
     /// Instruments (in the universe) whose book changed since `takeChanged`.
     private var changed: [Int] = []
+    /// Instruments whose directory entry changed since `takeDirectoryChanges`.
+    private var directoryChanged: [Int] = []
     public private(set) var stats = Stats()
     /// Names of the instruments announced this session that the universe does not have, in order.
     public private(set) var outsideNames: [String] = []
@@ -87,6 +100,7 @@ public struct BISTOrderBooks {
         instruments.removeAll(keepingCapacity: true)
         index.removeAll(keepingCapacity: true)
         changed.removeAll(keepingCapacity: true)
+        directoryChanged.removeAll(keepingCapacity: true)
         outsideNames.removeAll()
         second = 0
         switch secondsBase {
@@ -145,11 +159,12 @@ public struct BISTOrderBooks {
         switch message {
         case .seconds(let s):
             second = Int64(s)
-        case .orderBookDirectory(_, let book, let name, _, _, let decimals, _, _, _, _):
-            register(book: book, name: name, priceDecimals: decimals)
+        case .orderBookDirectory(_, let book, let name, let isin, _, let decimals, _, _, let roundLot, _):
+            register(book: book, name: name, isin: isin, priceDecimals: decimals, roundLot: roundLot)
         case .tickSize(_, let book, let size, let from, let to):
             guard let i = index[book] else { stats.unknownBooks += 1; return }
             instruments[i].tickSizes.append(TickSizeBand(tickSize: size, from: from, to: to))
+            noteDirectoryChange(i)
         case .addOrder(let nanos, let order, let book, let side, _, let quantity, let price, _, _, _):
             update(book, nanos: nanos, receiveTime: receiveTime, emit: emit) { b throws(OrderBook.Failure) in
                 try b.add(order: order, side: side == .buy ? .bid : .ask, price: Int64(price), quantity: Self.shares(quantity))
@@ -183,7 +198,25 @@ public struct BISTOrderBooks {
 
     private static func shares(_ quantity: UInt64) -> Int64 { Int64(truncatingIfNeeded: min(quantity, UInt64(Int64.max))) }
 
-    private mutating func register(book: UInt32, name: ExchangeSymbol, priceDecimals: UInt16) {
+    private mutating func noteDirectoryChange(_ i: Int) {
+        guard !instruments[i].directoryDirty else { return }
+        instruments[i].directoryDirty = true
+        directoryChanged.append(i)
+    }
+
+    /// Whether an instrument was announced or its tick size table grew since the last take.
+    public var hasDirectoryChanges: Bool { !directoryChanged.isEmpty }
+
+    /// Each instrument announced, or whose tick size table grew, since the last call.
+    public mutating func takeDirectoryChanges(_ body: (Instrument) -> Void) {
+        for i in directoryChanged {
+            instruments[i].directoryDirty = false
+            body(instruments[i])
+        }
+        directoryChanged.removeAll(keepingCapacity: true)
+    }
+
+    private mutating func register(book: UInt32, name: ExchangeSymbol, isin: ExchangeSymbol, priceDecimals: UInt16, roundLot: UInt32) {
         var text = name.text
         let symbol = text.withUTF8 { symbols.id(forASCII: UnsafeRawBufferPointer($0)) }
         if symbol == nil {
@@ -193,19 +226,25 @@ public struct BISTOrderBooks {
         guard priceDecimals <= UInt16(Price.scale) else {
             // Finer than `Price` can hold exactly: followed as outside the universe.
             stats.badValues += 1
-            put(book, Instrument(name: name, symbol: nil, priceDecimals: priceDecimals, priceMultiplier: 0))
+            put(book, Instrument(orderBook: book, name: name, isin: isin, symbol: nil, priceDecimals: priceDecimals, roundLot: roundLot, priceMultiplier: 0))
             return
         }
         var multiplier: Int64 = 1
         for _ in 0..<(Price.scale - Int(priceDecimals)) { multiplier *= 10 }
-        put(book, Instrument(name: name, symbol: symbol, priceDecimals: priceDecimals, priceMultiplier: multiplier))
+        put(book, Instrument(orderBook: book, name: name, isin: isin, symbol: symbol, priceDecimals: priceDecimals, roundLot: roundLot, priceMultiplier: multiplier))
     }
 
     /// An order book id announced again (ids of expired instruments may be reused) replaces the old one.
     private mutating func put(_ book: UInt32, _ instrument: Instrument) {
-        if let i = index[book] { instruments[i] = instrument } else {
+        if let i = index[book] {
+            let dirty = instruments[i].directoryDirty
+            instruments[i] = instrument
+            instruments[i].directoryDirty = dirty
+            noteDirectoryChange(i)
+        } else {
             index[book] = instruments.count
             instruments.append(instrument)
+            noteDirectoryChange(instruments.count - 1)
         }
     }
 

@@ -69,8 +69,11 @@ final class BISTITCHStreamDecoder: StreamDecoder {
     private var outsideLogged = 0
     private var outsideSince: Int64?
 
+    private let directory: ExchangeDirectory?
+
     init(feed: FeedEndpoint, context: DecodeContext, checkpoint: UInt64?, exchange: ExchangeFeedCounters, depth: DepthBoard?,
-         log: @escaping (String) -> Void, announce: @escaping (FeedNotice) -> Void) {
+         directory: ExchangeDirectory?, log: @escaping (String) -> Void, announce: @escaping (FeedNotice) -> Void) {
+        self.directory = directory
         self.depth = feed.exchange.depthLevels > 0 ? depth : nil
         nextSequence = (checkpoint ?? 0) + 1
         self.feed = feed
@@ -102,6 +105,7 @@ final class BISTITCHStreamDecoder: StreamDecoder {
         if endedSession != nil { logEnd() }
         if depth != nil && now >= nextDepth { publishDepth(now) }
         noteOutside(now)
+        postDirectory()
         exchange.publish(receiver, books, stale: stale ? books.instruments.count : 0)
         return ticks
     }
@@ -118,6 +122,15 @@ final class BISTITCHStreamDecoder: StreamDecoder {
         stale = false
         log("feed \(feed.name): packets again with nothing missing; its books are whole")
         announce(FeedNotice(feed: feed.name, status: .fresh, at: Clock.wallNanos(), symbols: [], reason: "packets again with nothing missing"))
+    }
+
+    private func postDirectory() {
+        guard let directory, books.hasDirectoryChanges else { return }
+        let feedName = feed.name
+        books.takeDirectoryChanges { i in
+            directory.post(ExchangeInstrument(feed: feedName, orderBook: i.orderBook, symbol: i.name.text, isin: i.isin.text, priceDecimals: i.priceDecimals,
+                                              roundLot: i.roundLot, tickSizes: i.tickSizes))
+        }
     }
 
     private func noteOutside(_ now: Int64) {

@@ -59,6 +59,8 @@ public final class FeedReader: TickSource, @unchecked Sendable {
     private let checkpoints: [UInt16: UInt64]
     /// Where exchange feeds publish their books' best levels.
     private let depth: DepthBoard?
+    /// Where exchange feeds post their directory (instruments and tick sizes), for storage.
+    private let directory: ExchangeDirectory?
     private let batcher: TickBatcher
     private var listeners: [Socket?]
     /// Per feed: the socket to an exchange feed's rewinder (requests out, answers in).
@@ -93,7 +95,8 @@ public final class FeedReader: TickSource, @unchecked Sendable {
     }
 
     public init(feeds: [FeedEndpoint], symbols: SymbolTable, options: FeedReaderOptions = .init(), ring: SPSCRing<Tick>,
-                doorbell: Doorbell = Doorbell(), checkpoints: [UInt16: UInt64] = [:], depth: DepthBoard? = nil, log: @escaping (String) -> Void,
+                doorbell: Doorbell = Doorbell(), checkpoints: [UInt16: UInt64] = [:], depth: DepthBoard? = nil,
+                directory: ExchangeDirectory? = nil, log: @escaping (String) -> Void,
                 announce: @escaping (FeedNotice) -> Void = { _ in }) throws {
         precondition(feeds.allSatisfy(\.format.isSocketFormat), "a socket reader reads socket formats only")
         precondition(feeds.allSatisfy { $0.format != .bistITCH || ($0.address.transport == .udp && $0.role == .listen) }, "bist-itch feeds are UDP")
@@ -104,6 +107,7 @@ public final class FeedReader: TickSource, @unchecked Sendable {
         self.announce = announce
         self.checkpoints = checkpoints
         self.depth = depth
+        self.directory = directory
         counters = feeds.map { _ in FeedCounters() }
         exchangeCounters = feeds.map { $0.format == .bistITCH ? ExchangeFeedCounters() : nil }
         exchangeDecoders = feeds.map { _ in nil }
@@ -159,7 +163,7 @@ public final class FeedReader: TickSource, @unchecked Sendable {
                 let slot = open(feed: i, fd: listener.fd, state: feed.address.transport == .udp ? .datagrams : .listening, label: "\(feed.address)")
                 if feed.format == .bistITCH {
                     let decoder = BISTITCHStreamDecoder(feed: feed, context: contexts[i], checkpoint: checkpoints[feed.id], exchange: exchangeCounters[i]!,
-                                                        depth: depth, log: log, announce: announce)
+                                                        depth: depth, directory: directory, log: log, announce: announce)
                     exchangeDecoders[i] = decoder
                     slots[slot].decoder = decoder
                     try engine.receive(listener.fd, token: token(slot))

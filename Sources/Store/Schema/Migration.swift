@@ -255,6 +255,24 @@ extension Migration {
 
             """
         }),
+        Migration(version: 7, name: "exchange_instruments", sql: { _ in
+            """
+            CREATE TABLE exchange_instruments (
+                feed text NOT NULL,
+                order_book bigint NOT NULL,
+                symbol text NOT NULL,
+                isin text NOT NULL,
+                price_decimals integer NOT NULL,
+                round_lot bigint NOT NULL,
+                tick_sizes bigint[] NOT NULL,
+                updated_at timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (feed, order_book)
+            );
+            COMMENT ON TABLE exchange_instruments IS 'instruments as an exchange feed''s directory announced them (BIST ITCH R and L); [market] symbols_from_exchange takes them into the universe at start';
+            COMMENT ON COLUMN exchange_instruments.tick_sizes IS '(tick size, price from, price to) triples, flattened, in the feed''s integer prices with price_decimals';
+
+            """
+        }),
     ]
 
     /// The plain layout's day partitions of a table partitioned by time: a function that creates

@@ -40,6 +40,8 @@ struct MarketDataModule: DaemonModule {
         let fanoutLane = ConsumerLane(name: "fanout", capacity: settings.fanoutLane.capacity, policy: settings.fanoutLane.policy)
         let storeCandles = CandleOutlet(lane: storeLane)
         let fanoutCandles = CandleOutlet(lane: fanoutLane)
+        // Exchange feeds' directories (instruments, tick sizes) on their way to exchange_instruments.
+        let directory = context.database != nil && settings.feeds.contains { $0.format == .bistITCH } ? ExchangeDirectory() : nil
         // Exchange feeds' books publish their best levels here, for depth subscribers and the store.
         let depth = settings.feeds.contains { $0.format == .bistITCH && $0.exchange.depthLevels > 0 } ? DepthBoard(symbolCount: settings.symbols.count) : nil
         let storeSnapshots = SnapshotOutlet()
@@ -133,7 +135,7 @@ struct MarketDataModule: DaemonModule {
             do {
                 reader = try FeedReader(feeds: feeds, symbols: settings.symbols, options: settings.reader,
                                         ring: SPSCRing(minimumCapacity: settings.readerRingCapacity), doorbell: pipelineDoorbell, checkpoints: checkpoints,
-                                        depth: depth, log: log, announce: { fanout.announce($0) })
+                                        depth: depth, directory: directory, log: log, announce: { fanout.announce($0) })
             } catch {
                 throw DaemonError("cannot start the feed reader: \(error)")
             }
@@ -176,6 +178,32 @@ struct MarketDataModule: DaemonModule {
             if let line = report.withLock({ $0.periodicSummary(now: Clock.monotonicNanos()) }) { log(line) }
         }
         var services: [any Service] = [summary]
+        if let directory, let database = context.database {
+            // Stopped after the readers: what they posted last is stored too.
+            let logger = context.logger
+            let failing = Mutex(false)
+            let storeDirectory: @Sendable () async -> Void = {
+                let entries = directory.take()
+                guard !entries.isEmpty else { return }
+                do {
+                    try await database.query { try await ExchangeInstruments.store(entries, on: $0, logger: logger) }
+                    failing.withLock { $0 = false }
+                    log("exchange directory: \(entries.count) instruments stored (exchange_instruments)")
+                } catch {
+                    directory.putBack(entries)
+                    // Said once per outage; retried every second.
+                    let saidBefore = failing.withLock { said in
+                        let before = said
+                        said = true
+                        return before
+                    }
+                    if !saidBefore {
+                        log("exchange directory: \(entries.count) instruments not stored yet (\(error)); retrying every second")
+                    }
+                }
+            }
+            services.append(PeriodicService(name: "exchange directory", every: .seconds(1), last: storeDirectory, tick: storeDirectory))
+        }
         if let maintenance { services.append(maintenance) }
         services.append(ThreadService(name: "akis-fanout", afterEnd: {
             // The fan-out has queued the last candles and ended every client's queue; the clients

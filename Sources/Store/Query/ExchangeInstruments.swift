@@ -1,0 +1,37 @@
+import Ingest
+import Logging
+import PostgresNIO
+
+/// The `exchange_instruments` table: the instruments exchange feeds' directories announced (BIST
+/// ITCH `R`, with the `L` tick size table), kept so that a later start can take their symbols
+/// into the universe (`[market] symbols_from_exchange`).
+public enum ExchangeInstruments {
+    private static let upsertSQL = """
+        INSERT INTO exchange_instruments (feed, order_book, symbol, isin, price_decimals, round_lot, tick_sizes)
+        SELECT f, b, s, i, d, l, t::bigint[]
+        FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::integer[], $6::bigint[], $7::text[]) AS x(f, b, s, i, d, l, t)
+        ON CONFLICT (feed, order_book) DO UPDATE SET symbol = excluded.symbol, isin = excluded.isin, price_decimals = excluded.price_decimals,
+            round_lot = excluded.round_lot, tick_sizes = excluded.tick_sizes, updated_at = now()
+        """
+
+    /// Stores the instruments in one statement (the latest entry wins for a feed and order book).
+    public static func store(_ instruments: [ExchangeInstrument], on client: PostgresClient, logger: Logger) async throws {
+        guard !instruments.isEmpty else { return }
+        var binds = PostgresBindings()
+        binds.append(instruments.map(\.feed))
+        binds.append(instruments.map { Int64($0.orderBook) })
+        binds.append(instruments.map(\.symbol))
+        binds.append(instruments.map(\.isin))
+        binds.append(instruments.map { Int32($0.priceDecimals) })
+        binds.append(instruments.map { Int64($0.roundLot) })
+        binds.append(instruments.map { i in
+            "{" + i.tickSizes.flatMap { [Int64(truncatingIfNeeded: $0.tickSize), Int64($0.from), Int64($0.to)] }.map(String.init).joined(separator: ",") + "}"
+        })
+        try await client.query(PostgresQuery(unsafeSQL: upsertSQL, binds: binds), logger: logger)
+    }
+
+    /// The symbols stored, over every feed, in order.
+    public static func symbols(on db: LibpqConnection) throws -> [String] {
+        try db.execute("SELECT DISTINCT symbol FROM exchange_instruments ORDER BY 1").rows.compactMap { $0[0] ?? nil }
+    }
+}
