@@ -7,6 +7,7 @@ import Events
 import Foundation
 import Logging
 import Store
+import Synchronization
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -61,8 +62,21 @@ struct Serve: AsyncParsableCommand {
             logger.info("market: symbols_from_exchange needs [database]; the configured \(settings.symbols.count) symbols stay")
             return
         }
+        // A database that does not answer must not hold the start: the pool's timeouts bound the read.
+        let limit = Double(settings.databasePool.connectTimeoutNanos + settings.databasePool.statementTimeoutNanos) / 1e9
+        let answer = Mutex<Result<[String], any Error>?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        Thread {
+            let result = Result { try ExchangeInstruments.symbols(on: LibpqConnection(conninfo: url)) }
+            answer.withLock { $0 = result }
+            done.signal()
+        }.start()
+        guard done.wait(timeout: .now() + limit) == .success, let result = answer.withLock({ $0 }) else {
+            logger.info("market: exchange_instruments did not answer within \(limit) s; the configured \(settings.symbols.count) symbols stay")
+            return
+        }
         let stored: [String]
-        do { stored = try ExchangeInstruments.symbols(on: LibpqConnection(conninfo: url)) } catch {
+        do { stored = try result.get() } catch {
             logger.info("market: cannot read exchange_instruments (\(error)); the configured \(settings.symbols.count) symbols stay")
             return
         }
