@@ -64,22 +64,10 @@ public final class BenchFeed: Sendable {
         var symbols = try SymbolTable(BISTMarket.bist30)
         let reader = try RecordingReader(path: path)
         if reader.header.payload == .binary {
+            // A frame split between records is missed (its symbol is in other frames); a name that
+            // is not a valid symbol is passed over.
             try RecordingReader(path: path).forEachRecord { _, payload in
-                // Each frame start found in the record (a frame split between records is missed;
-                // its symbol is in other frames); a name that is not a valid symbol is passed over.
-                var at = 0
-                while at + BinaryFrameCodec.frameSizeV1 <= payload.count {
-                    guard payload[at] == BinaryFrameCodec.magic.0, payload[at + 1] == BinaryFrameCodec.magic.1, payload[at + 2] == BinaryFrameCodec.version else {
-                        at += 1
-                        continue
-                    }
-                    let length = Int(payload[at + BinaryFrameCodec.headerSize + 49])
-                    let start = at + BinaryFrameCodec.headerSize + 50
-                    if length >= 1 && length <= SymbolTable.maximumLength {
-                        _ = try? symbols.intern(String(decoding: UnsafeRawBufferPointer(rebasing: payload[start..<(start + length)]), as: UTF8.self))
-                    }
-                    at += BinaryFrameCodec.frameSizeV1
-                }
+                BinaryFrameCodec.forEachSymbol(in: payload) { _ = try? symbols.intern(String(decoding: $0, as: UTF8.self)) }
             }
         }
         var ticks: [Tick] = []
@@ -100,10 +88,7 @@ public final class BenchFeed: Sendable {
             var books = BISTOrderBooks(symbols: symbols, feed: 0)
             try reader.forEachRecord { time, payload in
                 if receiver.receive(payload, now: 0, act: { if case .sessionStarted = $0 { books.startSession(now: time) } }, deliver: { _, message in
-                    switch BISTITCH.decode(message) {
-                    case .success(let m): books.apply(m, receiveTime: 0) { ticks.append($0) }
-                    case .failure: rejected += 1
-                    }
+                    if books.apply(message, receiveTime: 0, emit: { ticks.append($0) }) != nil { rejected += 1 }
                 }) != nil { rejected += 1 }
             }
         case nil, .algolab?:

@@ -26,6 +26,15 @@ import Testing
         #expect(result.ticks.first?.price.description == "15.75")
     }
 
+    @Test func symbolsAreFoundInFramesAmongGarbageAndACutOffFrameIsPassedOver() {
+        var thyao = akbnk
+        thyao.symbol = testSymbols.id(for: "THYAO")!
+        let bytes = [0xA5, 0x4B, 9] + frame() + [1, 2, 3] + frame(thyao) + frame(thyao).dropLast()
+        var names: [String] = []
+        bytes.withUnsafeBytes { BinaryFrameCodec.forEachSymbol(in: $0) { names.append(String(decoding: $0, as: UTF8.self)) } }
+        #expect(names == ["AKBNK", "THYAO"])
+    }
+
     @Test func propertyEncodeThenDecodeIsIdentity() {
         var r = TestRandom(state: 1)
         let ticks = (0..<20_000).map { _ in generatedTick(&r) }

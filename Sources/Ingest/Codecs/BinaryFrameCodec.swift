@@ -58,6 +58,24 @@ public enum BinaryFrameCodec: FeedCodec {
         return .tick(tick, consumed: consumed)
     }
 
+    /// The symbol field of each v1 frame found in `bytes`, in order, without checking the rest of
+    /// the frame (for tools that learn a recording's symbols before decoding it). Frame starts are
+    /// found by their header; a frame cut off at the end is passed over.
+    public static func forEachSymbol(in bytes: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) -> Void) {
+        var at = 0
+        while at + frameSizeV1 <= bytes.count {
+            guard bytes[at] == magic.0, bytes[at + 1] == magic.1, bytes[at + 2] == version else {
+                at += 1
+                continue
+            }
+            let length = Int(bytes[at + headerSize + 49])
+            if length >= 1 && length <= SymbolTable.maximumLength {
+                body(UnsafeRawBufferPointer(rebasing: bytes[(at + headerSize + 50)..<(at + headerSize + 50 + length)]))
+            }
+            at += frameSizeV1
+        }
+    }
+
     /// Distance to the next byte that could start a frame (at least 1).
     static func resync(_ b: UnsafeRawBufferPointer) -> Int {
         var i = 1

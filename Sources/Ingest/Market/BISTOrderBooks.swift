@@ -123,11 +123,11 @@ public struct BISTOrderBooks {
         for i in changed {
             instruments[i].dirty = false
             guard let symbol = instruments[i].symbol, !instruments[i].stale else { continue }
-            let m = instruments[i].priceMultiplier
-            let (bids, asks) = instruments[i].book.depth(levels)
-            body(DepthSnapshot(symbol: symbol, time: instruments[i].changedAt,
-                               bids: bids.map { .init(price: Price(units: $0.price * m), quantity: $0.quantity, orders: $0.orders) },
-                               asks: asks.map { .init(price: Price(units: $0.price * m), quantity: $0.quantity, orders: $0.orders) }))
+            let instrument = instruments[i]
+            let (bids, asks) = instrument.book.depth(levels)
+            body(DepthSnapshot(symbol: symbol, time: instrument.changedAt,
+                               bids: bids.map { .init(price: instrument.price($0.price), quantity: $0.quantity, orders: $0.orders) },
+                               asks: asks.map { .init(price: instrument.price($0.price), quantity: $0.quantity, orders: $0.orders) }))
         }
         changed.removeAll(keepingCapacity: true)
     }
@@ -139,11 +139,7 @@ public struct BISTOrderBooks {
             instruments[i].stale = false
             guard instruments[i].owesQuote else { continue }
             instruments[i].owesQuote = false
-            let bid = instruments[i].quotedBid, ask = instruments[i].quotedAsk, m = instruments[i].priceMultiplier
-            guard let symbol = instruments[i].symbol, bid > 0 || ask > 0 else { continue }
-            stats.quotes += 1
-            emit(Tick(symbol: symbol, kind: .quote, price: .zero, quantity: 0, bid: Price(units: max(bid, 0) * m), ask: Price(units: max(ask, 0) * m),
-                      exchangeTime: instruments[i].changedAt, receiveTime: receiveTime, feed: feed))
+            quote(i, exchangeTime: instruments[i].changedAt, receiveTime: receiveTime, emit: emit)
         }
     }
 
@@ -151,6 +147,19 @@ public struct BISTOrderBooks {
     public func instrument(_ book: UInt32) -> Instrument? { index[book].map { instruments[$0] } }
 
     public var staleSymbols: [SymbolID] { instruments.filter(\.stale).compactMap(\.symbol).sorted() }
+
+    /// Decodes and applies the one message `bytes` holds; a message that does not decode is
+    /// returned as the error and changes nothing.
+    @inline(__always)
+    public mutating func apply(_ bytes: UnsafeRawBufferPointer, receiveTime: Int64, emit: (Tick) -> Void) -> FrameError? {
+        switch BISTITCH.decode(bytes) {
+        case .success(let m):
+            apply(m, receiveTime: receiveTime, emit: emit)
+            return nil
+        case .failure(let error):
+            return error
+        }
+    }
 
     /// Applies one message; `emit` gets each tick it makes (`receiveTime` stamped on them).
     @inline(__always)
@@ -262,7 +271,6 @@ public struct BISTOrderBooks {
             return
         }
         guard let symbol = instruments[i].symbol else { return }
-        let multiplier = instruments[i].priceMultiplier
         instruments[i].changedAt = time(nanos)
         if !instruments[i].dirty {
             instruments[i].dirty = true
@@ -270,7 +278,7 @@ public struct BISTOrderBooks {
         }
         if let printed {
             // The resting order's side is the passive one: the aggressor took the other.
-            trade(symbol, Price(units: printed.price * multiplier), printed.shares, printed.resting == .bid ? .sell : .buy,
+            trade(symbol, instruments[i].price(printed.price), printed.shares, printed.resting == .bid ? .sell : .buy,
                   nanos: nanos, receiveTime: receiveTime, emit: emit)
         }
         let bid = instruments[i].book.bestBid?.price ?? 0, ask = instruments[i].book.bestAsk?.price ?? 0
@@ -281,10 +289,17 @@ public struct BISTOrderBooks {
             instruments[i].owesQuote = true
             return
         }
-        guard bid > 0 || ask > 0 else { return }
+        quote(i, exchangeTime: time(nanos), receiveTime: receiveTime, emit: emit)
+    }
+
+    /// The instrument's quoted top as a quote tick (none for an instrument outside the universe,
+    /// or a book empty on both sides).
+    private mutating func quote(_ i: Int, exchangeTime: Int64, receiveTime: Int64, emit: (Tick) -> Void) {
+        let bid = instruments[i].quotedBid, ask = instruments[i].quotedAsk
+        guard let symbol = instruments[i].symbol, bid > 0 || ask > 0 else { return }
         stats.quotes += 1
-        emit(Tick(symbol: symbol, kind: .quote, price: .zero, quantity: 0, bid: Price(units: max(bid, 0) * multiplier),
-                  ask: Price(units: max(ask, 0) * multiplier), exchangeTime: time(nanos), receiveTime: receiveTime, feed: feed))
+        emit(Tick(symbol: symbol, kind: .quote, price: .zero, quantity: 0, bid: instruments[i].price(max(bid, 0)), ask: instruments[i].price(max(ask, 0)),
+                  exchangeTime: exchangeTime, receiveTime: receiveTime, feed: feed))
     }
 
     private mutating func trade(_ symbol: SymbolID, _ price: Price, _ shares: Int64, _ side: TradeSide, nanos: UInt32, receiveTime: Int64,

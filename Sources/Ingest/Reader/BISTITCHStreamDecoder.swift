@@ -102,23 +102,22 @@ final class BISTITCHStreamDecoder: StreamDecoder {
             onError(damage)
         }
         if stale && !lostMessages && receiver.missing == 0 { fresh(receiveTime: receiveTime, sink: sink, ticks: &ticks) }
+        afterwards(now)
+        return ticks
+    }
+
+    /// What follows every call into the receiver (a datagram, or a turn of the reader's loop).
+    private func afterwards(_ now: Int64) {
         if endedSession != nil { logEnd() }
         if depth != nil && now >= nextDepth { publishDepth(now) }
         noteOutside(now)
         postDirectory()
         exchange.publish(receiver, books, stale: stale ? books.instruments.count : 0)
-        return ticks
     }
 
     /// After a silence, packets came again and nothing is missing: the books are whole.
     private func fresh(receiveTime: Int64, sink: TickBatcher, ticks: inout UInt64) {
-        books.markAllFresh(receiveTime: receiveTime) { tick in
-            var tick = tick
-            tick.sequence = nextSequence
-            nextSequence += 1
-            sink.append(tick)
-            ticks += 1
-        }
+        books.markAllFresh(receiveTime: receiveTime) { hand($0, to: sink, ticks: &ticks) }
         stale = false
         log("feed \(feed.name): packets again with nothing missing; its books are whole")
         announce(FeedNotice(feed: feed.name, status: .fresh, at: Clock.wallNanos(), symbols: [], reason: "packets again with nothing missing"))
@@ -160,19 +159,20 @@ final class BISTITCHStreamDecoder: StreamDecoder {
     @inline(__always)
     private func apply(_ message: UnsafeRawBufferPointer, receiveTime: Int64, sink: TickBatcher, counters: FeedCounters,
                        onError: (FrameError) -> Void, ticks: inout UInt64) {
-        switch BISTITCH.decode(message) {
-        case .success(let m):
-            books.apply(m, receiveTime: receiveTime) { tick in
-                var tick = tick
-                tick.sequence = nextSequence
-                nextSequence += 1
-                sink.append(tick)
-                ticks += 1
-            }
-        case .failure(let error):
+        if let error = books.apply(message, receiveTime: receiveTime, emit: { hand($0, to: sink, ticks: &ticks) }) {
             counters.countRejected(error.kind)
             onError(error)
         }
+    }
+
+    /// Numbers a tick of the books and hands it to the pipeline's batch.
+    @inline(__always)
+    private func hand(_ tick: Tick, to sink: TickBatcher, ticks: inout UInt64) {
+        var tick = tick
+        tick.sequence = nextSequence
+        nextSequence += 1
+        sink.append(tick)
+        ticks += 1
     }
 
     /// Datagrams carry whole packets; messages held after a gap are kept on purpose.
@@ -184,16 +184,13 @@ final class BISTITCHStreamDecoder: StreamDecoder {
         receiver.idle(now: now, act: { act($0) }) { _, message in
             apply(message, receiveTime: wall, sink: sink, counters: counters, onError: onError, ticks: &ticks)
         }
-        if endedSession != nil { logEnd() }
-        if depth != nil && now >= nextDepth { publishDepth(now) }
-        noteOutside(now)
         if !silent && receiver.session != nil && !receiver.ended && now - lastPacket > feed.exchange.staleAfterNanos {
             silent = true
             let reason = "no packet, not even a heartbeat, for \(FeedReader.seconds(now - lastPacket))"
             log("feed \(feed.name): \(reason)")
             markStale(reason: reason)
         }
-        exchange.publish(receiver, books, stale: stale ? books.instruments.count : 0)
+        afterwards(now)
         return ticks
     }
 
