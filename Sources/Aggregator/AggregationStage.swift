@@ -68,8 +68,9 @@ public final class AggregationStage: PipelineStage, @unchecked Sendable {
     public func process(_ ticks: UnsafeBufferPointer<Tick>, now: Int64) {
         for tick in ticks {
             if tick.exchangeTime >= nextSnapshot { snapshot(reaching: tick.exchangeTime) }
-            aggregator.add(tick, now: now, emit: send)
             let s = Int(tick.symbol.rawValue)
+            if s >= statistics.count { grow(to: s + 1) }
+            aggregator.add(tick, now: now, emit: send)
             bookChanged[s] = true
             if day?.contains(tick.exchangeTime) != true { moveDay(to: tick.exchangeTime) }
             guard let day, day.contains(tick.exchangeTime) || tick.exchangeTime >= day.nextStart else {
@@ -81,6 +82,13 @@ public final class AggregationStage: PipelineStage, @unchecked Sendable {
             statistics[s].apply(tick)
         }
         if now >= nextPublish { publish(now: now) }
+    }
+
+    /// Room for symbols that joined the universe after the stage was made.
+    private func grow(to count: Int) {
+        for i in statistics.count..<count { statistics.append(SymbolStatistics(symbol: SymbolID(UInt32(i)))) }
+        bookChanged += Array(repeating: false, count: count - bookChanged.count)
+        lastRebuild += Array(repeating: .min, count: count - lastRebuild.count)
     }
 
     public func idle(now: Int64) {

@@ -8,8 +8,9 @@ public struct AkisConfiguration: Sendable {
     public var statsIntervalNanos: Int64 = 5_000_000_000
     /// [market] symbols: the symbol universe; ticks for anything else are rejected.
     public var symbols: SymbolTable
-    /// [market] symbols_from_exchange: at start, add the instruments exchange feeds announced
-    /// before (stored in `exchange_instruments`) to `symbols`.
+    /// [market] symbols_from_exchange: instruments exchange feeds announce join the symbols while
+    /// the daemon runs (`SymbolUniverse`), and at start those announced before (stored in
+    /// `exchange_instruments`) are added to `symbols`.
     public var symbolsFromExchange = false
     /// [http] address: where /metrics, /healthz and /readyz are served ("HOST:PORT"; port 0 = any).
     public var httpHost = "127.0.0.1"

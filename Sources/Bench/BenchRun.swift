@@ -139,6 +139,12 @@ public struct BenchRun {
             }
         }
         let end = Clock.monotonicNanos()
+        // The run ended between two seconds: the timeline ends where things stood then.
+        let final = (sender.sent.load(ordering: .relaxed), clients.ticksReceived)
+        if let last = timeline.last, (last.sent, last.delivered) != final || (storing && last.committed != committed) {
+            timeline.append(.init(second: last.second + 1, sent: final.0, delivered: final.1, committed: storing ? committed : nil,
+                                  daemonResidentBytes: target.pid.flatMap { ProcessUsage.read(pid: $0) }?.residentBytes))
+        }
         let catchUp = Double(end - (senderDoneAt ?? end)) / 1e9
         let report = try outcome.result()
         socket.shutdownWrite()

@@ -14,7 +14,7 @@ public enum ClientCommand: Equatable, Sendable {
     public static let maximumMessageBytes = 64 * 1024
 
     /// Parses one message against the symbols this daemon ingests.
-    public static func parse(_ text: String, symbols: SymbolTable) throws(ClientCommandError) -> ClientCommand {
+    public static func parse(_ text: String, symbols: SymbolUniverse) throws(ClientCommandError) -> ClientCommand {
         let object: [String: Any]
         do {
             guard let o = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
@@ -37,8 +37,8 @@ public enum ClientCommand: Equatable, Sendable {
             throw ClientCommandError("\"symbols\" is required: a list of symbols like [\"GARAN\",\"AKBNK\"]")
         }
         guard !list.isEmpty else { throw ClientCommandError("\"symbols\" is empty") }
-        guard list.count <= max(symbols.count, 1) else {
-            throw ClientCommandError("\"symbols\" lists \(list.count) entries; this daemon ingests \(symbols.count) symbols")
+        guard list.count <= max(symbols.ingestedCount, 1) else {
+            throw ClientCommandError("\"symbols\" lists \(list.count) entries; this daemon ingests \(symbols.ingestedCount) symbols")
         }
         var ids: [SymbolID] = []
         for entry in list {
@@ -47,7 +47,7 @@ public enum ClientCommand: Equatable, Sendable {
                 var copy = name
                 let wellFormed = copy.withUTF8 { SymbolTable.isValid(UnsafeRawBufferPointer($0)) }
                 throw ClientCommandError(wellFormed
-                    ? "unknown symbol \(name): not one of the \(symbols.count) symbols this daemon ingests"
+                    ? "unknown symbol \(name): not one of the \(symbols.ingestedCount) symbols this daemon ingests"
                     : "\(Sanitized(name)) is not a symbol: 1 to \(SymbolTable.maximumLength) capital letters and digits")
             }
             if !ids.contains(id) { ids.append(id) }

@@ -40,7 +40,8 @@ public final class FanoutHub: TickConsumer, @unchecked Sendable {
     }
 
     public let options: Options
-    private let names: [String]
+    /// The daemon's symbols (they may grow while it runs).
+    public let symbols: SymbolUniverse
     private let latest: LatestPrices
     private let calendar: SessionCalendar
     private let lane: ConsumerLane
@@ -54,6 +55,8 @@ public final class FanoutHub: TickConsumer, @unchecked Sendable {
     private let stopped = ManagedAtomic<Bool>(false)
 
     // Fan-out thread.
+    /// Symbol names by id, learned from `symbols` as ids beyond them appear.
+    private var names: [String]
     private var table: SubscriptionTable
     /// Who asked for depth, of which symbols.
     private var depthTable: SubscriptionTable
@@ -80,18 +83,19 @@ public final class FanoutHub: TickConsumer, @unchecked Sendable {
     ///   - lane: the lane this hub consumes; its doorbell is rung when a request is posted.
     ///   - candles: the aggregator's candle updates for the fan-out (stamped against `lane`).
     ///   - depth: exchange feeds' books, for clients that subscribe with depth.
-    public init(symbols: SymbolTable, latest: LatestPrices, calendar: SessionCalendar, lane: ConsumerLane, candles: CandleOutlet?,
+    public init(symbols: SymbolUniverse, latest: LatestPrices, calendar: SessionCalendar, lane: ConsumerLane, candles: CandleOutlet?,
                 depth: DepthBoard? = nil, options: Options = Options()) {
         precondition(options.maximumClients > 0 && options.clientQueueCapacity > 0)
         self.options = options
-        names = symbols.allNames
+        self.symbols = symbols
+        names = symbols.names(from: 0)
         self.latest = latest
         self.calendar = calendar
         self.lane = lane
         self.candles = candles
         self.depth = depth
-        table = SubscriptionTable(symbolCount: symbols.count)
-        depthTable = SubscriptionTable(symbolCount: symbols.count)
+        table = SubscriptionTable(symbolCount: names.count)
+        depthTable = SubscriptionTable(symbolCount: names.count)
     }
 
     // MARK: - Connections (any thread)
@@ -147,7 +151,7 @@ public final class FanoutHub: TickConsumer, @unchecked Sendable {
         for tick in ticks {
             consumedTicks += 1
             guard table.hasSubscribers(tick.symbol) else { continue }
-            deliver(MarketMessage.tick(tick, symbol: names[Int(tick.symbol.rawValue)]), to: tick.symbol, tickIndex: consumedTicks)
+            deliver(MarketMessage.tick(tick, symbol: name(of: tick.symbol)), to: tick.symbol, tickIndex: consumedTicks)
         }
         sendDueCandles(all: false)
         sendDepth()
@@ -203,6 +207,7 @@ public final class FanoutHub: TickConsumer, @unchecked Sendable {
     private func apply(_ command: ClientCommand, for client: FanoutClient) {
         switch command {
         case .subscribe(let ids, let wantsDepth):
+            learnSymbols()
             table.subscribe(client.id, to: ids)
             send(MarketMessage.subscriptions("SUBSCRIBED", changed: ids, now: table.symbols(of: client.id), names: names), to: client)
             holding[client.id, default: []].append(.snapshot(ids, since: consumedTicks))
@@ -211,7 +216,7 @@ public final class FanoutHub: TickConsumer, @unchecked Sendable {
                 sendDepth()
                 depthTable.subscribe(client.id, to: ids)
                 for id in ids {
-                    if let d = depth.latest(id) { send(MarketMessage.depth(d, symbol: names[Int(id.rawValue)]), to: client) }
+                    if let d = depth.latest(id) { send(MarketMessage.depth(d, symbol: name(of: id)), to: client) }
                 }
             }
             releaseHeld(client, final: false)
@@ -222,6 +227,16 @@ public final class FanoutHub: TickConsumer, @unchecked Sendable {
         }
     }
 
+    /// The name of `id`, learning the symbols that joined since the last time.
+    private func name(of id: SymbolID) -> String {
+        if Int(id.rawValue) >= names.count { learnSymbols() }
+        return names[Int(id.rawValue)]
+    }
+
+    private func learnSymbols() {
+        if names.count < symbols.count { names += symbols.names(from: names.count) }
+    }
+
     private func receiveCandles() {
         if let candles { _ = candles.ring.drain(maximum: .max) { updates.append(contentsOf: $0) } }
     }
@@ -230,7 +245,7 @@ public final class FanoutHub: TickConsumer, @unchecked Sendable {
     private func sendDueCandles(all: Bool) {
         guard let last = all ? updates.indices.last : updates.lastIndex(where: { $0.stamp <= consumedTicks }) else { return }
         for u in updates[...last] where u.kind != .rebuild && table.hasSubscribers(u.candle.symbol) {
-            deliver(MarketMessage.candle(u.candle, symbol: names[Int(u.candle.symbol.rawValue)], corrected: u.kind == .corrected), to: u.candle.symbol,
+            deliver(MarketMessage.candle(u.candle, symbol: name(of: u.candle.symbol), corrected: u.kind == .corrected), to: u.candle.symbol,
                     tickIndex: nil)
             candlesSent.wrappingIncrement(ordering: .relaxed)
         }
@@ -249,7 +264,7 @@ public final class FanoutHub: TickConsumer, @unchecked Sendable {
         let (now, changed) = depth.changed(since: depthVersion)
         depthVersion = now
         for d in changed where depthTable.hasSubscribers(d.symbol) {
-            let message = ByteBuffer(string: MarketMessage.depth(d, symbol: names[Int(d.symbol.rawValue)]))
+            let message = ByteBuffer(string: MarketMessage.depth(d, symbol: name(of: d.symbol)))
             for id in depthTable.subscribers(of: d.symbol) {
                 if let client = clients[id] { send(message, to: client, tick: nil) }
             }

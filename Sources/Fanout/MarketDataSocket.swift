@@ -18,7 +18,6 @@ public struct MarketDataSocket: Sendable {
     static let frameBytes = 16 * 1024
 
     let hub: FanoutHub
-    let symbols: SymbolTable
     let slowClientGrace: TimeAmount
     let commandLimit: CommandRateLimit
     let wakeups = WriterWakeups()
@@ -35,10 +34,9 @@ public struct MarketDataSocket: Sendable {
     ///   - gate: who may connect, and with which limits (nil: anyone, unlimited).
     ///   - authenticationWindow: how long a client has to send `AUTH` when its upgrade request
     ///     carried no token.
-    public init(hub: FanoutHub, symbols: SymbolTable, slowClientGrace: TimeAmount = .seconds(2), commandLimit: CommandRateLimit = .standard,
+    public init(hub: FanoutHub, slowClientGrace: TimeAmount = .seconds(2), commandLimit: CommandRateLimit = .standard,
                 gate: (any MarketDataGate)? = nil, authenticationWindow: Duration = .seconds(5)) {
         self.hub = hub
-        self.symbols = symbols
         self.slowClientGrace = slowClientGrace
         self.commandLimit = commandLimit
         self.gate = gate
@@ -103,7 +101,7 @@ public struct MarketDataSocket: Sendable {
                     switch message {
                     case .text(let text):
                         do throws(ClientCommandError) {
-                            let command = try ClientCommand.parse(text, symbols: symbols)
+                            let command = try ClientCommand.parse(text, symbols: hub.symbols)
                             if let principal {
                                 switch command {
                                 case .subscribe(let ids, _):

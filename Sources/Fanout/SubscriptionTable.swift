@@ -30,7 +30,11 @@ public struct SubscriptionTable: Sendable {
     /// Subscribes `client` to `symbols`; subscribing twice is harmless.
     public mutating func subscribe(_ client: ClientID, to symbols: [SymbolID]) {
         var mine = byClient[client] ?? []
-        for s in symbols where Int(s.rawValue) < bySymbol.count && mine.insert(s).inserted {
+        if let highest = symbols.max(), Int(highest.rawValue) >= bySymbol.count {
+            // A symbol that joined the universe after the table was made.
+            bySymbol += Array(repeating: [], count: Int(highest.rawValue) + 1 - bySymbol.count)
+        }
+        for s in symbols where mine.insert(s).inserted {
             bySymbol[Int(s.rawValue)].append(client)
         }
         byClient[client] = mine

@@ -115,7 +115,7 @@ struct Serve: AsyncParsableCommand {
     private func summary<S: ModuleSettings>(of _: S.Type, in c: AkisConfiguration) -> String { c.settings(S.self).summary }
 
     private func describe(_ c: AkisConfiguration) -> String {
-        var lines = ["configuration is valid", "symbols: \(c.symbols.count)" + (c.symbolsFromExchange ? ", and those stored in exchange_instruments at start" : ""), "database: \(c.databaseURL == nil ? "none" : "configured, pool of \(c.databasePool.connections), connect timeout \(c.databasePool.connectTimeoutNanos / 1_000_000) ms, statement timeout \(c.databasePool.statementTimeoutNanos / 1_000_000) ms")",
+        var lines = ["configuration is valid", "symbols: \(c.symbols.count)" + (c.symbolsFromExchange ? ", and those stored in exchange_instruments at start and announced by bist-itch feeds while running" : ""), "database: \(c.databaseURL == nil ? "none" : "configured, pool of \(c.databasePool.connections), connect timeout \(c.databasePool.connectTimeoutNanos / 1_000_000) ms, statement timeout \(c.databasePool.statementTimeoutNanos / 1_000_000) ms")",
                      "http: \(c.httpHost):\(c.httpPort), operator routes \(c.operatorRoutes == .local ? "for loopback clients only" : "open")",
                      "store: flush every \(c.store.flushIntervalNanos / 1_000_000) ms or \(c.store.batchTicks) ticks, writer \(c.store.writerID), spool \(c.store.spoolDirectory) (at most \(c.store.spoolMaximumBytes >> 20) MiB)",
                      "candles: grace \(c.candles.graceNanos / 1_000_000) ms, allowed lateness \(c.candles.allowedLatenessNanos / 1_000_000) ms; top-of-book snapshots every \(c.snapshotIntervalNanos / 1_000_000) ms",

@@ -237,38 +237,74 @@ extension AkisCLITests {
                 "\(checked.stdout)")
     }
 
-    /// The exchange's directory is stored as it arrives; a later start with
-    /// `symbols_from_exchange` takes the instruments the configured universe lacked.
-    @Test func theDirectoryIsStoredAndALaterStartTakesItsSymbols() throws {
-        try withScratchDatabase { url in
+    /// With `symbols_from_exchange`, the instruments the exchange announces join the symbols while
+    /// the daemon runs: their ticks are stored, the latest prices and subscriptions take them at
+    /// once. The directory is stored too, so a later start begins with them.
+    @Test(.timeLimit(.minutes(5))) func announcedInstrumentsJoinTheSymbolsAtOnceAndALaterStartBeginsWithThem() async throws {
+        try await withScratchDatabase { url in
+            // Three seconds of trading in eight symbols; six are configured.
+            let session = try SyntheticITCHSession(.init(symbolCount: 8, messages: 15_000, rate: 5_000, seed: 9))
             let recording = scratchFile("bist.akrec")
-            #expect(try akis("synth", "--format", "bist-itch", "--symbols", "8", "--rate", "5000", "--duration", "1s", "--out", recording).status == 0)
+            #expect(try akis("synth", "--format", "bist-itch", "--symbols", "8", "--rate", "5000", "--duration", "3s", "--seed", "9", "--out", recording).status == 0)
             let six = BISTMarket.bist30.prefix(6).map { "\"\($0)\"" }.joined(separator: ", ")
             let feed = "address = \"udp://239.77.3.3:0\"\nformat = \"bist-itch\"\nmulticast_interface = \"127.0.0.1\""
             let store = "[database]\nurl = \"\(url)\"\n[store]\nspool_directory = \"\(scratchFile("spool"))\"\nretention_days = 36500"
+            let market = "\n[market]\nsymbols = [\(six)]\nsymbols_from_exchange = true"
 
-            // First run: six symbols configured, and nothing stored to take yet (the table does not
-            // exist before the first migration); the feed announces eight.
-            var (serve, address, _) = try startServe(feed, extra: store + "\n[market]\nsymbols = [\(six)]\nsymbols_from_exchange = true")
+            // First run: nothing stored to take yet (the table does not exist before the first migration).
+            let (serve, address, http) = try startServe(feed, extra: store + market)
             #expect(serve.log.contains("market: cannot read exchange_instruments (") && serve.log.contains("the configured 6 symbols stay"), "\(serve.log)")
-            #expect(try akis("replay", recording, "--to", address, "--multicast-interface", "127.0.0.1", "--speed", "max").status == 0)
-            var (_, result) = stopServe(serve, after: "session AKIS000001 ended after")
-            #expect(result.status == 0 && result.stderr.contains("exchange directory: 8 instruments stored (exchange_instruments)"), "\(result.stderr.suffix(3000))")
+            #expect(try await httpGet(http, "/api/market/latest?symbols=ENKAI").status == 404, "not a symbol before the exchange announces it")
+            let replay = try AkisProcess(["replay", recording, "--to", address, "--multicast-interface", "127.0.0.1", "--speed", "1"])
+            try await eventually("ENKAI joins: \(serve.log)", within: .seconds(60)) {
+                guard serve.process.isRunning, replay.process.isRunning else { throw CLIFailure("serve: \(serve.log)\nreplay: \(replay.log)") }
+                return try await httpGet(http, "/api/market/latest?symbols=ENKAI").status == 200
+            }
+            let counter = try AkisProcess(["subscribe", "--count", "ws://\(http)/ws/market-data", "ENKAI"])
+            let replayed = try await offThePool { replay.wait() }
+            #expect(replayed.status == 0, "\(replayed.stderr)")
+            // The latest prices have the joined symbols' last trades.
+            let model = ITCHModel(session)
+            for symbol in ["ENKAI", "EREGL"] {
+                let last = Price(units: Int64(try #require(model.trades.last { $0[0] == symbol })[1])!)
+                try await eventually("\(symbol)'s latest price is \(last)", within: .seconds(30)) {
+                    try await httpGet(http, "/api/market/latest?symbols=\(symbol)").body.contains("{\"symbol\":\"\(symbol)\",\"price\":\(last),")
+                }
+            }
+            let (_, result) = try await offThePool { self.stopServe(serve, after: "session AKIS000001 ended after") }
+            #expect(result.status == 0, "\(result.stderr.suffix(3000))")
+            #expect(result.stderr.contains("feed e2e: 2 instruments the exchange announced join the symbols (symbols_from_exchange): ENKAI, EREGL"),
+                    "\(result.stderr.suffix(3000))")
+            #expect(result.stderr.contains("exchange directory: 8 instruments stored (exchange_instruments)"), "\(result.stderr.suffix(3000))")
+
+            // Every trade of all eight, as an independent model of the session says.
             let db = try LibpqConnection(conninfo: url)
+            let trades = try db.execute("SELECT symbol, price, volume FROM market_ticks WHERE kind = 1 ORDER BY seq").rows.map { $0.map { $0 ?? "" } }
+            #expect(trades.count == model.trades.count && trades == model.trades, "\(trades.count) trades stored, \(model.trades.count) in the model")
+            #expect(Set(trades.map { $0[0] }) == Set(BISTMarket.bist30.prefix(8)))
+            for symbol in ["ENKAI", "EREGL"] {
+                let last = try db.execute("SELECT coalesce(bid::text, ''), coalesce(ask::text, '') FROM market_ticks WHERE symbol = $1 AND kind = 2 ORDER BY seq DESC LIMIT 1",
+                                          parameters: [symbol]).rows.first.map { $0.map { $0 ?? "" } }
+                #expect(last == model.best(symbol), "\(symbol)'s last quote is the model's top of book")
+            }
+            // The subscriber, which could only ask once ENKAI had joined, got ENKAI's ticks from then on.
+            let enkai = Int(try db.execute("SELECT count(*) FROM market_ticks WHERE symbol = 'ENKAI'").rows[0][0]!)!
+            let counted = try await offThePool { counter.wait() }
+            let got = counted.stdout.split(separator: "\n").last { $0.contains("MARKET_TICK") }
+                .flatMap { line in line.split(separator: " ").drop { !$0.hasPrefix("MARKET_TICK") }.dropFirst().first }
+                .flatMap { Int($0.replacingOccurrences(of: ",", with: "")) } ?? 0
+            #expect(got > 0 && got <= enkai, "the subscriber got \(got) of ENKAI's \(enkai) ticks: \(counted.stdout)")
             let rows = try db.execute("SELECT feed, symbol, price_decimals, round_lot, cardinality(tick_sizes) FROM exchange_instruments ORDER BY symbol").rows
             #expect(rows.count == 8 && rows.allSatisfy { $0[0] == "e2e" && $0[2] == "3" && $0[3] == "1" && $0[4] == "24" }, "\(rows)")
             #expect(rows.map { $0[1]! } == BISTMarket.bist30.prefix(8).sorted())
             #expect(try db.execute("SELECT tick_sizes[1:3]::text FROM exchange_instruments WHERE symbol = 'AKBNK'").rows == [["{10,0,19990}"]])
-            #expect(try db.execute("SELECT count(*) FROM market_ticks WHERE symbol IN ('ENKAI', 'EREGL')").rows == [["0"]])
 
-            // Second run: the same configuration with symbols_from_exchange.
-            (serve, address, _) = try startServe(feed, extra: store + "\n[market]\nsymbols = [\(six)]\nsymbols_from_exchange = true")
-            #expect(serve.log.contains("market: 2 symbols from exchange_instruments join the 6 configured: ENKAI, EREGL"), "\(serve.log)")
-            #expect(try akis("replay", recording, "--to", address, "--multicast-interface", "127.0.0.1", "--speed", "max").status == 0)
-            (_, result) = stopServe(serve, after: "session AKIS000001 ended after")
-            #expect(result.status == 0)
-            let counts = try db.execute("SELECT count(DISTINCT symbol) FILTER (WHERE symbol IN ('ENKAI', 'EREGL')), count(*) FROM market_ticks").rows[0]
-            #expect(counts[0] == "2", "the two symbols the first run lacked now have ticks: \(counts)")
+            // Second run: the stored instruments are symbols from the start.
+            let (again, _, againHTTP) = try startServe(feed, extra: store + market)
+            #expect(again.log.contains("market: 2 symbols from exchange_instruments join the 6 configured: ENKAI, EREGL"), "\(again.log)")
+            #expect(try await httpGet(againHTTP, "/api/market/latest?symbols=ENKAI").status == 200)
+            let (_, stopped) = try await offThePool { self.stopServe(again, after: "market: 2 symbols from exchange_instruments join") }
+            #expect(stopped.status == 0)
         }
     }
 }

@@ -4,7 +4,7 @@ import Ingest
 import Testing
 
 @Suite struct ClientCommandTests {
-    let symbols = try! SymbolTable(["GARAN", "AKBNK", "THYAO"])
+    let symbols = SymbolUniverse(try! SymbolTable(["GARAN", "AKBNK", "THYAO"]))
 
     func refusal(_ text: String) -> String? {
         do {

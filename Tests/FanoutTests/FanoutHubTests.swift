@@ -14,6 +14,7 @@ import Testing
 
     final class Harness {
         let symbols = try! SymbolTable(["GARAN", "AKBNK", "THYAO"])
+        let universe: SymbolUniverse
         let lane = ConsumerLane(name: "fanout", capacity: 1 << 16, policy: .block)
         let outlet: CandleOutlet
         let stage: AggregationStage
@@ -24,7 +25,8 @@ import Testing
         init(options: FanoutHub.Options = FanoutHub.Options()) {
             outlet = CandleOutlet(lane: lane)
             stage = AggregationStage(symbolCount: symbols.count, outlets: [outlet]) { _ in }
-            hub = FanoutHub(symbols: symbols, latest: stage.latest, calendar: SessionCalendar(), lane: lane, candles: outlet,
+            universe = SymbolUniverse(symbols)
+            hub = FanoutHub(symbols: universe, latest: stage.latest, calendar: SessionCalendar(), lane: lane, candles: outlet,
                             depth: depth, options: options)
         }
 
@@ -143,6 +145,42 @@ import Testing
         #expect(await it.next() == nil, "nothing after unsubscribing")
         guard case .ended = client.take() else { Issue.record("the queue ends at disconnect"); return }
         #expect(h.hub.clientsConnected.load(ordering: .relaxed) == 0)
+    }
+
+    /// A symbol that joins the universe while the hub runs (an exchange announced it) can be
+    /// subscribed to at once, and its ticks, candles and depth are routed by name.
+    @Test func aSymbolThatJoinsWhileTheHubRunsIsSubscribedAndRouted() async throws {
+        let h = Harness()
+        h.send([trade(garan, at: Self.second, price: "100.5", seq: 1)])
+        let subscribe = #"{"type":"SUBSCRIBE","symbols":["ENKAI","GARAN"],"depth":true}"#
+        #expect(throws: ClientCommandError("unknown symbol ENKAI: not one of the 3 symbols this daemon ingests")) {
+            try ClientCommand.parse(subscribe, symbols: h.universe)
+        }
+        let enkai = try h.universe.join("ENKAI").id
+        #expect(enkai == SymbolID(3))
+        let client = try #require(h.hub.connect())
+        var it = Queue(client)
+        h.hub.submit(try ClientCommand.parse(subscribe, symbols: h.universe), from: client)
+        h.hub.idle(now: 2)
+        let opening = try await take(2, &it)
+        #expect(opening[0]["type"] as? String == "SUBSCRIBED" && data(opening[0])["subscriptions"] as? [String] == ["GARAN", "ENKAI"])
+        let states = try #require(data(opening[1])["symbols"] as? [[String: Any]])
+        #expect(states.map { $0["symbol"] as? String } == ["ENKAI", "GARAN"] && states[0]["volume"] as? Int == 0, "ENKAI has no trade yet: \(states)")
+
+        h.send([trade(enkai, at: 2 * Self.second, price: "55.25", quantity: 7, seq: 2), trade(akbnk, at: 2 * Self.second, price: "20", seq: 3)])
+        h.send([trade(enkai, at: 61 * Self.second + 500_000_000, price: "56", seq: 4)])
+        h.send([trade(enkai, at: 63 * Self.second, price: "56", seq: 5)])
+        let live = try await take(4, &it)
+        #expect(live.map { $0["type"] as? String } == ["MARKET_TICK", "MARKET_TICK", "MARKET_TICK", "CANDLE"])
+        #expect(live[0...2].map { data($0)["symbol"] as? String } == ["ENKAI", "ENKAI", "ENKAI"] && "\(data(live[0])["price"]!)" == "55.25")
+        #expect(data(live[3])["symbol"] as? String == "ENKAI" && data(live[3])["volume"] as? Int == 7)
+        h.depth.publish(DepthSnapshot(symbol: enkai, time: Self.t0 + 5, bids: [.init(price: Price("55.5")!, quantity: 3, orders: 1)], asks: []))
+        h.hub.idle(now: 3)
+        // GARAN's candle of 10:30 (closed by the market's time) and ENKAI's depth.
+        let rest = try await take(2, &it)
+        #expect(rest.map { "\($0["type"]!) \(data($0)["symbol"]!)" } == ["CANDLE GARAN", "DEPTH ENKAI"], "\(rest)")
+        h.stage.idle(now: 10 * Self.second)
+        #expect(h.stage.latest.snapshot([enkai]).symbols.first?.lastPrice == Price("56"))
     }
 
     /// A tick that reaches the fan-out between two publications of the latest state is in the

@@ -38,12 +38,12 @@ import Testing
              commandLimit: CommandRateLimit = .standard, gate: (any MarketDataGate)? = nil, authenticationWindow: Duration = .seconds(5)) async throws {
             outlet = CandleOutlet(lane: lane)
             stage = AggregationStage(symbolCount: symbols.count, outlets: [outlet]) { _ in }
-            hub = FanoutHub(symbols: symbols, latest: stage.latest, calendar: SessionCalendar(), lane: lane, candles: outlet,
+            hub = FanoutHub(symbols: SymbolUniverse(symbols), latest: stage.latest, calendar: SessionCalendar(), lane: lane, candles: outlet,
                             options: options)
             let (lane, hub, done) = (lane, hub, laneDone)
             Thread { lane.run(hub); done.store(true, ordering: .releasing) }.start()
             let router = Router(context: SocketTestContext.self)
-            MarketDataSocket(hub: hub, symbols: symbols, slowClientGrace: slowClientGrace, commandLimit: commandLimit, gate: gate,
+            MarketDataSocket(hub: hub, slowClientGrace: slowClientGrace, commandLimit: commandLimit, gate: gate,
                              authenticationWindow: authenticationWindow).register(on: router)
             let bound = ManagedAtomic<Int>(0)
             let app = Application(

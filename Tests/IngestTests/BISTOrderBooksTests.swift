@@ -131,6 +131,37 @@ import Testing
         #expect(books.instrument(8)?.symbol == nil, "nine price decimals cannot be held exactly")
     }
 
+    /// With a universe to join, an announced instrument becomes a symbol at once and its trades are
+    /// ticks; a name that is not a symbol, or one past the universe's limit, stays outside.
+    @Test func announcedInstrumentsJoinAUniverseUpToItsLimit() throws {
+        let start = try SymbolTable(["GARAN"])
+        let universe = SymbolUniverse(start, limit: 2)
+        var books = BISTOrderBooks(symbols: start, joining: universe, feed: 1)
+        books.startSession(now: 0)
+        var ticks: [Tick] = []
+        func apply(_ m: BISTITCH.Message) { books.apply(m, receiveTime: 1) { ticks.append($0) } }
+        func announce(_ book: UInt32, _ name: String) {
+            apply(.orderBookDirectory(nanos: 0, book: book, symbol: ExchangeSymbol(name), isin: ExchangeSymbol(""), financialProduct: 5, priceDecimals: 2,
+                                      nominalDecimals: 0, oddLot: 1, roundLot: 1, blockLot: 1))
+        }
+        apply(.seconds(1_727_161_200))
+        announce(5, "GARAN")
+        announce(6, "ENKAI")
+        announce(7, "bad name")
+        announce(8, "EREGL")
+        #expect(books.instrument(5)?.symbol == SymbolID(0) && books.instrument(6)?.symbol == SymbolID(1))
+        #expect(books.instrument(7)?.symbol == nil && books.instrument(8)?.symbol == nil, "not a symbol; and the limit of two is reached")
+        #expect(books.joinedNames == ["ENKAI"] && books.outsideNames == ["bad name", "EREGL"] && books.stats.outsideUniverse == 2)
+        #expect(universe.id(for: "ENKAI") == SymbolID(1) && universe.count == 2)
+        apply(.trade(nanos: 5, match: 1, comboGroup: 0, side: nil, quantity: 3, book: 6, price: 4_215, printable: true, occurredAtCross: false))
+        apply(.trade(nanos: 6, match: 2, comboGroup: 0, side: nil, quantity: 1, book: 8, price: 100, printable: true, occurredAtCross: false))
+        #expect(ticks.map(\.symbol) == [SymbolID(1)] && ticks.first?.price == Price("42.15") && ticks.first?.quantity == 3)
+        // Announced again (a new session): the same id, and nothing new joins.
+        books.startSession(now: 0)
+        announce(9, "ENKAI")
+        #expect(books.instrument(9)?.symbol == SymbolID(1) && books.joinedNames == ["ENKAI"])
+    }
+
     @Test func midnightSecondsCountFromIstanbulMidnight() throws {
         var books = BISTOrderBooks(symbols: try SymbolTable(["GARAN"]), feed: 1, secondsBase: .midnight)
         // 2024-09-24 07:30 UTC is 10:30 in Istanbul; midnight there was 2024-09-23 21:00 UTC.

@@ -31,7 +31,7 @@ import Testing
             options.maximumBatchTicks = 40
             options.memoryBatches = memoryBatches
             tune(&options)
-            writer = try CopyBatchWriter(conninfo: url, symbols: storeSymbols, layout: testLayout(), options: options, candles: outlet, snapshots: snapshots) { log.append($0) }
+            writer = try CopyBatchWriter(conninfo: url, symbols: SymbolUniverse(storeSymbols), layout: testLayout(), options: options, candles: outlet, snapshots: snapshots) { log.append($0) }
             sequence = firstSequence
         }
 

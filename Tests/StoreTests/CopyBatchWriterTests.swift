@@ -42,7 +42,7 @@ final class StoreLog: Sendable {
             var options = writerOptions()
             options.maximumBatchTicks = 7_000
             let log = StoreLog()
-            let writer = try CopyBatchWriter(conninfo: url, symbols: storeSymbols, layout: testLayout(), options: options) { log.append($0) }
+            let writer = try CopyBatchWriter(conninfo: url, symbols: SymbolUniverse(storeSymbols), layout: testLayout(), options: options) { log.append($0) }
             // Two feeds, three days (partitions), fed in uneven spans.
             let a = storeTicks(30_000, feed: 1, step: 7_000_000_000)
             let b = storeTicks(20_000, from: 500, feed: 2, seed: 2)
@@ -87,7 +87,7 @@ final class StoreLog: Sendable {
             options.retryInitialNanos = 10_000_000
             options.writerID = "killed"
             let log = StoreLog()
-            let writer = try CopyBatchWriter(conninfo: url + " application_name=akis_writer_test", symbols: storeSymbols, layout: testLayout(),
+            let writer = try CopyBatchWriter(conninfo: url + " application_name=akis_writer_test", symbols: SymbolUniverse(storeSymbols), layout: testLayout(),
                                              options: options) { log.append($0) }
             let ticks = storeTicks(20_000)
             for (i, chunk) in stride(from: 0, to: ticks.count, by: 1_000).enumerated() {
@@ -109,10 +109,10 @@ final class StoreLog: Sendable {
             _ = try migrated(url)
             var options = writerOptions()
             options.maximumBatchTicks = 100
-            let first = try CopyBatchWriter(conninfo: url, symbols: storeSymbols, layout: testLayout(), options: options) { _ in }
+            let first = try CopyBatchWriter(conninfo: url, symbols: SymbolUniverse(storeSymbols), layout: testLayout(), options: options) { _ in }
             storeTicks(250).withUnsafeBufferPointer { first.consume($0) }
             first.finish()
-            let second = try CopyBatchWriter(conninfo: url, symbols: storeSymbols, layout: testLayout(), options: options) { _ in }
+            let second = try CopyBatchWriter(conninfo: url, symbols: SymbolUniverse(storeSymbols), layout: testLayout(), options: options) { _ in }
             storeTicks(100, from: 251).withUnsafeBufferPointer { second.consume($0) }
             second.finish()
             let db = try LibpqConnection(conninfo: url)
@@ -135,7 +135,7 @@ final class StoreLog: Sendable {
             // A price the column refuses (the decoder never produces one; the store must not trust that).
             for i in [17, 2_500, 4_999] where ticks[i].symbol != garan { ticks[i].price = Price(units: -1) }
             let log = StoreLog()
-            let writer = try CopyBatchWriter(conninfo: url, symbols: storeSymbols, layout: testLayout(), options: writerOptions()) { log.append($0) }
+            let writer = try CopyBatchWriter(conninfo: url, symbols: SymbolUniverse(storeSymbols), layout: testLayout(), options: writerOptions()) { log.append($0) }
             ticks.withUnsafeBufferPointer { writer.consume($0) }
             writer.finish()
             let refused = ticks.filter { $0.symbol == garan || $0.price.units < 0 }

@@ -4,7 +4,7 @@ import TestSupport
 import Testing
 
 @Suite struct MarketQueryParserTests {
-    let parser = MarketQueryParser(symbols: storeSymbols)
+    let parser = MarketQueryParser(symbols: SymbolUniverse(storeSymbols))
     let now: Int64 = 1_727_172_000_000_000_000  // 2024-09-24T10:00:00Z
 
     /// The QueryError `body` throws; nil when it throws nothing (or something else).

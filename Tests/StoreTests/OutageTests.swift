@@ -28,7 +28,7 @@ import Testing
         _ = try migrated(pg.url)
         let dir = scratchDirectory("outage")
         let log = StoreLog()
-        let writer = try CopyBatchWriter(conninfo: pg.url, symbols: storeSymbols, layout: testLayout(), options: options(dir)) { log.append($0) }
+        let writer = try CopyBatchWriter(conninfo: pg.url, symbols: SymbolUniverse(storeSymbols), layout: testLayout(), options: options(dir)) { log.append($0) }
         let ticks = storeTicks(12_000)
         feed(writer, ticks[..<3_000])
         try pg.stop()
@@ -53,7 +53,7 @@ import Testing
         let dir = scratchDirectory("restart")
         let ticks = storeTicks(7_000, feed: 4)
         let log = StoreLog()
-        let first = try CopyBatchWriter(conninfo: pg.url, symbols: storeSymbols, layout: testLayout(), options: options(dir)) { log.append($0) }
+        let first = try CopyBatchWriter(conninfo: pg.url, symbols: SymbolUniverse(storeSymbols), layout: testLayout(), options: options(dir)) { log.append($0) }
         feed(first, ticks[..<2_000])
         try pg.stop()
         feed(first, ticks[2_000...])
@@ -65,7 +65,7 @@ import Testing
 
         try pg.start()
         let again = StoreLog()
-        let second = try CopyBatchWriter(conninfo: pg.url, symbols: storeSymbols, layout: testLayout(), options: options(dir)) { again.append($0) }
+        let second = try CopyBatchWriter(conninfo: pg.url, symbols: SymbolUniverse(storeSymbols), layout: testLayout(), options: options(dir)) { again.append($0) }
         #expect(second.spool.recoveredHighest == [4: 7_000])
         second.finish()
         #expect(again.all.contains { $0.contains("batches") && $0.contains("earlier run") })
@@ -83,7 +83,7 @@ import Testing
         let dir = scratchDirectory("blind")
         let log = StoreLog()
         let gate = SchemaGate()
-        let writer = try CopyBatchWriter(conninfo: pg.url, symbols: storeSymbols, schema: gate, options: options(dir)) { log.append($0) }
+        let writer = try CopyBatchWriter(conninfo: pg.url, symbols: SymbolUniverse(storeSymbols), schema: gate, options: options(dir)) { log.append($0) }
         #expect(log.all.contains { $0.contains("storing waits for the database") }, "\(log.all)")
         let ticks = storeTicks(9_000)
         feed(writer, ticks[..<6_000])
@@ -103,7 +103,7 @@ import Testing
         #expect(writer.spool.isEmpty)
 
         // The next run, with its database, numbers on from where this one stopped.
-        let next = try CopyBatchWriter(conninfo: pg.url, symbols: storeSymbols, layout: layout, options: options(dir)) { log.append($0) }
+        let next = try CopyBatchWriter(conninfo: pg.url, symbols: SymbolUniverse(storeSymbols), layout: layout, options: options(dir)) { log.append($0) }
         feed(next, storeTicks(500, from: 9_001)[...])
         next.finish()
         #expect(try db.execute("SELECT count(*), count(DISTINCT seq) FROM market_ticks").rows == [["9500", "9500"]])
@@ -116,13 +116,13 @@ import Testing
         let layout = try testLayout()
         _ = try migrated(pg.url)
         let ticks = storeTicks(8_000)
-        let earlier = try CopyBatchWriter(conninfo: pg.url, symbols: storeSymbols, layout: layout, options: options(scratchDirectory("earlier"))) { _ in }
+        let earlier = try CopyBatchWriter(conninfo: pg.url, symbols: SymbolUniverse(storeSymbols), layout: layout, options: options(scratchDirectory("earlier"))) { _ in }
         feed(earlier, ticks[..<5_000])
         earlier.finish()
 
         try pg.stop()
         let log = StoreLog()
-        let writer = try CopyBatchWriter(conninfo: pg.url, symbols: storeSymbols, schema: SchemaGate(open: layout),
+        let writer = try CopyBatchWriter(conninfo: pg.url, symbols: SymbolUniverse(storeSymbols), schema: SchemaGate(open: layout),
                                          options: options(scratchDirectory("replayed"))) { log.append($0) }
         feed(writer, ticks[4_000...])  // the feed starts again 1,000 ticks back
         try pg.start()

@@ -27,7 +27,7 @@ import Testing
         try Data(header + oldHeader + payload).write(to: URL(fileURLWithPath: dir + "/" + TickSpool.fileName(1)))
 
         let log = StoreLog()
-        let spool = try TickSpool(options: .init(directory: dir), symbols: storeSymbols) { log.append($0) }
+        let spool = try TickSpool(options: .init(directory: dir), symbols: SymbolUniverse(storeSymbols)) { log.append($0) }
         #expect(log.all.count == 1 && log.all[0].contains("1 batches") && log.all[0].contains("draining them first"), "\(log.all)")
         #expect(spool.count == 1 && spool.lowestNumber == 7)
         let back = try spool.read(7)

@@ -25,7 +25,7 @@ func storeTicks(_ n: Int, from: UInt64 = 1, feed: UInt16 = 1, seed: UInt64 = 1, 
 /// the writer; returns the rows copied.
 @discardableResult
 func copyTicks(_ ticks: [Tick], into db: LibpqConnection) throws -> Int {
-    var encoder = TickCopyEncoder(symbols: storeSymbols)
+    var encoder = TickCopyEncoder(symbols: SymbolUniverse(storeSymbols))
     for t in ticks { encoder.append(t) }
     if try testLayout() == .plain { try db.execute("SELECT akis_ensure_tick_partition('2024-09-24')") }
     return try db.copyIn("COPY market_ticks (\(TickCopyEncoder.columns)) FROM STDIN (FORMAT binary)", data: encoder.finished())

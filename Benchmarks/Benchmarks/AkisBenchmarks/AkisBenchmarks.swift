@@ -228,7 +228,7 @@ let benchmarks: @Sendable () -> Void = {
 
     // One iteration: 1,000 ticks encoded as binary COPY rows.
     let minute = MarketMinute()
-    let symbols = try! SymbolTable(BISTMarket.bist30)
+    let symbols = SymbolUniverse(try! SymbolTable(BISTMarket.bist30))
     Benchmark("TickCopyEncoder rows (ticks)", configuration: perTick) { _ in
         var encoder = TickCopyEncoder(symbols: symbols)
         for t in minute.ticks { encoder.append(t) }

@@ -31,11 +31,12 @@ public final class LatestPrices: Sendable {
         state = Mutex(Snapshot(symbols: (0..<symbolCount).map { SymbolStatistics(symbol: SymbolID(UInt32($0))) }, marketTime: 0, tradingDay: nil))
     }
 
-    /// The current state of the given symbols (all of them when `ids` is nil).
+    /// The current state of the given symbols (all of them when `ids` is nil); a symbol the
+    /// aggregator has not seen yet has empty statistics.
     public func snapshot(_ ids: [SymbolID]? = nil) -> Snapshot {
         state.withLock { s in
             guard let ids else { return s }
-            return Snapshot(symbols: ids.compactMap { Int($0.rawValue) < s.symbols.count ? s.symbols[Int($0.rawValue)] : nil },
+            return Snapshot(symbols: ids.map { Int($0.rawValue) < s.symbols.count ? s.symbols[Int($0.rawValue)] : SymbolStatistics(symbol: $0) },
                             marketTime: s.marketTime, tradingDay: s.tradingDay, laneStamps: s.laneStamps)
         }
     }
@@ -44,6 +45,8 @@ public final class LatestPrices: Sendable {
     func publish(_ symbols: inout [SymbolStatistics], changed: inout [Int], marketTime: Int64, tradingDay: TradingDay?,
                  lanes: [ConsumerLane]) {
         state.withLock { s in
+            // Symbols that joined the universe since.
+            for i in s.symbols.count..<max(s.symbols.count, symbols.count) { s.symbols.append(SymbolStatistics(symbol: SymbolID(UInt32(i)))) }
             for i in changed where i < s.symbols.count {
                 symbols[i].changed = false
                 s.symbols[i] = symbols[i]

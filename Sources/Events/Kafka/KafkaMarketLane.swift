@@ -46,11 +46,13 @@ public final class KafkaMarketLane: TickConsumer, @unchecked Sendable {
     public let catchingUp = ManagedAtomic<Bool>(false)
 
     private let lane: ConsumerLane
-    private let symbols: SymbolTable
+    private let symbols: SymbolUniverse
     private let feedNames: [UInt16: String]
     /// Each symbol as a message key and as a JSON string, each feed's name as one, made once.
-    private let keys: [[UInt8]]
-    private let quotedSymbols: [MarketLaneMessage.Quoted]
+    /// Per symbol id (learned from `symbols` as ids beyond them appear): the message key and the
+    /// name as JSON.
+    private var keys: [[UInt8]]
+    private var quotedSymbols: [MarketLaneMessage.Quoted]
     private let quotedFeeds: [UInt16: MarketLaneMessage.Quoted]
     private let conninfo: String
     private let options: Options
@@ -91,14 +93,14 @@ public final class KafkaMarketLane: TickConsumer, @unchecked Sendable {
     ///   - storing: the highest sequence per feed this run will have stored before its first new
     ///     tick: the stored checkpoints with the batches an earlier run left in the spool. The
     ///     lane catches up to it.
-    public init(brokers: [String], lane: ConsumerLane, symbols: SymbolTable, feedNames: [UInt16: String],
+    public init(brokers: [String], lane: ConsumerLane, symbols: SymbolUniverse, feedNames: [UInt16: String],
                 conninfo: String, startingAt checkpoints: [UInt16: UInt64]?, storing: [UInt16: UInt64], options: Options = Options(),
                 log: @escaping @Sendable (String) -> Void) throws {
         self.lane = lane
         self.symbols = symbols
         self.feedNames = feedNames
-        keys = symbols.allNames.map { Array($0.utf8) }
-        quotedSymbols = symbols.allNames.map(MarketLaneMessage.Quoted.init)
+        keys = symbols.names(from: 0).map { Array($0.utf8) }
+        quotedSymbols = symbols.names(from: 0).map(MarketLaneMessage.Quoted.init)
         quotedFeeds = feedNames.mapValues(MarketLaneMessage.Quoted.init)
         self.conninfo = conninfo
         self.options = options
@@ -209,6 +211,11 @@ public final class KafkaMarketLane: TickConsumer, @unchecked Sendable {
     /// Hands one live tick to the producer; false when its queue is full.
     private func send(_ t: Tick) -> Bool {
         let symbol = Int(t.symbol.rawValue)
+        if symbol >= keys.count {
+            let joined = symbols.names(from: keys.count)
+            keys += joined.map { Array($0.utf8) }
+            quotedSymbols += joined.map(MarketLaneMessage.Quoted.init)
+        }
         let time = UTCTime.floor(t.exchangeTime, toMultipleOf: 1_000)  // as stored
         MarketLaneMessage.tick(t, symbol: quotedSymbols[symbol], source: quotedFeeds[t.feed] ?? MarketLaneMessage.Quoted("feed \(t.feed)"), into: &buffer)
         guard produce(key: keys[symbol], feed: t.feed, seq: t.sequence, time: time) else { return false }

@@ -71,7 +71,10 @@ public struct BISTOrderBooks {
         public init() {}
     }
 
+    /// The universe at the start; announced instruments not in it are outside it, unless `joining`
+    /// is set: then they join that (the daemon's, which `symbols` is a prefix of).
     public let symbols: SymbolTable
+    public let joining: SymbolUniverse?
     public let feed: UInt16
     public let secondsBase: SecondsBase
     /// Instruments in the order announced; `index` finds one by order book id.
@@ -84,12 +87,15 @@ public struct BISTOrderBooks {
     public private(set) var stats = Stats()
     /// Names of the instruments announced this session that the universe does not have, in order.
     public private(set) var outsideNames: [String] = []
+    /// Names of the instruments this feed's directory added to the universe (`joining`), in order.
+    public private(set) var joinedNames: [String] = []
     /// UTC ns that `T.Second` counts from.
     private var base: Int64 = 0
     private var second: Int64 = 0
 
-    public init(symbols: SymbolTable, feed: UInt16, secondsBase: SecondsBase = .epoch) {
+    public init(symbols: SymbolTable, joining: SymbolUniverse? = nil, feed: UInt16, secondsBase: SecondsBase = .epoch) {
         self.symbols = symbols
+        self.joining = joining
         self.feed = feed
         self.secondsBase = secondsBase
     }
@@ -147,6 +153,11 @@ public struct BISTOrderBooks {
     public func instrument(_ book: UInt32) -> Instrument? { index[book].map { instruments[$0] } }
 
     public var staleSymbols: [SymbolID] { instruments.filter(\.stale).compactMap(\.symbol).sorted() }
+
+    /// The names of `staleSymbols`, in the same order.
+    public var staleNames: [String] {
+        instruments.filter { $0.stale && $0.symbol != nil }.sorted { $0.symbol! < $1.symbol! }.map(\.name.text)
+    }
 
     /// Decodes and applies the one message `bytes` holds; a message that does not decode is
     /// returned as the error and changes nothing.
@@ -227,7 +238,14 @@ public struct BISTOrderBooks {
 
     private mutating func register(book: UInt32, name: ExchangeSymbol, isin: ExchangeSymbol, priceDecimals: UInt16, roundLot: UInt32) {
         var text = name.text
-        let symbol = text.withUTF8 { symbols.id(forASCII: UnsafeRawBufferPointer($0)) }
+        var symbol = text.withUTF8 { symbols.id(forASCII: UnsafeRawBufferPointer($0)) }
+        if symbol == nil, let joining {
+            // Not a valid symbol name, or the universe is full: it stays outside.
+            if let (id, isNew) = try? joining.join(text) {
+                symbol = id
+                if isNew { joinedNames.append(text) }
+            }
+        }
         if symbol == nil {
             stats.outsideUniverse += 1
             outsideNames.append(text)

@@ -60,7 +60,13 @@ public final class DepthBoard: Sendable {
     public func publish(_ snapshot: DepthSnapshot) {
         let i = Int(snapshot.symbol.rawValue)
         state.withLock { s in
-            guard i < s.latest.count else { return }
+            if i >= s.latest.count {
+                // A symbol that joined the universe after the board was made.
+                let more = i + 1 - s.latest.count
+                s.latest += Array(repeating: nil, count: more)
+                s.history += Array(repeating: [], count: more)
+                s.changedAt += Array(repeating: 0, count: more)
+            }
             s.version += 1
             s.latest[i] = snapshot
             s.changedAt[i] = s.version

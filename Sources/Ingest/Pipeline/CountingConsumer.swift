@@ -22,6 +22,7 @@ public final class CountingConsumer: TickConsumer, @unchecked Sendable {
             if tick.kind == .trade { localTrades += 1 }
             running.add(feed: tick.feed, sequence: tick.sequence)
             let s = Int(tick.symbol.rawValue)
+            if s >= seen.count { seen += Array(repeating: false, count: s + 1 - seen.count) }
             if !seen[s] {
                 seen[s] = true
                 symbolsSeen.wrappingIncrement(ordering: .relaxed)

@@ -67,12 +67,14 @@ final class BISTITCHStreamDecoder: StreamDecoder {
     /// How many of `books.outsideNames` were logged, and since when more wait (they are logged
     /// half a second after the first: the directory comes in many packets at the start of the day).
     private var outsideLogged = 0
+    /// How many of `books.joinedNames` were logged.
+    private var joinedLogged = 0
     private var outsideSince: Int64?
 
     private let directory: ExchangeDirectory?
 
     init(feed: FeedEndpoint, context: DecodeContext, checkpoint: UInt64?, exchange: ExchangeFeedCounters, depth: DepthBoard?,
-         directory: ExchangeDirectory?, log: @escaping (String) -> Void, announce: @escaping (FeedNotice) -> Void) {
+         directory: ExchangeDirectory?, joining: SymbolUniverse?, log: @escaping (String) -> Void, announce: @escaping (FeedNotice) -> Void) {
         self.directory = directory
         self.depth = feed.exchange.depthLevels > 0 ? depth : nil
         nextSequence = (checkpoint ?? 0) + 1
@@ -81,7 +83,7 @@ final class BISTITCHStreamDecoder: StreamDecoder {
         self.log = log
         self.announce = announce
         receiver = MoldUDP64Receiver(budget: feed.exchange.recovery, canRequest: feed.exchange.rewinder != nil)
-        books = BISTOrderBooks(symbols: context.symbols, feed: context.feed, secondsBase: feed.exchange.secondsBase)
+        books = BISTOrderBooks(symbols: context.symbols, joining: joining, feed: context.feed, secondsBase: feed.exchange.secondsBase)
         lastPacket = Clock.monotonicNanos()
     }
 
@@ -133,21 +135,29 @@ final class BISTITCHStreamDecoder: StreamDecoder {
     }
 
     private func noteOutside(_ now: Int64) {
-        guard books.outsideNames.count != outsideLogged else { return }
+        guard books.outsideNames.count != outsideLogged || books.joinedNames.count != joinedLogged else { return }
         if outsideSince == nil { outsideSince = now }
         if now - outsideSince! >= 500_000_000 { logOutside() }
     }
 
-    /// Instruments the feed announced that the configured universe lacks: their books are kept,
-    /// they make no ticks.
+    /// Instruments the feed announced that joined the universe, and those that stay outside it:
+    /// their books are kept, they make no ticks.
     private func logOutside() {
         outsideSince = nil
+        // Joined names are valid symbols; others are the feed's text, quoted and escaped.
+        func shown(_ names: ArraySlice<String>, _ text: (String) -> String) -> String {
+            names.prefix(10).map(text).joined(separator: ", ") + (names.count > 10 ? " and \(names.count - 10) more" : "")
+        }
+        let joined = books.joinedNames[joinedLogged...]
+        joinedLogged = books.joinedNames.count
+        if !joined.isEmpty {
+            log("feed \(feed.name): \(joined.count) instruments the exchange announced join the symbols (symbols_from_exchange): \(shown(joined) { $0 })")
+        }
         let new = books.outsideNames[outsideLogged...]
         outsideLogged = books.outsideNames.count
         guard !new.isEmpty else { return }
-        let shown = new.prefix(10).map { Sanitized($0).description }.joined(separator: ", ")
-        log("feed \(feed.name): \(new.count) instruments not in [market] symbols (books kept, no ticks): \(shown)"
-            + (new.count > 10 ? " and \(new.count - 10) more" : "") + "; \(books.stats.outsideUniverse) this session")
+        let why = books.joining.map { "that cannot join the symbols (not a symbol name, or \($0.limit) symbols reached)" } ?? "not in [market] symbols"
+        log("feed \(feed.name): \(new.count) instruments \(why) (books kept, no ticks): \(shown(new) { Sanitized($0).description }); \(books.stats.outsideUniverse) this session")
     }
 
     private func publishDepth(_ now: Int64) {
@@ -236,7 +246,7 @@ final class BISTITCHStreamDecoder: StreamDecoder {
     private func markStale(reason: String) {
         books.markAllStale()
         stale = true
-        let names = books.staleSymbols.map { books.symbols.name(of: $0) }
+        let names = books.staleNames
         announce(FeedNotice(feed: feed.name, status: .stale, at: Clock.wallNanos(), symbols: names, reason: reason))
     }
 }

@@ -61,6 +61,8 @@ public final class FeedReader: TickSource, @unchecked Sendable {
     private let depth: DepthBoard?
     /// Where exchange feeds post their directory (instruments and tick sizes), for storage.
     private let directory: ExchangeDirectory?
+    /// When set, the instruments exchange feeds announce join it (`symbols` is how it started).
+    private let joining: SymbolUniverse?
     private let batcher: TickBatcher
     private var listeners: [Socket?]
     /// Per feed: the socket to an exchange feed's rewinder (requests out, answers in).
@@ -96,7 +98,7 @@ public final class FeedReader: TickSource, @unchecked Sendable {
 
     public init(feeds: [FeedEndpoint], symbols: SymbolTable, options: FeedReaderOptions = .init(), ring: SPSCRing<Tick>,
                 doorbell: Doorbell = Doorbell(), checkpoints: [UInt16: UInt64] = [:], depth: DepthBoard? = nil,
-                directory: ExchangeDirectory? = nil, log: @escaping (String) -> Void,
+                directory: ExchangeDirectory? = nil, joining: SymbolUniverse? = nil, log: @escaping (String) -> Void,
                 announce: @escaping (FeedNotice) -> Void = { _ in }) throws {
         precondition(feeds.allSatisfy(\.format.isSocketFormat), "a socket reader reads socket formats only")
         precondition(feeds.allSatisfy { $0.format != .bistITCH || ($0.address.transport == .udp && $0.role == .listen) }, "bist-itch feeds are UDP")
@@ -108,6 +110,7 @@ public final class FeedReader: TickSource, @unchecked Sendable {
         self.checkpoints = checkpoints
         self.depth = depth
         self.directory = directory
+        self.joining = joining
         counters = feeds.map { _ in FeedCounters() }
         exchangeCounters = feeds.map { $0.format == .bistITCH ? ExchangeFeedCounters() : nil }
         exchangeDecoders = feeds.map { _ in nil }
@@ -163,7 +166,7 @@ public final class FeedReader: TickSource, @unchecked Sendable {
                 let slot = open(feed: i, fd: listener.fd, state: feed.address.transport == .udp ? .datagrams : .listening, label: "\(feed.address)")
                 if feed.format == .bistITCH {
                     let decoder = BISTITCHStreamDecoder(feed: feed, context: contexts[i], checkpoint: checkpoints[feed.id], exchange: exchangeCounters[i]!,
-                                                        depth: depth, directory: directory, log: log, announce: announce)
+                                                        depth: depth, directory: directory, joining: joining, log: log, announce: announce)
                     exchangeDecoders[i] = decoder
                     slots[slot].decoder = decoder
                     try engine.receive(listener.fd, token: token(slot))

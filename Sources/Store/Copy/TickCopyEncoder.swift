@@ -11,19 +11,25 @@ public struct TickCopyEncoder {
     /// Microseconds between the Unix epoch and PostgreSQL's (2000-01-01 UTC).
     static let postgresEpochMicros: Int64 = 946_684_800_000_000
 
-    private let symbolNames: [[UInt8]]
+    private let symbols: SymbolUniverse
+    /// Names by id, as UTF-8; learned from `symbols` when a tick's id is beyond them.
+    private var symbolNames: [[UInt8]]
     public private(set) var bytes: [UInt8] = []
     public private(set) var rows = 0
 
-    public init(symbols: SymbolTable) {
-        symbolNames = (0..<symbols.count).map { Array(symbols.name(of: SymbolID(UInt32($0))).utf8) }
+    public init(symbols: SymbolUniverse) {
+        self.symbols = symbols
+        symbolNames = symbols.names(from: 0).map { Array($0.utf8) }
         reset()
     }
 
-    public func symbolName(_ id: SymbolID) -> String { String(decoding: symbolNames[Int(id.rawValue)], as: UTF8.self) }
+    public func symbolName(_ id: SymbolID) -> String {
+        Int(id.rawValue) < symbolNames.count ? String(decoding: symbolNames[Int(id.rawValue)], as: UTF8.self) : symbols.name(of: id)
+    }
 
     /// An empty encoder with the same symbol names.
     public init(sharing other: TickCopyEncoder) {
+        symbols = other.symbols
         symbolNames = other.symbolNames
         reset()
     }
@@ -54,6 +60,7 @@ public struct TickCopyEncoder {
     /// Appends one row. The row is assembled in a small stack buffer with big-endian stores and
     /// appended once: this runs for every stored tick.
     public mutating func append(_ tick: Tick) {
+        if Int(tick.symbol.rawValue) >= symbolNames.count { symbolNames += symbols.names(from: symbolNames.count).map { Array($0.utf8) } }
         let name = symbolNames[Int(tick.symbol.rawValue)]
         withUnsafeTemporaryAllocation(byteCount: Self.maximumRowBytes, alignment: 8) { row in
             var at = 0

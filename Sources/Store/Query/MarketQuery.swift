@@ -132,9 +132,10 @@ public struct CandleQuery: Sendable, Equatable {
 
 /// Turns query-string parameters into validated queries. Pure: no I/O, `now` is passed in.
 public struct MarketQueryParser: Sendable {
-    public let symbols: SymbolTable
+    /// The daemon's symbols; they may grow while it runs.
+    public let symbols: SymbolUniverse
 
-    public init(symbols: SymbolTable) { self.symbols = symbols }
+    public init(symbols: SymbolUniverse) { self.symbols = symbols }
 
     /// `symbol` (required), `from`, `to` (ISO 8601; default: the hour up to now), `limit`
     /// (1...10000), `after` (the `next` cursor of the previous page).
@@ -182,7 +183,7 @@ public struct MarketQueryParser: Sendable {
     /// ids in the order asked, without repeats.
     public func latest(_ parameters: [(String, String)]) throws(QueryError) -> [SymbolID] {
         var p = try Parameters(parameters, allowed: ["symbols"])
-        guard let text = p.take("symbols") else { return (0..<symbols.count).map { SymbolID(UInt32($0)) } }
+        guard let text = p.take("symbols") else { return symbols.ingestedNames.map(\.id) }
         let names = text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
         guard names.count <= 1_000 else { throw QueryError("symbols lists \(names.count) symbols; at most 1000 per request") }
         var ids: [SymbolID] = []
@@ -200,7 +201,7 @@ public struct MarketQueryParser: Sendable {
             var copy = text
             let wellFormed = copy.withUTF8 { SymbolTable.isValid(UnsafeRawBufferPointer($0)) }
             throw wellFormed
-                ? QueryError(status: 404, "unknown symbol \(text): not one of the \(symbols.count) symbols this daemon ingests")
+                ? QueryError(status: 404, "unknown symbol \(text): not one of the \(symbols.ingestedCount) symbols this daemon ingests")
                 : QueryError("symbol \(Sanitized(text)) is not a symbol: 1 to \(SymbolTable.maximumLength) capital letters and digits")
         }
         return text

@@ -44,8 +44,8 @@ public final class TickSpool: Sendable {
         public var description: String { "spooled batch \(number): \(message)" }
     }
 
-    /// The writer's symbol table, extended by names that only old segments mention.
-    public let symbols: SymbolTable
+    /// The daemon's symbols; names that only old segments mention are recalled into them.
+    public let symbols: SymbolUniverse
     /// The highest sequence number per feed among the batches an earlier run left here: with the
     /// database's checkpoints, where sequence tracking resumes.
     public let recoveredHighest: [UInt16: UInt64]
@@ -56,7 +56,8 @@ public final class TickSpool: Sendable {
         var fd: Int32
         var size: Int64
         var live = 0
-        /// Row symbol index → id in `symbols`.
+        /// Row symbol index → id in `symbols` (in a segment this run made, the identity: its
+        /// header lists the universe as it stood).
         var symbolIDs: [SymbolID]
         var damaged = false
     }
@@ -78,23 +79,19 @@ public final class TickSpool: Sendable {
     }
 
     private let state: Mutex<State>
-    /// The symbol list written into new segments: the writer's table.
-    private let writerSymbols: [String]
     private let log: @Sendable (String) -> Void
 
     /// Opens (creating it if needed) the spool directory and recovers what an earlier run left.
-    public init(options: Options, symbols: SymbolTable, log: @escaping @Sendable (String) -> Void) throws {
+    public init(options: Options, symbols: SymbolUniverse, log: @escaping @Sendable (String) -> Void) throws {
         self.options = options
         self.log = log
-        writerSymbols = symbols.allNames
         try Self.makeDirectories(options.directory)
-        var table = symbols
         var recovered = State()
         for (id, name) in try Self.segmentFiles(in: options.directory) {
             recovered.nextSegment = max(recovered.nextSegment, id + 1)
-            Self.recover(path: options.directory + "/" + name, id: id, into: &recovered, symbols: &table, log: log)
+            Self.recover(path: options.directory + "/" + name, id: id, into: &recovered, symbols: symbols, log: log)
         }
-        self.symbols = table
+        self.symbols = symbols
         var highest: [UInt16: UInt64] = [:]
         for e in recovered.entries {
             highest.merge(e.header.highest, uniquingKeysWith: max)
@@ -139,13 +136,17 @@ public final class TickSpool: Sendable {
     @discardableResult
     public func append(number: Int64, ticks: [Tick], candles: [CandleKey] = [], snapshots: [BookSnapshot] = []) throws(AppendError) -> Int {
         let record = SpoolFormat.record(number: number, ticks: ticks, candles: candles, snapshots: snapshots, compressor: ZstdCompressor(level: 1))
-        let header = SpoolFormat.segmentHeader(symbols: writerSymbols)
         let options = options
         return try state.withLock { (s) throws(AppendError) -> Int in
             if let a = s.active, let segment = s.segments[a], segment.live > 0, segment.size + Int64(record.count) > options.segmentBytes {
                 s.active = nil
             }
-            let needed = Int64(record.count + (s.active == nil ? header.count : 0))
+            // A symbol joined since the segment was made: its header cannot name it, so a new one.
+            if let a = s.active, s.segments[a]!.symbolIDs.count < symbols.count { s.active = nil }
+            // Every id in the batch was given out before the batch was made: the list has them all.
+            let names = s.active == nil ? symbols.names(from: 0) : []
+            let header = s.active == nil ? SpoolFormat.segmentHeader(symbols: names) : []
+            let needed = Int64(record.count + header.count)
             guard s.bytes + needed <= options.maximumBytes else { throw .full(bytes: s.bytes, limit: options.maximumBytes) }
             if s.active == nil {
                 let id = s.nextSegment
@@ -159,7 +160,7 @@ public final class TickSpool: Sendable {
                     throw .io("spool: cannot write \(path): \(SystemError.message(e))")
                 }
                 s.nextSegment += 1
-                s.segments[id] = Segment(path: path, fd: fd, size: Int64(header.count), symbolIDs: writerSymbols.indices.map { SymbolID(UInt32($0)) })
+                s.segments[id] = Segment(path: path, fd: fd, size: Int64(header.count), symbolIDs: names.indices.map { SymbolID(UInt32($0)) })
                 s.active = id
                 s.bytes += Int64(header.count)
             }
@@ -231,7 +232,7 @@ public final class TickSpool: Sendable {
 
     // MARK: - Recovery
 
-    private static func recover(path: String, id: Int, into s: inout State, symbols: inout SymbolTable, log: (String) -> Void) {
+    private static func recover(path: String, id: Int, into s: inout State, symbols: SymbolUniverse, log: (String) -> Void) {
         let fd = open(path, O_RDWR | O_CLOEXEC)
         guard fd >= 0 else {
             log("spool: cannot open \(path): \(SystemError.message(errno)); leaving it alone")
@@ -269,7 +270,7 @@ public final class TickSpool: Sendable {
         }
         var ids: [SymbolID] = []
         for name in names {
-            guard let id = try? symbols.intern(name) else { return setAside("invalid symbol name in the header") }
+            guard let id = try? symbols.recall(name) else { return setAside("invalid symbol name in the header") }
             ids.append(id)
         }
         var segment = Segment(path: path, fd: fd, size: Int64(bytes.count), symbolIDs: ids)

@@ -49,7 +49,7 @@ final class BatchCommitter {
     private let depth: DepthBoard?
 
     /// Connects on first use.
-    init(conninfo: String, writerID: String, symbols: SymbolTable, calendar: SessionCalendar,
+    init(conninfo: String, writerID: String, symbols: SymbolUniverse, calendar: SessionCalendar,
          events: (@Sendable (BatchSummary) -> [OutboxEvent])? = nil, depth: DepthBoard? = nil) {
         self.conninfo = conninfo
         self.depth = depth

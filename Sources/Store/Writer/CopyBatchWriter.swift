@@ -123,7 +123,7 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
     /// Snapshots received since the last cut.
     private var pendingSnapshots: [BookSnapshot] = []
     /// Per symbol, the minute of its first candle in this run (`.min` before it).
-    private var firstCandle: [Int64]
+    private var firstCandle: [Int64] = []
 
     // Under `lock`: batches waiting in memory, lowest number first, the stop request, and
     // whether the committer knows where storage stands (until then, batches go to the spool).
@@ -139,7 +139,7 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
     private var startupRebuild: Int64?
 
     /// A writer for a schema known to be up to date in `layout`.
-    public convenience init(conninfo: String, symbols: SymbolTable, layout: StorageLayout, options: Options, candles: CandleOutlet? = nil,
+    public convenience init(conninfo: String, symbols: SymbolUniverse, layout: StorageLayout, options: Options, candles: CandleOutlet? = nil,
                             snapshots: SnapshotOutlet? = nil, log: @escaping @Sendable (String) -> Void) throws {
         try self.init(conninfo: conninfo, symbols: symbols, schema: SchemaGate(open: layout), options: options, candles: candles,
                       snapshots: snapshots, log: log)
@@ -149,16 +149,15 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
     /// ready and the server answers (otherwise it starts without, see above), and starts the
     /// committer, which first drains any spooled batches.
     /// - Parameter candles: the aggregator's candle updates for this writer, if it stores candles.
-    public init(conninfo: String, symbols: SymbolTable, schema: SchemaGate, options: Options, candles: CandleOutlet? = nil,
+    public init(conninfo: String, symbols: SymbolUniverse, schema: SchemaGate, options: Options, candles: CandleOutlet? = nil,
                 snapshots: SnapshotOutlet? = nil, log: @escaping @Sendable (String) -> Void) throws {
         self.options = options
         self.log = log
         self.schema = schema
         outlet = candles
         snapshotOutlet = snapshots
-        firstCandle = [Int64](repeating: .min, count: symbols.count)
         spool = try TickSpool(options: options.spool, symbols: symbols, log: log)
-        committer = BatchCommitter(conninfo: conninfo, writerID: options.writerID, symbols: spool.symbols, calendar: options.calendar,
+        committer = BatchCommitter(conninfo: conninfo, writerID: options.writerID, symbols: symbols, calendar: options.calendar,
                                    events: options.events, depth: options.depth)
         var stored: Int64?
         if let layout = schema.layout {
@@ -267,8 +266,9 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
                 pendingRebuilds.insert(key)
             case .closed, .corrected:
                 // A symbol's first candle in this run may lack trades from before the start.
-                if s >= firstCandle.count || firstCandle[s] == .min || key.start <= firstCandle[s] {
-                    if s < firstCandle.count && firstCandle[s] == .min { firstCandle[s] = key.start }
+                if s >= firstCandle.count { firstCandle += Array(repeating: .min, count: s + 1 - firstCandle.count) }
+                if firstCandle[s] == .min || key.start <= firstCandle[s] {
+                    if firstCandle[s] == .min { firstCandle[s] = key.start }
                     pendingRebuilds.insert(key)
                     pendingCandles[key] = nil
                 } else if !pendingRebuilds.contains(key) {

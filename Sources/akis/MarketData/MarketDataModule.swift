@@ -36,6 +36,9 @@ struct MarketDataModule: DaemonModule {
         let settings = context.configuration
         let access = try MarketAccess.of(context, for: Self.name)
         let log: @Sendable (String) -> Void = { [logger = context.logger] in logger.info("\($0)") }
+        // One id space for every part; with symbols_from_exchange, exchange feeds' directories grow it.
+        let universe = SymbolUniverse(settings.symbols)
+        context.shared.offer(universe)
         let storeLane = ConsumerLane(name: "store", capacity: settings.storeLane.capacity, policy: settings.storeLane.policy)
         let fanoutLane = ConsumerLane(name: "fanout", capacity: settings.fanoutLane.capacity, policy: settings.fanoutLane.policy)
         let storeCandles = CandleOutlet(lane: storeLane)
@@ -43,7 +46,7 @@ struct MarketDataModule: DaemonModule {
         // Exchange feeds' directories (instruments, tick sizes) on their way to exchange_instruments.
         let directory = context.database != nil && settings.feeds.contains { $0.format == .bistITCH } ? ExchangeDirectory() : nil
         // Exchange feeds' books publish their best levels here, for depth subscribers and the store.
-        let depth = settings.feeds.contains { $0.format == .bistITCH && $0.exchange.depthLevels > 0 } ? DepthBoard(symbolCount: settings.symbols.count) : nil
+        let depth = settings.feeds.contains { $0.format == .bistITCH && $0.exchange.depthLevels > 0 } ? DepthBoard(symbolCount: universe.count) : nil
         let storeSnapshots = SnapshotOutlet()
         let kafka = settings.settings(KafkaSettings.self)
 
@@ -73,7 +76,7 @@ struct MarketDataModule: DaemonModule {
                     log("database: cannot read the stored checkpoints (\(error)); the store sorts out what was stored before when it can")
                 }
             }
-            let w = try CopyBatchWriter(conninfo: database.conninfo, symbols: settings.symbols, schema: database.schema,
+            let w = try CopyBatchWriter(conninfo: database.conninfo, symbols: universe, schema: database.schema,
                                         options: Self.writerOptions(settings, depth: depth), candles: storeCandles, snapshots: storeSnapshots, log: log)
             // Batches an earlier run left in the spool are stored before anything new.
             checkpoints.merge(w.spool.recoveredHighest, uniquingKeysWith: max)
@@ -94,7 +97,7 @@ struct MarketDataModule: DaemonModule {
                 var options = KafkaMarketLane.Options()
                 options.deliveryTimeoutNanos = kafka.deliveryTimeoutNanos
                 do {
-                    let consumer = try KafkaMarketLane(brokers: kafka.brokers, lane: lane, symbols: settings.symbols,
+                    let consumer = try KafkaMarketLane(brokers: kafka.brokers, lane: lane, symbols: universe,
                                                        feedNames: Dictionary(uniqueKeysWithValues: settings.feeds.map { ($0.id, $0.name) }),
                                                        conninfo: database.conninfo, startingAt: storedCheckpoints, storing: checkpoints, options: options, log: log)
                     kafkaLane = (lane, consumer)
@@ -109,19 +112,19 @@ struct MarketDataModule: DaemonModule {
         log("io_uring probe: best path \(uring.bestReceivePath.rawValue) (setup errno \(uring.setupErrno), buffer ring errno \(uring.bufferRingErrno), multishot errno \(uring.multishotErrno))")
 
         // Without a database the store lane ends in a counting consumer (it checksums what it receives).
-        let counting = CountingConsumer(symbolCount: settings.symbols.count)
+        let counting = CountingConsumer(symbolCount: universe.count)
         var aggregation = AggregationStage.Options()
         aggregation.candles = settings.candles
         aggregation.calendar = settings.calendar
         aggregation.snapshotIntervalNanos = settings.snapshotIntervalNanos
         // Candle updates go to the fan-out, and to the store writer when there is one.
-        let aggregator = AggregationStage(symbolCount: settings.symbols.count,
+        let aggregator = AggregationStage(symbolCount: universe.count,
                                           outlets: (writer == nil ? [] : [storeCandles]) + [fanoutCandles],
                                           snapshots: writer == nil ? nil : storeSnapshots, options: aggregation, log: log)
         var fanoutOptions = FanoutHub.Options()
         fanoutOptions.maximumClients = settings.fanout.maximumClients
         fanoutOptions.clientQueueCapacity = settings.fanout.clientQueue
-        let fanout = FanoutHub(symbols: settings.symbols, latest: aggregator.latest, calendar: settings.calendar, lane: fanoutLane, candles: fanoutCandles,
+        let fanout = FanoutHub(symbols: universe, latest: aggregator.latest, calendar: settings.calendar, lane: fanoutLane, candles: fanoutCandles,
                                depth: depth,
                                options: fanoutOptions)
         // Socket feeds are spread over the reader threads in order; each reader has its own ring.
@@ -135,7 +138,8 @@ struct MarketDataModule: DaemonModule {
             do {
                 reader = try FeedReader(feeds: feeds, symbols: settings.symbols, options: settings.reader,
                                         ring: SPSCRing(minimumCapacity: settings.readerRingCapacity), doorbell: pipelineDoorbell, checkpoints: checkpoints,
-                                        depth: depth, directory: directory, log: log, announce: { fanout.announce($0) })
+                                        depth: depth, directory: directory, joining: settings.symbolsFromExchange ? universe : nil,
+                                        log: log, announce: { fanout.announce($0) })
             } catch {
                 throw DaemonError("cannot start the feed reader: \(error)")
             }
@@ -164,8 +168,8 @@ struct MarketDataModule: DaemonModule {
         for (r, reader) in readers.enumerated() {
             context.heartbeats.add("reader thread \(r + 1)") { reader.heartbeat.load(ordering: .relaxed) }
         }
-        routes = MarketRoutes(parser: MarketQueryParser(symbols: settings.symbols), latest: aggregator.latest, calendar: settings.calendar, access: access)
-        socket = MarketDataSocket(hub: fanout, symbols: settings.symbols, gate: access)
+        routes = MarketRoutes(parser: MarketQueryParser(symbols: universe), latest: aggregator.latest, calendar: settings.calendar, access: access)
+        socket = MarketDataSocket(hub: fanout, gate: access)
 
         let report = Mutex(ServeReport(readers: sources, pipeline: pipeline, aggregator: aggregator, writer: writer))
         report.withLock { $0.start(now: Clock.monotonicNanos()) }

@@ -16,7 +16,7 @@ struct MarketRoutes: Sendable {
         router.get("/api/market/latest") { request, _ in
             try await MarketAnswer.answer(request, access: access) { parameters, _ in
                 let snapshot = latest.snapshot(try parser.latest(parameters))
-                return MarketMessage.latest(snapshot, names: parser.symbols.allNames, calendar: calendar)
+                return MarketMessage.latest(snapshot, names: parser.symbols.table.allNames, calendar: calendar)
             }
         }
     }

@@ -1,5 +1,6 @@
 import Daemon
 import Hummingbird
+import Ingest
 import Store
 
 /// The market history API, as a module of the daemon: `GET /api/market/ticks` and
@@ -15,7 +16,7 @@ struct MarketHistoryModule: DaemonModule {
     private let access: MarketAccess?
 
     init(context: ModuleContext) throws {
-        parser = MarketQueryParser(symbols: context.configuration.symbols)
+        parser = MarketQueryParser(symbols: try context.shared.take(SymbolUniverse.self, for: Self.name))
         database = context.database
         access = try MarketAccess.of(context, for: Self.name)
     }
