@@ -104,6 +104,37 @@ extension AkisCLITests {
         }
     }
 
+    /// Instruments a `bist-itch` feed announces join the symbols while the daemon runs
+    /// (`symbols_from_exchange`): their ticks reach `market-events` keyed by their names too.
+    @Test func joinedSymbolsTicksReachKafkaUnderTheirNames() throws {
+        let broker = try TestKafkaBroker(topics: Topic.allCases.map { ($0.rawValue, $0.partitions) })
+        try withScratchDatabase { url in
+            let session = try SyntheticITCHSession(.init(symbolCount: 8, messages: 5_000, rate: 5_000, seed: 11))
+            let recording = scratchFile("bist.akrec")
+            #expect(try akis("synth", "--format", "bist-itch", "--symbols", "8", "--rate", "5000", "--duration", "1s", "--seed", "11", "--out", recording).status == 0)
+            // The ticks the daemon numbers 1, 2, … as the books make them.
+            var books = BISTOrderBooks(symbols: try SymbolTable(BISTMarket.bist30), feed: 1)
+            books.startSession(now: 0)
+            var ticks: [Tick] = []
+            for m in session.messages {
+                m.withUnsafeBytes { books.apply(try! BISTITCH.decode($0).get(), receiveTime: 0) { t in
+                    var t = t
+                    t.sequence = UInt64(ticks.count + 1)
+                    ticks.append(t)
+                } }
+            }
+            let six = BISTMarket.bist30.prefix(6).map { "\"\($0)\"" }.joined(separator: ", ")
+            let (serve, address, _) = try startServe("address = \"udp://239.77.3.4:0\"\nformat = \"bist-itch\"\nmulticast_interface = \"127.0.0.1\"",
+                                                     extra: kafkaConfig(url, broker.address) + "\n[market]\nsymbols = [\(six)]\nsymbols_from_exchange = true")
+            #expect(try akis("replay", recording, "--to", address, "--multicast-interface", "127.0.0.1", "--speed", "max").status == 0)
+            waitForLog(serve, "stored \(grouped(UInt64(ticks.count)))")
+            #expect(Set(ticks.map(\.symbol)).count == 8)
+            try expectEveryTick(ticks, in: broker, from: serve)
+            let (_, result) = stopServe(serve, after: "stored \(grouped(UInt64(ticks.count)))")
+            #expect(result.status == 0 && result.stderr.contains("join the symbols (symbols_from_exchange): ENKAI, EREGL"), "\(result.stderr.suffix(2000))")
+        }
+    }
+
     /// The crash test: SIGKILL after batches (and their events) were committed and before
     /// the relay and the lane delivered them (Kafka is unreachable for the first run); after a
     /// restart every event and every tick reaches Kafka, and a second delivery of one is byte for
