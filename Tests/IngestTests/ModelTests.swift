@@ -123,27 +123,27 @@ import Testing
 
 @Suite struct BISTMarketTests {
     @Test func priceStepsFollowTheBands() {
-        #expect(BISTMarket.priceStep(at: Price("19.99")!) == Price("0.01")!.units)
-        #expect(BISTMarket.priceStep(at: Price("20")!) == Price("0.02")!.units)
-        #expect(BISTMarket.priceStep(at: Price("99.95")!) == Price("0.05")!.units)
-        #expect(BISTMarket.priceStep(at: Price("291.25")!) == Price("0.25")!.units)
-        #expect(BISTMarket.priceStep(at: Price("2500")!) == Price("2.5")!.units)
-        #expect(BISTMarket.isOnPriceStep(Price("291.25")!))
-        #expect(!BISTMarket.isOnPriceStep(Price("291.20")!))
+        #expect(TickSizeTable.bistEquity.step(at: Price("19.99")!) == Price("0.01")!.units)
+        #expect(TickSizeTable.bistEquity.step(at: Price("20")!) == Price("0.02")!.units)
+        #expect(TickSizeTable.bistEquity.step(at: Price("99.95")!) == Price("0.05")!.units)
+        #expect(TickSizeTable.bistEquity.step(at: Price("291.25")!) == Price("0.25")!.units)
+        #expect(TickSizeTable.bistEquity.step(at: Price("2500")!) == Price("2.5")!.units)
+        #expect(TickSizeTable.bistEquity.contains(Price("291.25")!))
+        #expect(!TickSizeTable.bistEquity.contains(Price("291.20")!))
     }
 
     @Test func neighbouringPricesStayOnTheGridAcrossBands() {
-        #expect(BISTMarket.priceStepAbove(Price("19.99")!) == Price("20"))
-        #expect(BISTMarket.priceStepAbove(Price("19.98")!) == Price("19.99"))
-        #expect(BISTMarket.priceStepBelow(Price("20")!) == Price("19.99"))
-        #expect(BISTMarket.priceStepBelow(Price("250")!) == Price("249.9"))
-        #expect(BISTMarket.priceStepAbove(Price("249.9")!) == Price("250"))
-        #expect(BISTMarket.priceStepBelow(Price("0.01")!) == Price("0.01"))
+        #expect(TickSizeTable.bistEquity.stepAbove(Price("19.99")!) == Price("20"))
+        #expect(TickSizeTable.bistEquity.stepAbove(Price("19.98")!) == Price("19.99"))
+        #expect(TickSizeTable.bistEquity.stepBelow(Price("20")!) == Price("19.99"))
+        #expect(TickSizeTable.bistEquity.stepBelow(Price("250")!) == Price("249.9"))
+        #expect(TickSizeTable.bistEquity.stepAbove(Price("249.9")!) == Price("250"))
+        #expect(TickSizeTable.bistEquity.stepBelow(Price("0.01")!) == Price("0.01"))
         var p = Price("5")!
         while p < Price("3000")! {
-            let next = BISTMarket.priceStepAbove(p)
-            #expect(BISTMarket.isOnPriceStep(next) && next > p)
-            #expect(BISTMarket.priceStepBelow(next) == p)
+            let next = TickSizeTable.bistEquity.stepAbove(p)
+            #expect(TickSizeTable.bistEquity.contains(next) && next > p)
+            #expect(TickSizeTable.bistEquity.stepBelow(next) == p)
             p = next
         }
     }

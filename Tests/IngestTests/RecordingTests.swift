@@ -116,8 +116,8 @@ func readAll(_ path: String) throws -> (records: [(Int64, [UInt8])], error: Erro
         #expect(zip(ticks, ticks.dropFirst()).allSatisfy { $0.exchangeTime < $1.exchangeTime && $0.sequence + 1 == $1.sequence })
         #expect(ticks.allSatisfy { TickValidation.check($0) == nil })
         let trades = ticks.filter { $0.kind == .trade }
-        #expect(trades.allSatisfy { BISTMarket.isOnPriceStep($0.price) }, "trade prices lie on BIST price steps")
-        #expect(ticks.allSatisfy { BISTMarket.isOnPriceStep($0.bid) && BISTMarket.isOnPriceStep($0.ask) && $0.bid < $0.ask })
+        #expect(trades.allSatisfy { TickSizeTable.bistEquity.contains($0.price) }, "trade prices lie on BIST price steps")
+        #expect(ticks.allSatisfy { TickSizeTable.bistEquity.contains($0.bid) && TickSizeTable.bistEquity.contains($0.ask) && $0.bid < $0.ask })
         let share = Double(trades.count) / Double(ticks.count)
         #expect(share > 0.65 && share < 0.75)
         #expect(Set(ticks.map(\.symbol)).count == 10)

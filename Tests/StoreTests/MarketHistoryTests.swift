@@ -1,5 +1,6 @@
 import Foundation
 import Ingest
+import Logging
 import Store
 import TestSupport
 import Testing
@@ -151,3 +152,29 @@ import Testing
         } }
     }
 }
+
+/// The exchange's tick size tables, stored from the directory and read back for orders.
+@Suite(.timeLimit(.minutes(2))) struct ExchangeInstrumentsTests {
+    @Test func theLatestStoredLTableOfASymbolReadsBackAsATable() async throws {
+        try await withScratchDatabase { url in try await withPool(url) { client in
+            _ = try migrated(url)
+            let logger = Logger(label: "test")
+            let published = TickSizeTable.bistEquity.bands.map { b in
+                BISTOrderBooks.TickSizeBand(tickSize: UInt64(b.step / 1000), from: UInt32(b.from / 1000), to: b.to == .max ? UInt32.max : UInt32(b.to / 1000))
+            }
+            func entry(_ feed: String, _ book: UInt32, _ symbol: String, _ bands: [BISTOrderBooks.TickSizeBand]) -> ExchangeInstrument {
+                ExchangeInstrument(feed: feed, orderBook: book, symbol: symbol, isin: "", priceDecimals: 3, roundLot: 1, tickSizes: bands)
+            }
+            try await ExchangeInstruments.store([entry("a", 1, "GARAN", published), entry("a", 2, "SASA", [])], on: client, logger: logger)
+            #expect(try await ExchangeInstruments.tickSizes(of: "GARAN", on: client, logger: logger) == TickSizeTable.bistEquity)
+            #expect(try await ExchangeInstruments.tickSizes(of: "SASA", on: client, logger: logger) == nil, "no L table announced")
+            #expect(try await ExchangeInstruments.tickSizes(of: "NOPE", on: client, logger: logger) == nil)
+            // Another feed announces GARAN later with its own table: the latest wins.
+            try await Task.sleep(for: .milliseconds(10))
+            try await ExchangeInstruments.store([entry("b", 9, "GARAN", [.init(tickSize: 5, from: 0, to: UInt32.max)])], on: client, logger: logger)
+            let latest = try #require(try await ExchangeInstruments.tickSizes(of: "GARAN", on: client, logger: logger))
+            #expect(latest.contains(Price("12.345")!) && !latest.contains(Price("12.343")!))
+        } }
+    }
+}
+

@@ -54,6 +54,9 @@ public struct BISTOrderBooks {
 
         /// The feed's integer price as an exact `Price`.
         public func price(_ raw: Int64) -> Price { Price(units: raw * priceMultiplier) }
+
+        /// Its `L` table in `Price`; nil before any `L` (or for a table that is not one).
+        public var tickSizeTable: TickSizeTable? { TickSizeTable(exchange: tickSizes, priceDecimals: priceDecimals) }
     }
 
     public struct Stats: Sendable, Equatable {

@@ -75,7 +75,7 @@ public struct SyntheticFeed: Sequence, Sendable {
             for i in prices.indices {
                 let lira = 5 * pow3000over5(random.nextUnit())
                 let units = Int64(lira * Double(Price.unitsPerLira))
-                let step = BISTMarket.priceStep(at: Price(units: units))
+                let step = TickSizeTable.bistEquity.step(at: Price(units: units))
                 prices[i] = Swift.max(step, units / step * step)
             }
             var total = 0.0
@@ -96,11 +96,11 @@ public struct SyntheticFeed: Sequence, Sendable {
             let move = Int(random.next() % 5) - 2  // -2...+2 steps, symmetric
             var price = Price(units: prices[s])
             for _ in 0..<abs(move) {
-                price = move > 0 ? BISTMarket.priceStepAbove(price) : BISTMarket.priceStepBelow(price)
+                price = move > 0 ? TickSizeTable.bistEquity.stepAbove(price) : TickSizeTable.bistEquity.stepBelow(price)
             }
             prices[s] = price.units
-            let bid = BISTMarket.priceStepBelow(price)
-            let ask = BISTMarket.priceStepAbove(price)
+            let bid = TickSizeTable.bistEquity.stepBelow(price)
+            let ask = TickSizeTable.bistEquity.stepAbove(price)
             let symbol = SymbolID(UInt32(s))
             if random.nextUnit() < 0.7 {
                 // Volumes in lots: mostly small, sometimes large (a heavy-tailed mix).

@@ -95,18 +95,18 @@ public struct SyntheticITCHSession: Sendable {
         for name in names {
             put(.orderBookDirectory(nanos: nanos(), book: books[name]!, symbol: ExchangeSymbol(name), isin: ExchangeSymbol("TRA\(name)91N1"), financialProduct: 5,
                                     priceDecimals: Self.priceDecimals, nominalDecimals: 0, oddLot: 1, roundLot: 1, blockLot: 1_000_000))
-            // BIST's equity price steps, in thousandths of a lira.
-            let bands: [(UInt64, UInt32, UInt32)] = [(10, 0, 19_990), (20, 20_000, 49_980), (50, 50_000, 99_950), (100, 100_000, 249_900),
-                                                      (250, 250_000, 499_750), (500, 500_000, 999_500), (1000, 1_000_000, 2_499_000),
-                                                      (2500, 2_500_000, UInt32.max)]
-            for (size, from, to) in bands { put(.tickSize(nanos: nanos(), book: books[name]!, tickSize: size, from: from, to: to)) }
+            // BIST's equity price steps, in the feed's thousandths of a lira.
+            for b in TickSizeTable.bistEquity.bands {
+                put(.tickSize(nanos: nanos(), book: books[name]!, tickSize: UInt64(b.step / unitsPerRaw), from: UInt32(b.from / unitsPerRaw),
+                              to: b.to == .max ? UInt32.max : UInt32(b.to / unitsPerRaw)))
+            }
             put(.orderBookState(nanos: nanos(), book: books[name]!, state: ExchangeSymbol("P_SUREKLI_ISLEM")))
         }
         // Per symbol: the price walk (Price units) and the resting orders.
         struct Resting { var id: UInt64; var buy: Bool; var price: Int64; var quantity: UInt64 }
         var mids = names.map { _ -> Int64 in
             let units = Int64(5 * exp(random.nextUnit() * log(600.0)) * Double(Price.unitsPerLira))
-            let step = BISTMarket.priceStep(at: Price(units: units))
+            let step = TickSizeTable.bistEquity.step(at: Price(units: units))
             return max(step, units / step * step)
         }
         var resting = names.map { _ in [Resting]() }
@@ -124,7 +124,7 @@ public struct SyntheticITCHSession: Sendable {
             let roll = random.nextUnit()
             if roll < 0.05 {
                 var mid = Price(units: mids[s])
-                mid = random.next() & 1 == 0 ? BISTMarket.priceStepAbove(mid) : BISTMarket.priceStepBelow(mid)
+                mid = random.next() & 1 == 0 ? TickSizeTable.bistEquity.stepAbove(mid) : TickSizeTable.bistEquity.stepBelow(mid)
                 mids[s] = mid.units
             }
             let orders = resting[s]
@@ -134,7 +134,7 @@ public struct SyntheticITCHSession: Sendable {
                 // An add, one to five steps away from the mid on its side.
                 let buy = random.next() & 1 == 0
                 var price = Price(units: mids[s])
-                for _ in 0...(random.next() % 5) { price = buy ? BISTMarket.priceStepBelow(price) : BISTMarket.priceStepAbove(price) }
+                for _ in 0...(random.next() % 5) { price = buy ? TickSizeTable.bistEquity.stepBelow(price) : TickSizeTable.bistEquity.stepAbove(price) }
                 let quantity = 1 + random.next() % 2_000
                 let order = Resting(id: nextOrder, buy: buy, price: price.units, quantity: quantity)
                 nextOrder += 1
