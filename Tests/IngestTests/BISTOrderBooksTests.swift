@@ -162,6 +162,30 @@ import Testing
         #expect(books.instrument(9)?.symbol == SymbolID(1) && books.joinedNames == ["ENKAI"])
     }
 
+    /// The stale count follows the instruments: those announced after a loss start clean, one
+    /// announced again replaces its stale book, and freshness or a new session clears it.
+    @Test func theStaleCountIsThatOfStaleInstruments() throws {
+        var books = BISTOrderBooks(symbols: try SymbolTable(["GARAN", "AKBNK", "SASA"]), feed: 1)
+        books.startSession(now: 0)
+        func announce(_ book: UInt32, _ name: String) {
+            books.apply(.orderBookDirectory(nanos: 0, book: book, symbol: ExchangeSymbol(name), isin: ExchangeSymbol(""), financialProduct: 5,
+                                            priceDecimals: 2, nominalDecimals: 0, oddLot: 1, roundLot: 1, blockLot: 1), receiveTime: 1) { _ in }
+        }
+        announce(1, "GARAN")
+        announce(2, "AKBNK")
+        books.markAllStale()
+        #expect(books.staleCount == 2)
+        announce(3, "SASA")
+        #expect(books.staleCount == 2 && books.instrument(3)?.stale == false && books.staleNames == ["GARAN", "AKBNK"])
+        announce(2, "AKBNK")
+        #expect(books.staleCount == 1 && books.staleNames == ["GARAN"])
+        books.markAllFresh(receiveTime: 1) { _ in }
+        #expect(books.staleCount == 0)
+        books.markAllStale()
+        books.startSession(now: 0)
+        #expect(books.staleCount == 0)
+    }
+
     @Test func midnightSecondsCountFromIstanbulMidnight() throws {
         var books = BISTOrderBooks(symbols: try SymbolTable(["GARAN"]), feed: 1, secondsBase: .midnight)
         // 2024-09-24 07:30 UTC is 10:30 in Istanbul; midnight there was 2024-09-23 21:00 UTC.

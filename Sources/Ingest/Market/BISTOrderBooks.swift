@@ -107,6 +107,7 @@ public struct BISTOrderBooks {
     /// that `midnight` seconds count from.
     public mutating func startSession(now: Int64) {
         instruments.removeAll(keepingCapacity: true)
+        staleCount = 0
         index.removeAll(keepingCapacity: true)
         changed.removeAll(keepingCapacity: true)
         directoryChanged.removeAll(keepingCapacity: true)
@@ -124,6 +125,7 @@ public struct BISTOrderBooks {
     /// Messages were lost: no book can be trusted any more.
     public mutating func markAllStale() {
         for i in instruments.indices { instruments[i].stale = true }
+        staleCount = instruments.count
     }
 
     /// The best `levels` of each book that changed since the last call (instruments in the universe,
@@ -144,6 +146,7 @@ public struct BISTOrderBooks {
     /// The books can be trusted again (the feed was only silent, and nothing went missing): each
     /// instrument whose top moved meanwhile quotes it now.
     public mutating func markAllFresh(receiveTime: Int64, emit: (Tick) -> Void) {
+        staleCount = 0
         for i in instruments.indices where instruments[i].stale {
             instruments[i].stale = false
             guard instruments[i].owesQuote else { continue }
@@ -154,6 +157,9 @@ public struct BISTOrderBooks {
 
     /// The instrument with this order book id.
     public func instrument(_ book: UInt32) -> Instrument? { index[book].map { instruments[$0] } }
+
+    /// How many instruments are stale (those announced after a loss start with clean books).
+    public private(set) var staleCount = 0
 
     public var staleSymbols: [SymbolID] { instruments.filter(\.stale).compactMap(\.symbol).sorted() }
 
@@ -267,6 +273,7 @@ public struct BISTOrderBooks {
     /// An order book id announced again (ids of expired instruments may be reused) replaces the old one.
     private mutating func put(_ book: UInt32, _ instrument: Instrument) {
         if let i = index[book] {
+            if instruments[i].stale { staleCount -= 1 }
             let dirty = instruments[i].directoryDirty
             instruments[i] = instrument
             instruments[i].directoryDirty = dirty

@@ -23,7 +23,7 @@ public final class SymbolUniverse: Sendable {
 
     private let state: Mutex<State>
     private let size: Atomic<Int>
-    /// The limit on `join` (recalled names do not count against it).
+    /// The most ingested symbols `join` allows (recalled names count once they join).
     public let limit: Int
 
     public init(_ table: SymbolTable, limit: Int = SymbolUniverse.standardLimit) {

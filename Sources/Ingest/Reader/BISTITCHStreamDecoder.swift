@@ -20,7 +20,7 @@ public final class ExchangeFeedCounters: Sendable {
 
     public init() {}
 
-    func publish(_ r: MoldUDP64Receiver, _ b: BISTOrderBooks, stale: Int) {
+    func publish(_ r: MoldUDP64Receiver, _ b: BISTOrderBooks) {
         packets.store(r.stats.packets, ordering: .relaxed)
         heartbeats.store(r.stats.heartbeats, ordering: .relaxed)
         messages.store(r.stats.delivered, ordering: .relaxed)
@@ -31,7 +31,7 @@ public final class ExchangeFeedCounters: Sendable {
         lostMessages.store(r.stats.lost, ordering: .relaxed)
         requestsLeft.store(UInt64(r.requestsLeft), ordering: .relaxed)
         sessions.store(r.stats.sessions, ordering: .relaxed)
-        staleInstruments.store(UInt64(stale), ordering: .relaxed)
+        staleInstruments.store(UInt64(b.staleCount), ordering: .relaxed)
         bookRejects.store(b.stats.bookRejects, ordering: .relaxed)
     }
 }
@@ -114,7 +114,7 @@ final class BISTITCHStreamDecoder: StreamDecoder {
         if depth != nil && now >= nextDepth { publishDepth(now) }
         noteOutside(now)
         postDirectory()
-        exchange.publish(receiver, books, stale: stale ? books.instruments.count : 0)
+        exchange.publish(receiver, books)
     }
 
     /// After a silence, packets came again and nothing is missing: the books are whole.
