@@ -205,9 +205,10 @@ public final class FanoutHub: TickConsumer, @unchecked Sendable {
     }
 
     private func apply(_ command: ClientCommand, for client: FanoutClient) {
+        // The command may name symbols that joined since the hub last looked.
+        learnSymbols()
         switch command {
         case .subscribe(let ids, let wantsDepth):
-            learnSymbols()
             table.subscribe(client.id, to: ids)
             send(MarketMessage.subscriptions("SUBSCRIBED", changed: ids, now: table.symbols(of: client.id), names: names), to: client)
             holding[client.id, default: []].append(.snapshot(ids, since: consumedTicks))

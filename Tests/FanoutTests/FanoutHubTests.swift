@@ -160,6 +160,10 @@ import Testing
         #expect(enkai == SymbolID(3))
         let client = try #require(h.hub.connect())
         var it = Queue(client)
+        // Unsubscribing from a symbol the hub has not met yet is answered like any other.
+        h.hub.submit(try ClientCommand.parse(#"{"type":"UNSUBSCRIBE","symbols":["ENKAI"]}"#, symbols: h.universe), from: client)
+        h.hub.idle(now: 2)
+        #expect(try await take(1, &it).first?["type"] as? String == "UNSUBSCRIBED")
         h.hub.submit(try ClientCommand.parse(subscribe, symbols: h.universe), from: client)
         h.hub.idle(now: 2)
         let opening = try await take(2, &it)
