@@ -56,7 +56,7 @@ public final class FanoutHub: TickConsumer, @unchecked Sendable {
 
     // Fan-out thread.
     /// Symbol names by id, learned from `symbols` as ids beyond them appear.
-    private var names: [String]
+    private var names: SymbolNames<String>
     private var table: SubscriptionTable
     /// Who asked for depth, of which symbols.
     private var depthTable: SubscriptionTable
@@ -88,14 +88,14 @@ public final class FanoutHub: TickConsumer, @unchecked Sendable {
         precondition(options.maximumClients > 0 && options.clientQueueCapacity > 0)
         self.options = options
         self.symbols = symbols
-        names = symbols.names(from: 0)
+        names = SymbolNames(symbols) { $0 }
         self.latest = latest
         self.calendar = calendar
         self.lane = lane
         self.candles = candles
         self.depth = depth
-        table = SubscriptionTable(symbolCount: names.count)
-        depthTable = SubscriptionTable(symbolCount: names.count)
+        table = SubscriptionTable(symbolCount: names.all.count)
+        depthTable = SubscriptionTable(symbolCount: names.all.count)
     }
 
     // MARK: - Connections (any thread)
@@ -151,7 +151,7 @@ public final class FanoutHub: TickConsumer, @unchecked Sendable {
         for tick in ticks {
             consumedTicks += 1
             guard table.hasSubscribers(tick.symbol) else { continue }
-            deliver(MarketMessage.tick(tick, symbol: name(of: tick.symbol)), to: tick.symbol, tickIndex: consumedTicks)
+            deliver(MarketMessage.tick(tick, symbol: names.value(of: tick.symbol)), to: tick.symbol, tickIndex: consumedTicks)
         }
         sendDueCandles(all: false)
         sendDepth()
@@ -206,36 +206,26 @@ public final class FanoutHub: TickConsumer, @unchecked Sendable {
 
     private func apply(_ command: ClientCommand, for client: FanoutClient) {
         // The command may name symbols that joined since the hub last looked.
-        learnSymbols()
+        names.learn()
         switch command {
         case .subscribe(let ids, let wantsDepth):
             table.subscribe(client.id, to: ids)
-            send(MarketMessage.subscriptions("SUBSCRIBED", changed: ids, now: table.symbols(of: client.id), names: names), to: client)
+            send(MarketMessage.subscriptions("SUBSCRIBED", changed: ids, now: table.symbols(of: client.id), names: names.all), to: client)
             holding[client.id, default: []].append(.snapshot(ids, since: consumedTicks))
             if wantsDepth, let depth {
                 // Changes so far go to the clients before; this one starts from the latest.
                 sendDepth()
                 depthTable.subscribe(client.id, to: ids)
                 for id in ids {
-                    if let d = depth.latest(id) { send(MarketMessage.depth(d, symbol: name(of: id)), to: client) }
+                    if let d = depth.latest(id) { send(MarketMessage.depth(d, symbol: names.value(of: id)), to: client) }
                 }
             }
             releaseHeld(client, final: false)
         case .unsubscribe(let ids):
             table.unsubscribe(client.id, from: ids)
             depthTable.unsubscribe(client.id, from: ids)
-            send(MarketMessage.subscriptions("UNSUBSCRIBED", changed: ids, now: table.symbols(of: client.id), names: names), to: client)
+            send(MarketMessage.subscriptions("UNSUBSCRIBED", changed: ids, now: table.symbols(of: client.id), names: names.all), to: client)
         }
-    }
-
-    /// The name of `id`, learning the symbols that joined since the last time.
-    private func name(of id: SymbolID) -> String {
-        if Int(id.rawValue) >= names.count { learnSymbols() }
-        return names[Int(id.rawValue)]
-    }
-
-    private func learnSymbols() {
-        if names.count < symbols.count { names += symbols.names(from: names.count) }
     }
 
     private func receiveCandles() {
@@ -246,7 +236,7 @@ public final class FanoutHub: TickConsumer, @unchecked Sendable {
     private func sendDueCandles(all: Bool) {
         guard let last = all ? updates.indices.last : updates.lastIndex(where: { $0.stamp <= consumedTicks }) else { return }
         for u in updates[...last] where u.kind != .rebuild && table.hasSubscribers(u.candle.symbol) {
-            deliver(MarketMessage.candle(u.candle, symbol: name(of: u.candle.symbol), corrected: u.kind == .corrected), to: u.candle.symbol,
+            deliver(MarketMessage.candle(u.candle, symbol: names.value(of: u.candle.symbol), corrected: u.kind == .corrected), to: u.candle.symbol,
                     tickIndex: nil)
             candlesSent.wrappingIncrement(ordering: .relaxed)
         }
@@ -265,7 +255,7 @@ public final class FanoutHub: TickConsumer, @unchecked Sendable {
         let (now, changed) = depth.changed(since: depthVersion)
         depthVersion = now
         for d in changed where depthTable.hasSubscribers(d.symbol) {
-            let message = ByteBuffer(string: MarketMessage.depth(d, symbol: name(of: d.symbol)))
+            let message = ByteBuffer(string: MarketMessage.depth(d, symbol: names.value(of: d.symbol)))
             for id in depthTable.subscribers(of: d.symbol) {
                 if let client = clients[id] { send(message, to: client, tick: nil) }
             }
@@ -347,7 +337,7 @@ public final class FanoutHub: TickConsumer, @unchecked Sendable {
                 let snapshot = latest.snapshot(ids)
                 let stamp = snapshot.stamp(of: lane) ?? 0
                 guard stamp >= since || final else { break release }
-                guard queue(ByteBuffer(string: MarketMessage.snapshot(snapshot, names: names, calendar: calendar)), to: client) else { return }
+                guard queue(ByteBuffer(string: MarketMessage.snapshot(snapshot, names: names.all, calendar: calendar)), to: client) else { return }
                 if stamp > since { covered[client.id, default: []].append((ids, stamp)) }
             }
             next += 1

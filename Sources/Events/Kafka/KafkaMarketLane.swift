@@ -49,10 +49,8 @@ public final class KafkaMarketLane: TickConsumer, @unchecked Sendable {
     private let symbols: SymbolUniverse
     private let feedNames: [UInt16: String]
     /// Each symbol as a message key and as a JSON string, each feed's name as one, made once.
-    /// Per symbol id (learned from `symbols` as ids beyond them appear): the message key and the
-    /// name as JSON.
-    private var keys: [[UInt8]]
-    private var quotedSymbols: [MarketLaneMessage.Quoted]
+    /// Per symbol id: the message key and the name as JSON.
+    private var names: SymbolNames<(key: [UInt8], quoted: MarketLaneMessage.Quoted)>
     private let quotedFeeds: [UInt16: MarketLaneMessage.Quoted]
     private let conninfo: String
     private let options: Options
@@ -99,8 +97,7 @@ public final class KafkaMarketLane: TickConsumer, @unchecked Sendable {
         self.lane = lane
         self.symbols = symbols
         self.feedNames = feedNames
-        keys = symbols.names(from: 0).map { Array($0.utf8) }
-        quotedSymbols = symbols.names(from: 0).map(MarketLaneMessage.Quoted.init)
+        names = SymbolNames(symbols) { (Array($0.utf8), MarketLaneMessage.Quoted($0)) }
         quotedFeeds = feedNames.mapValues(MarketLaneMessage.Quoted.init)
         self.conninfo = conninfo
         self.options = options
@@ -210,15 +207,10 @@ public final class KafkaMarketLane: TickConsumer, @unchecked Sendable {
 
     /// Hands one live tick to the producer; false when its queue is full.
     private func send(_ t: Tick) -> Bool {
-        let symbol = Int(t.symbol.rawValue)
-        if symbol >= keys.count {
-            let joined = symbols.names(from: keys.count)
-            keys += joined.map { Array($0.utf8) }
-            quotedSymbols += joined.map(MarketLaneMessage.Quoted.init)
-        }
+        let name = names.value(of: t.symbol)
         let time = UTCTime.floor(t.exchangeTime, toMultipleOf: 1_000)  // as stored
-        MarketLaneMessage.tick(t, symbol: quotedSymbols[symbol], source: quotedFeeds[t.feed] ?? MarketLaneMessage.Quoted("feed \(t.feed)"), into: &buffer)
-        guard produce(key: keys[symbol], feed: t.feed, seq: t.sequence, time: time) else { return false }
+        MarketLaneMessage.tick(t, symbol: name.quoted, source: quotedFeeds[t.feed] ?? MarketLaneMessage.Quoted("feed \(t.feed)"), into: &buffer)
+        guard produce(key: name.key, feed: t.feed, seq: t.sequence, time: time) else { return false }
         // A feed's first tick this lane sees: its position starts just before it.
         if acknowledged[t.feed] == nil && t.sequence > 0 { acknowledged[t.feed] = (t.sequence - 1, time) }
         if t.sequence > (sent[t.feed]?.seq ?? 0) { sent[t.feed] = (t.sequence, time) }

@@ -259,14 +259,12 @@ public struct BISTOrderBooks {
             stats.outsideUniverse += 1
             outsideNames.append(text)
         }
-        guard priceDecimals <= UInt16(Price.scale) else {
+        guard let multiplier = Price.unitsPerUnit(decimals: priceDecimals) else {
             // Finer than `Price` can hold exactly: followed as outside the universe.
             stats.badValues += 1
             put(book, Instrument(orderBook: book, name: name, isin: isin, symbol: nil, priceDecimals: priceDecimals, roundLot: roundLot, priceMultiplier: 0))
             return
         }
-        var multiplier: Int64 = 1
-        for _ in 0..<(Price.scale - Int(priceDecimals)) { multiplier *= 10 }
         put(book, Instrument(orderBook: book, name: name, isin: isin, symbol: symbol, priceDecimals: priceDecimals, roundLot: roundLot, priceMultiplier: multiplier))
     }
 

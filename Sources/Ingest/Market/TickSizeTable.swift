@@ -31,9 +31,7 @@ public struct TickSizeTable: Sendable, Equatable {
     /// An exchange's `L` table for an instrument: sizes and bounds in the feed's integers with
     /// `priceDecimals` decimals. Nil when it cannot be held exactly in `Price` or is not a table.
     public init?(exchange bands: [BISTOrderBooks.TickSizeBand], priceDecimals: UInt16) {
-        guard priceDecimals <= UInt16(Price.scale) else { return nil }
-        var multiplier: Int64 = 1
-        for _ in 0..<(Price.scale - Int(priceDecimals)) { multiplier *= 10 }
+        guard let multiplier = Price.unitsPerUnit(decimals: priceDecimals) else { return nil }
         var out: [Band] = []
         for b in bands {
             let (step, overflow) = Int64(clamping: b.tickSize).multipliedReportingOverflow(by: multiplier)
@@ -83,27 +81,22 @@ public struct TickSizeTable: Sendable, Equatable {
         return (price.units - band.from) % band.step == 0
     }
 
-    /// The lowest valid price strictly above `price`.
+    /// The lowest valid price strictly above `price`, or `price` itself if no band reaches above it.
     public func stepAbove(_ price: Price) -> Price {
-        var candidate = price.units + 1
-        while true {
-            let band = bands.last { $0.from <= candidate } ?? bands[0]
-            let start = max(band.from, bands[0].from)
-            let snapped = candidate <= start ? start : start + (candidate - start + band.step - 1) / band.step * band.step
-            if snapped <= band.to, snapped > price.units, snapped > 0 { return Price(units: snapped) }
-            guard let next = bands.first(where: { $0.from > band.from }) else { return Price(units: snapped) }
-            candidate = next.from
+        let target = max(price.units + 1, 1)
+        for band in bands where band.to >= target {
+            let snapped = band.from + (max(target, band.from) - band.from + band.step - 1) / band.step * band.step
+            if snapped <= band.to { return Price(units: snapped) }
         }
+        return price
     }
 
     /// The highest valid price strictly below `price`, or `price` itself if none is positive.
     public func stepBelow(_ price: Price) -> Price {
-        var candidate = price.units - 1
-        while candidate > 0 {
-            guard let band = bands.last(where: { $0.from <= candidate }) else { return price }
-            let snapped = band.from + (min(candidate, band.to) - band.from) / band.step * band.step
+        let target = price.units - 1
+        for band in bands.reversed() where band.from <= target {
+            let snapped = band.from + (min(target, band.to) - band.from) / band.step * band.step
             if snapped > 0 { return Price(units: snapped) }
-            candidate = band.from - 1
         }
         return price
     }

@@ -17,6 +17,15 @@ public struct Price: Hashable, Comparable, Sendable, BitwiseCopyable, CustomStri
     /// The absent price (bid or ask missing); real prices are positive.
     public static let zero = Price(units: 0)
 
+    /// `Price` units per unit of a price written with `decimals` decimals (a feed's integers);
+    /// nil when such prices are finer than `Price` can hold exactly.
+    public static func unitsPerUnit(decimals: UInt16) -> Int64? {
+        guard decimals <= UInt16(scale) else { return nil }
+        var multiplier: Int64 = 1
+        for _ in 0..<(scale - Int(decimals)) { multiplier *= 10 }
+        return multiplier
+    }
+
     /// Parses a plain decimal such as "15.75", "15" or "0.000001" (also "1.575e1").
     /// Returns `nil` for anything that is not an exact price at this scale.
     public init?(_ text: String) {

@@ -11,25 +11,23 @@ public struct TickCopyEncoder {
     /// Microseconds between the Unix epoch and PostgreSQL's (2000-01-01 UTC).
     static let postgresEpochMicros: Int64 = 946_684_800_000_000
 
-    private let symbols: SymbolUniverse
-    /// Names by id, as UTF-8; learned from `symbols` when a tick's id is beyond them.
-    private var symbolNames: [[UInt8]]
+    /// Names by id, as UTF-8.
+    private var symbolNames: SymbolNames<[UInt8]>
     public private(set) var bytes: [UInt8] = []
     public private(set) var rows = 0
 
     public init(symbols: SymbolUniverse) {
-        self.symbols = symbols
-        symbolNames = symbols.names(from: 0).map { Array($0.utf8) }
+        symbolNames = SymbolNames(symbols) { Array($0.utf8) }
         reset()
     }
 
     public func symbolName(_ id: SymbolID) -> String {
-        Int(id.rawValue) < symbolNames.count ? String(decoding: symbolNames[Int(id.rawValue)], as: UTF8.self) : symbols.name(of: id)
+        let i = Int(id.rawValue)
+        return i < symbolNames.all.count ? String(decoding: symbolNames.all[i], as: UTF8.self) : symbolNames.universe.name(of: id)
     }
 
     /// An empty encoder with the same symbol names.
     public init(sharing other: TickCopyEncoder) {
-        symbols = other.symbols
         symbolNames = other.symbolNames
         reset()
     }
@@ -60,8 +58,7 @@ public struct TickCopyEncoder {
     /// Appends one row. The row is assembled in a small stack buffer with big-endian stores and
     /// appended once: this runs for every stored tick.
     public mutating func append(_ tick: Tick) {
-        if Int(tick.symbol.rawValue) >= symbolNames.count { symbolNames += symbols.names(from: symbolNames.count).map { Array($0.utf8) } }
-        let name = symbolNames[Int(tick.symbol.rawValue)]
+        let name = symbolNames.value(of: tick.symbol)
         withUnsafeTemporaryAllocation(byteCount: Self.maximumRowBytes, alignment: 8) { row in
             var at = 0
             func put16(_ v: Int16) { row.storeBytes(of: v.bigEndian, toByteOffset: at, as: Int16.self); at += 2 }
