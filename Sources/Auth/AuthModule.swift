@@ -38,7 +38,8 @@ public struct AuthModule: DaemonModule {
             throw DaemonError(error.description)
         }
         context.shared.offer(tokens)
-        let hasher = PasswordHasher(cost: settings.bcryptCost, threads: settings.bcryptThreads)
+        let hasher = PasswordHasher(cost: settings.bcryptCost, threads: settings.bcryptThreads, cpuShare: settings.bcryptCPUShare,
+                                    maximumWaitNanos: settings.bcryptMaximumWaitNanos)
         let publicURL = publicURL
         let service = AuthService(client: database.client, events: events, tokens: tokens, hasher: hasher, settings: settings,
                                   publicURL: { publicURL.value }, logger: context.logger)

@@ -56,6 +56,12 @@ public struct AuthSettings: ModuleSettings {
     /// Threads that hash passwords (off the event loops, at the lowest priority). One by default:
     /// a login storm then takes at most one core from the hot path and PostgreSQL.
     public var bcryptThreads = 1
+    /// The most of each hashing thread's core that hashing takes (a hash that took t is followed
+    /// by a rest of t × (1 − share) / share): fewer logins per second, less taken from the ticks.
+    public var bcryptCPUShare = 1.0
+    /// A login or registration that would wait longer than this for a hashing thread is refused
+    /// at once: 503 `busy` with `Retry-After`.
+    public var bcryptMaximumWaitNanos: Int64 = 10_000_000_000
     public var issuer = "akis"
     public var audience = "akis"
     public var accessTTLNanos: Int64 = 15 * 60 * 1_000_000_000
@@ -92,6 +98,8 @@ public struct AuthSettings: ModuleSettings {
         required = try section.bool("required", default: true)
         bcryptCost = try section.integer("bcrypt_cost", default: bcryptCost, in: 4...31)
         bcryptThreads = try section.integer("bcrypt_threads", default: bcryptThreads, in: 1...64)
+        bcryptCPUShare = try section.number("bcrypt_cpu_share", default: bcryptCPUShare, in: 0.01...1)
+        bcryptMaximumWaitNanos = try section.duration("bcrypt_max_wait", default: bcryptMaximumWaitNanos, in: 1_000_000_000...600_000_000_000)
         issuer = try nonEmpty(&section, "issuer", issuer)
         audience = try nonEmpty(&section, "audience", audience)
         accessTTLNanos = try section.duration("access_ttl", default: accessTTLNanos, in: 10_000_000_000...86_400_000_000_000)
@@ -175,7 +183,7 @@ public struct AuthSettings: ModuleSettings {
             let source = key.secret.map { "\($0)" } ?? "public key \(key.publicKeyFile ?? "")"
             return "\(key.kid) \(key.algorithm.rawValue) \(source)" + (key.kid == (signingKid ?? keys.first?.kid) ? " (signs)" : "")
         }.joined(separator: ", ")
-        return "market data \(required ? "needs a token" : "open"), bcrypt cost \(bcryptCost) on \(bcryptThreads) threads, "
+        return "market data \(required ? "needs a token" : "open"), bcrypt cost \(bcryptCost) on \(bcryptThreads) threads at \(Int(bcryptCPUShare * 100))% of a core, waits up to \(bcryptMaximumWaitNanos / 1_000_000_000) s, "
             + "tokens \(issuer) → \(audience), access \(accessTTLNanos / 60_000_000_000) min, refresh \(refreshTTLNanos / 3_600_000_000_000) h, "
             + "keys: \(keyList); lockout after \(maximumFailedLogins) failures for \(lockoutNanos / 1_000_000_000) s; "
             + "mail by \(mail == .maildir ? "maildir \(maildir)" : "sendmail \(sendmailCommand[0])")"

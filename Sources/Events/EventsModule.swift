@@ -58,6 +58,7 @@ public struct EventsModule: DaemonModule {
             var options = KafkaRelay.Options()
             options.batch = kafka.relayBatch
             options.deliveryTimeoutNanos = kafka.deliveryTimeoutNanos
+            options.compression = kafka.compression
             let relay: KafkaRelay
             do {
                 relay = try KafkaRelay(client: database.client, brokers: kafka.brokers, options: options, logger: logger, appended: consumers.wakeups())

@@ -121,6 +121,9 @@ extension AkisCLITests {
         #expect(short.status != 0 && short.stderr.contains("an HS256 secret has at least 32 bytes") && !short.stderr.contains("short\""), "\(short.stderr)")
         try "[auth]\nbcrypt_cost = 40\n".write(toFile: config, atomically: true, encoding: .utf8)
         #expect(try akis("serve", "--config", config, "--check-config").stderr.contains("auth.bcrypt_cost (line 2): 40 is out of range 4...31"))
+        try "[auth]\nbcrypt_cost = 12\nbcrypt_cpu_share = 0\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let share = try akis("serve", "--config", config, "--check-config")
+        #expect(share.status != 0 && share.stderr.contains("auth.bcrypt_cpu_share (line 3)"), "\(share.stderr)")
         // [auth] needs a database: a clear refusal at start.
         try "[http]\naddress = \"127.0.0.1:0\"\n[auth]\nkey_file = \"\(scratchFile("k"))\"\n".write(toFile: config, atomically: true, encoding: .utf8)
         let noDatabase = try akis("serve", "--config", config)

@@ -216,6 +216,35 @@ import Testing
         }
     }
 
+    /// Hashing at 1% of a core: of 30 logins at once, those that would wait past a second for
+    /// BCrypt are told at once to come back (503 busy, Retry-After), the others answered.
+    @Test func aLoginStormBeyondTheHashingLimitsIsToldToComeBack() async throws {
+        try await withScratchDatabase { url in
+            let d = try await AuthDaemon(url: url, auth: ["bcrypt_cpu_share": "0.01", "bcrypt_max_wait": "\"1s\""])
+            typealias Reply = (status: Int, retryAfter: String?, error: String?, retryAfterField: String?)
+            let http = d.http
+            let replies = try await withThrowingTaskGroup(of: Reply.self) { group in
+                for i in 0..<30 {
+                    group.addTask {
+                        let body = Array(#"{"login":"nobody\#(i)","password":"Yanlış-Parola-1"}"#.utf8)
+                        let r = try await httpRequest(http, "POST", "/api/auth/login", headers: [("Content-Type", "application/json")], body: body)
+                        let json = (try? JSONSerialization.jsonObject(with: Data(r.body.utf8))) as? [String: Any]
+                        return (r.status, r.headers["retry-after"], json?["error"] as? String, json?["retryAfter"] as? String)
+                    }
+                }
+                return try await group.reduce(into: [Reply]()) { $0.append($1) }
+            }
+            let busy = replies.filter { $0.status == 503 }
+            let answered = replies.filter { $0.status == 401 }
+            #expect(answered.count + busy.count == 30, "\(replies.map(\.status))")
+            #expect(!busy.isEmpty && busy.count < 30, "\(replies.map(\.status))")
+            for reply in busy {
+                #expect(reply.error == "busy" && Int(reply.retryAfter ?? "").map { $0 >= 2 } == true && reply.retryAfterField == reply.retryAfter, "\(reply)")
+            }
+            try await d.stop()
+        }
+    }
+
     @Test func rateLimitsAnswer429WithRetryAfter() async throws {
         try await withScratchDatabase { url in
             let d = try await AuthDaemon(url: url, auth: ["requests_per_minute_per_account": "3"])

@@ -1,4 +1,5 @@
 @testable import Auth
+import AkisConfig
 import Foundation
 import Testing
 
@@ -59,5 +60,55 @@ import Testing
         #expect(try await !hasher.verify("Güçlü-Parola-42", hash: nil))
         #expect(try await !hasher.verify("", hash: nil))
         try await hasher.shutdown()
+    }
+
+    /// A share of 1% makes each hash's turn a hundred times its CPU time: of 30 hashes asked at
+    /// once, those that would wait past the limit are refused at once as busy, the rest verify.
+    @Test func aCappedShareRestsBetweenHashesAndRefusesWhatWouldWaitTooLong() async throws {
+        let hasher = PasswordHasher(cost: 4, threads: 1, cpuShare: 0.01, maximumWaitNanos: 1_000_000_000)
+        let hash = try await hasher.hash("Güçlü-Parola-42")
+        let started = ContinuousClock.now
+        let outcomes = await withTaskGroup(of: Result<Bool, any Error>.self) { group in
+            for _ in 0..<30 {
+                group.addTask {
+                    do { return .success(try await hasher.verify("Güçlü-Parola-42", hash: hash)) } catch { return .failure(error) }
+                }
+            }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        let took = ContinuousClock.now - started
+        let verified = outcomes.filter { (try? $0.get()) == true }.count
+        let busy = outcomes.compactMap { outcome -> AuthFailure? in
+            if case .failure(let failure as AuthFailure) = outcome { return failure }
+            return nil
+        }
+        #expect(verified + busy.count == 30, "\(outcomes)")
+        #expect(verified >= 1 && busy.count >= 1, "verified \(verified), busy \(busy.count)")
+        for failure in busy {
+            #expect(failure.status == 503 && failure.code == "busy" && (failure.retryAfter ?? 0) >= 2, "\(failure)")
+            #expect(failure.fields["retryAfter"] == failure.retryAfter.map { "\($0)" })
+        }
+        // Each admitted hash waited out the rest of the one before it: 99 times its CPU time,
+        // at least 20 ms for a cost-4 hash on any machine (without the rest: about 1 ms each).
+        #expect(took >= .milliseconds(20 * verified), "\(verified) hashes in \(took)")
+        try await hasher.shutdown()
+    }
+
+    @Test func theHashingLimitsAreConfigured() throws {
+        let parsed = try AkisConfiguration.parse("[auth]\nbcrypt_cpu_share = 0.25\nbcrypt_max_wait = \"30s\"\n", modules: [AuthSettings.self])
+            .settings(AuthSettings.self)
+        #expect(parsed.bcryptCPUShare == 0.25 && parsed.bcryptMaximumWaitNanos == 30_000_000_000)
+        #expect(parsed.summary.contains("at 25% of a core, waits up to 30 s"))
+        let defaults = try AkisConfiguration.parse("[auth]\n", modules: [AuthSettings.self]).settings(AuthSettings.self)
+        #expect(defaults.bcryptCPUShare == 1 && defaults.bcryptMaximumWaitNanos == 10_000_000_000)
+        #expect { try AkisConfiguration.parse("[auth]\nbcrypt_max_wait = \"0s\"\n", modules: [AuthSettings.self]) } throws: {
+            "\($0)".contains("auth.bcrypt_max_wait (line 2)")
+        }
+    }
+
+    @Test func theRestIsTheShareOfTheTurnNotTaken() {
+        #expect(PasswordHasher.rest(afterHashTaking: 10_000_000, share: 1) == 0)
+        #expect(PasswordHasher.rest(afterHashTaking: 10_000_000, share: 0.25) == 30_000_000)
+        #expect(PasswordHasher.rest(afterHashTaking: 10_000_000, share: 0.01) == 990_000_000)
     }
 }

@@ -85,6 +85,10 @@ import Testing
             .settings(KafkaSettings.self)
         #expect(on.enabled && on.brokers == ["k1:9092", "k2:9092"] && on.marketLane && on.marketLaneCapacity == 4096)
         #expect(on.summary.hasPrefix("brokers k1:9092,k2:9092") && on.summary.contains("market lane of 4096 ticks"), "serve --check-config puts \"kafka: \" before it")
+        #expect(on.compression == .lz4 && on.marketLaneLingerNanos == 100_000_000 && on.summary.contains("compression lz4") && on.summary.contains("lingering 100 ms"))
+        let tuned = try AkisConfiguration.parse("[kafka]\nbrokers = [\"k1:9092\"]\ncompression = \"zstd\"\nmarket_lane_linger = \"5ms\"\n", modules: [KafkaSettings.self])
+            .settings(KafkaSettings.self)
+        #expect(tuned.compression == .zstd && tuned.marketLaneLingerNanos == 5_000_000)
         #expect(!(try AkisConfiguration.parse("", modules: [KafkaSettings.self]).settings(KafkaSettings.self).enabled))
         #expect(try AkisConfiguration.parse("[kafka]\nbrokers = [\"[::1]:9092\"]", modules: [KafkaSettings.self]).settings(KafkaSettings.self).brokers == ["[::1]:9092"])
         for (text, message) in [
@@ -93,6 +97,8 @@ import Testing
             ("[kafka]\nbrokers = [\"k1:0\"]", #"kafka.brokers (line 2): "k1:0" is not HOST:PORT"#),
             ("[kafka]\ndelivery_timeout = \"10ms\"", "kafka.delivery_timeout (line 2)"),
             ("[kafka]\nmarket_lane_capacity = 10", "kafka.market_lane_capacity (line 2)"),
+            ("[kafka]\ncompression = \"brotli\"", "kafka.compression (line 2)"),
+            ("[kafka]\nmarket_lane_linger = \"6s\"", "kafka.market_lane_linger (line 2)"),
             ("[kafka]\nbroker = [\"k1:1\"]", "unknown key kafka.broker (line 2)"),
         ] {
             #expect { try AkisConfiguration.parse(text, modules: [KafkaSettings.self]) } throws: { "\($0)".contains(message) }

@@ -30,6 +30,9 @@ public final class KafkaMarketLane: TickConsumer, @unchecked Sendable {
         public var catchUpBatch = 100_000
         /// How often positions are written (and how long a caught-up lane waits for the store).
         public var positionIntervalNanos: Int64 = 1_000_000_000
+        /// `linger.ms` and `compression.codec` of the lane's producer (`[kafka]`).
+        public var lingerNanos: Int64 = 100_000_000
+        public var compression = KafkaSettings.Compression.lz4
         public init() {}
     }
 
@@ -110,7 +113,8 @@ public final class KafkaMarketLane: TickConsumer, @unchecked Sendable {
             try KafkaProducer(brokers: brokers.joined(separator: ","), topics: [Self.topic],
                               properties: [("message.timeout.ms", "\(max(1, options.deliveryTimeoutNanos / 1_000_000))"),
                                            ("queue.buffering.max.messages", "\(InflightWindow.capacity)"),
-                                           ("linger.ms", "20")],
+                                           ("linger.ms", "\(options.lingerNanos / 1_000_000)"),
+                                           ("compression.codec", options.compression.rawValue)],
                               log: log) { token, error in reports.append(token, error) }
         }
         self.reports = reports

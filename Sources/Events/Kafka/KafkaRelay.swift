@@ -26,6 +26,7 @@ public final class KafkaRelay: Service, Sendable, CustomStringConvertible {
         public var deliveryTimeoutNanos: Int64 = 30_000_000_000
         /// The fallback wake-up, besides `NOTIFY akis_events`.
         public var pollInterval: Duration = .seconds(1)
+        public var compression = KafkaSettings.Compression.lz4
         public init() {}
     }
 
@@ -55,7 +56,7 @@ public final class KafkaRelay: Service, Sendable, CustomStringConvertible {
         self.reports = reports
         let timeout = "\(max(1, options.deliveryTimeoutNanos / 1_000_000))"
         producer = try KafkaProducer(brokers: brokers.joined(separator: ","), topics: Topic.allCases.map(\.rawValue),
-                                     properties: [("message.timeout.ms", timeout)], log: { [logger] in logger.info("\($0)") }) { token, error in
+                                     properties: [("message.timeout.ms", timeout), ("compression.codec", options.compression.rawValue)], log: { [logger] in logger.info("\($0)") }) { token, error in
             reports.record(token, error)
         }
     }

@@ -20,6 +20,17 @@ public struct KafkaSettings: ModuleSettings {
     /// The market lane's ring, in ticks. When it is full the pipeline drops for this lane only
     /// (never waits), and the lane catches up from the stored ticks.
     public var marketLaneCapacity = 1 << 18
+    /// How the producers compress their batches (`compression.codec`): lz4 by default, which
+    /// took the broker's CPU for the market lane down by a third here (docs/performance.md).
+    public var compression = Compression.lz4
+    /// How long the market lane's producer waits to fill a batch (`linger.ms`): larger batches
+    /// cost the brokers less per tick; a tick reaches Kafka up to this much later.
+    public var marketLaneLingerNanos: Int64 = 100_000_000
+
+    /// librdkafka's `compression.codec` values.
+    public enum Compression: String, CaseIterable, Sendable {
+        case none, lz4, zstd, snappy, gzip
+    }
 
     public var enabled: Bool { !brokers.isEmpty }
 
@@ -36,11 +47,13 @@ public struct KafkaSettings: ModuleSettings {
         deliveryTimeoutNanos = try section.duration("delivery_timeout", default: deliveryTimeoutNanos, in: 1_000_000_000...3_600_000_000_000)
         marketLane = try section.bool("market_lane", default: marketLane)
         marketLaneCapacity = try section.integer("market_lane_capacity", default: marketLaneCapacity, in: 1024...(1 << 26))
+        compression = try section.choice("compression", default: compression)
+        marketLaneLingerNanos = try section.duration("market_lane_linger", default: marketLaneLingerNanos, in: 0...5_000_000_000)
     }
 
     public var summary: String {
         guard enabled else { return "off (no brokers)" }
-        return "brokers \(brokers.joined(separator: ",")), relay rounds of \(relayBatch), delivery timeout \(deliveryTimeoutNanos / 1_000_000_000) s, "
-            + (marketLane ? "market lane of \(marketLaneCapacity) ticks" : "no market lane")
+        return "brokers \(brokers.joined(separator: ",")), relay rounds of \(relayBatch), delivery timeout \(deliveryTimeoutNanos / 1_000_000_000) s, compression \(compression.rawValue), "
+            + (marketLane ? "market lane of \(marketLaneCapacity) ticks lingering \(marketLaneLingerNanos / 1_000_000) ms" : "no market lane")
     }
 }

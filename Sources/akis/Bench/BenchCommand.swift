@@ -33,6 +33,7 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Preload TimescaleDB in the private PostgreSQL (it must be installed).") var timescaledb = false
     @Option(help: "Give the daemon this Kafka broker (HOST:PORT): the relay and the Kafka market lane run too.") var kafka: String?
     @Option(help: "Run the daemon with [auth] (BCrypt cost 12, the market data open) and keep this many clients logging in throughout.") var loginStorm = 0
+    @Option(help: "With --login-storm: the daemon's [auth] bcrypt_cpu_share (default: the daemon's).") var bcryptCpuShare: Double?
     @Option(help: "Measure a running daemon at this HTTP address (HOST:PORT) instead of starting one; needs --feed.") var daemon: String?
     @Option(help: "With --daemon: its TCP feed address, tcp://HOST:PORT (binary frames).") var feed: String?
     @Option(help: "Working directory (configuration, logs, the private PostgreSQL, results).") var dir = ".akis/bench"
@@ -57,6 +58,7 @@ struct BenchCommand: ParsableCommand {
             throw ValidationError("--null-store, --timescaledb and --kafka configure a daemon the bench starts; they do not apply with --daemon")
         }
         if loginStorm < 0 || loginStorm > 2_000 { throw ValidationError("--login-storm is 0 to 2000 clients, got \(loginStorm)") }
+        if let share = bcryptCpuShare, loginStorm == 0 || !(0.01...1).contains(share) { throw ValidationError("--bcrypt-cpu-share is 0.01 to 1, with --login-storm") }
         if loginStorm > 0 && (daemon != nil || nullStore) { throw ValidationError("--login-storm needs a daemon the bench starts, with its database: not with --daemon or --null-store") }
         if kafka != nil && nullStore { throw ValidationError("--kafka needs the store (the relay and the Kafka lane work from it): not with --null-store") }
         if findMax && recording != nil { throw ValidationError("--find-max sets the rate of a synthetic feed; it does not apply to --recording") }
@@ -70,6 +72,9 @@ struct BenchCommand: ParsableCommand {
         #endif
         BenchInterrupt.install()
         let log: @Sendable (String) -> Void = { printError($0) }
+        if (try? String(contentsOfFile: "/proc/sys/kernel/sched_autogroup_enabled", encoding: .utf8))?.hasPrefix("1") == true {
+            log("bench: note: kernel.sched_autogroup_enabled is 1: the daemon and PostgreSQL share the CPU as separate groups, which widens the latency spread (docs/bench.md, Limits)")
+        }
         // Absolute: redis-server changes into its directory before it opens its log.
         let dir = URL(fileURLWithPath: self.dir).standardizedFileURL.path
         // Sequence numbers start from the wall clock in microseconds, so they rise across runs
@@ -104,7 +109,7 @@ struct BenchCommand: ParsableCommand {
             target = BenchRun.Target(feed: feedAddress, httpHost: String(daemon[..<colon]), httpPort: port, pid: nil,
                                      description: "running daemon at \(daemon)", storing: true)
         } else {
-            let d = try BenchDaemon(directory: dir, nullStore: nullStore, timescaleDB: timescaledb, clients: clients, kafka: kafka, auth: loginStorm > 0,
+            let d = try BenchDaemon(directory: dir, nullStore: nullStore, timescaleDB: timescaledb, clients: clients, kafka: kafka, auth: loginStorm > 0 ? bcryptCpuShare.map { ["bcrypt_cpu_share = \($0)"] } ?? [] : nil,
                                     symbols: first.symbols.allNames, log: log)
             started = d
             target = d.target

@@ -16,7 +16,7 @@ final class BenchDaemon {
     let logPath: String
 
     /// - Parameter symbols: the daemon's symbol universe (the feed's).
-    init(directory: String, nullStore: Bool, timescaleDB: Bool, clients: Int, kafka: String?, auth: Bool = false, symbols: [String],
+    init(directory: String, nullStore: Bool, timescaleDB: Bool, clients: Int, kafka: String?, auth: [String]? = nil, symbols: [String],
          log: @escaping @Sendable (String) -> Void) throws {
         let fm = FileManager.default
         self.directory = directory
@@ -52,7 +52,8 @@ final class BenchDaemon {
             max_clients = \(max(256, clients + 16))
             \(databaseTOML)
             \(kafka.map { "[kafka]\nbrokers = [\"\($0)\"]" } ?? "")
-            \(auth ? "[auth]\nrequired = false\nkey_file = \"\(directory)/jwt.key\"\nmaildir = \"\(directory)/mail\"\nrequests_per_minute_per_address = 1000000\nrequests_per_minute_per_account = 1000000" : "")
+            \(auth.map { (["[auth]", "required = false", "key_file = \"\(directory)/jwt.key\"", "maildir = \"\(directory)/mail\"",
+                          "requests_per_minute_per_address = 1000000", "requests_per_minute_per_account = 1000000"] + $0).joined(separator: "\n") } ?? "")
             [[feeds]]
             name = "bench"
             address = "tcp://127.0.0.1:0"

@@ -10,6 +10,7 @@ final class LoginStorm: Sendable {
     private let stopFlag = Atomic<Bool>(false)
     private let succeeded = Atomic<UInt64>(0)
     private let failed = Atomic<UInt64>(0)
+    private let refused = Atomic<UInt64>(0)
     private let latencies = Mutex<[Int64]>([])
     private let running = Atomic<Int>(0)
     private let started = Clock.monotonicNanos()
@@ -24,10 +25,16 @@ final class LoginStorm: Sendable {
                 defer { running.subtract(1, ordering: .relaxed) }
                 while !stopFlag.load(ordering: .relaxed) {
                     let sent = Clock.monotonicNanos()
-                    if let status = Self.exchange(request, host: host, port: port), status == 200 {
+                    let reply = Self.exchange(request, host: host, port: port)
+                    if reply?.status == 200 {
                         succeeded.add(1, ordering: .relaxed)
                         let took = Clock.monotonicNanos() - sent
                         latencies.withLock { $0.append(took) }
+                    } else if let reply, reply.status == 503 || reply.status == 429 {
+                        // Busy: back off as told, as a well-behaved client does.
+                        refused.add(1, ordering: .relaxed)
+                        let wait = Self.retryAfter(reply.body) ?? 1
+                        usleep(UInt32(min(wait, 60)) * 1_000_000)
                     } else {
                         failed.add(1, ordering: .relaxed)
                         usleep(100_000)
@@ -39,10 +46,18 @@ final class LoginStorm: Sendable {
         }
     }
 
-    /// One login: its HTTP status, or nil when the exchange failed (within 120 s: a login waits
-    /// its turn behind the others for BCrypt).
-    private static func exchange(_ request: [UInt8], host: String, port: UInt16) -> Int? {
-        (try? HTTPExchange.send(request, host: host, port: port, timeoutMillis: 120_000)).flatMap { HTTPExchange.status($0.statusLine) }
+    /// One login: its HTTP status and body, or nil when the exchange failed (within 120 s: a
+    /// login waits its turn behind the others for BCrypt).
+    private static func exchange(_ request: [UInt8], host: String, port: UInt16) -> (status: Int, body: String)? {
+        guard let reply = try? HTTPExchange.send(request, host: host, port: port, timeoutMillis: 120_000),
+              let status = HTTPExchange.status(reply.statusLine) else { return nil }
+        return (status, reply.body)
+    }
+
+    /// The seconds a refusal's JSON body says to wait (`"retryAfter":"N"`).
+    private static func retryAfter(_ body: String) -> Int? {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any] else { return nil }
+        return (object["retryAfter"] as? String).flatMap { Int($0) }
     }
 
     /// Stops every client (after its login in flight) and says what they did.
@@ -51,13 +66,13 @@ final class LoginStorm: Sendable {
         let deadline = Clock.monotonicNanos() + 180_000_000_000
         while running.load(ordering: .relaxed) > 0 && Clock.monotonicNanos() < deadline { usleep(20_000) }
         let seconds = Double(Clock.monotonicNanos() - started) / 1e9
-        let ok = succeeded.load(ordering: .relaxed), bad = failed.load(ordering: .relaxed)
+        let ok = succeeded.load(ordering: .relaxed), bad = failed.load(ordering: .relaxed), busy = refused.load(ordering: .relaxed)
         let sorted = latencies.withLock { $0.sorted() }
         func percentile(_ p: Double) -> String {
             guard !sorted.isEmpty else { return "-" }
             return String(format: "%.0f ms", Double(sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]) / 1e6)
         }
-        return String(format: "login storm: %@ logins in %.1f s (%.1f/s), %@ failed; login latency p50 %@, p99 %@",
-                      grouped(ok), seconds, Double(ok) / seconds, grouped(bad), percentile(0.5), percentile(0.99))
+        return String(format: "login storm: %@ logins in %.1f s (%.1f/s), %@ refused as busy (each client then waits as told), %@ failed; login latency p50 %@, p99 %@",
+                      grouped(ok), seconds, Double(ok) / seconds, grouped(busy), grouped(bad), percentile(0.5), percentile(0.99))
     }
 }

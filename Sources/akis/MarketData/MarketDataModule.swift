@@ -96,6 +96,8 @@ struct MarketDataModule: DaemonModule {
                                         dropWatermark: DropWatermark(feeds: settings.feeds.map(\.id)))
                 var options = KafkaMarketLane.Options()
                 options.deliveryTimeoutNanos = kafka.deliveryTimeoutNanos
+                options.lingerNanos = kafka.marketLaneLingerNanos
+                options.compression = kafka.compression
                 do {
                     let consumer = try KafkaMarketLane(brokers: kafka.brokers, lane: lane, symbols: universe,
                                                        feedNames: Dictionary(uniqueKeysWithValues: settings.feeds.map { ($0.id, $0.name) }),
