@@ -43,6 +43,8 @@ struct BenchCommand: ParsableCommand {
     var findMax = false
     @Option(help: "With --find-max: the highest p99 latency a step may have, in milliseconds.") var p99Bound: Double = 50
     @Option(help: "With --find-max: the highest rate to try, ticks per second.") var maxRate: Double = 10_000_000
+    @Option(help: "With --find-max: halvings of the interval between the highest rate held and the lowest that failed (one step each; 4 resolve about 3%).")
+    var refinements = 2
     @Flag(help: "Also measure psql's \\copy (FORMAT binary) of the stored rows into the emptied table, for comparison.") var psqlBaseline = false
     @Flag(help: "Also send the same ticks through Redis pub/sub (Debian's redis-server, started here) to the same subscriber mix, measured the same way (with --find-max, its own search).")
     var redisBaseline = false
@@ -61,6 +63,7 @@ struct BenchCommand: ParsableCommand {
         if let share = bcryptCpuShare, loginStorm == 0 || !(0.01...1).contains(share) { throw ValidationError("--bcrypt-cpu-share is 0.01 to 1, with --login-storm") }
         if loginStorm > 0 && (daemon != nil || nullStore) { throw ValidationError("--login-storm needs a daemon the bench starts, with its database: not with --daemon or --null-store") }
         if kafka != nil && nullStore { throw ValidationError("--kafka needs the store (the relay and the Kafka lane work from it): not with --null-store") }
+        if !(0...10).contains(refinements) { throw ValidationError("--refinements is 0 to 10, got \(refinements)") }
         if findMax && recording != nil { throw ValidationError("--find-max sets the rate of a synthetic feed; it does not apply to --recording") }
         guard p99Bound > 0, p99Bound.isFinite else { throw ValidationError("--p99-bound must be a positive number of milliseconds, got \(p99Bound)") }
         if psqlBaseline && (daemon != nil || nullStore) { throw ValidationError("--psql-baseline needs the bench's own PostgreSQL: not with --daemon or --null-store") }
@@ -127,7 +130,7 @@ struct BenchCommand: ParsableCommand {
         func measure(_ target: BenchRun.Target, first: BenchFeed, name: String) throws -> ([BenchResult], BenchOutput.FindMax?) {
             guard findMax else { return ([try run(first, on: target)], nil) }
             let bound = Int64(p99Bound * 1e6)
-            var search = RateSearch(start: rate, ceiling: max(rate, maxRate))
+            var search = RateSearch(start: rate, refinements: refinements, ceiling: max(rate, maxRate))
             var runs: [BenchResult] = []
             var steps: [BenchOutput.FindMax.Step] = []
             var feed = first
