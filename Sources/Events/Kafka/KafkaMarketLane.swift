@@ -83,6 +83,9 @@ public final class KafkaMarketLane: TickConsumer, @unchecked Sendable {
     private var frozenBefore: [UInt16: UInt64] = [:]
     /// A catch-up that read fewer ticks than it asked for waits for the writer until then.
     private var nextCatchUp: Int64 = 0
+    private let storeIsBehind: @Sendable () -> Bool
+    /// Catch-up reads put off because the writer had a backlog (for the metrics).
+    public let catchUpsDeferred = ManagedAtomic<UInt64>(0)
     private var nextWrite: Int64 = 0
     private var buffer: [UInt8] = []
 
@@ -94,10 +97,14 @@ public final class KafkaMarketLane: TickConsumer, @unchecked Sendable {
     ///   - storing: the highest sequence per feed this run will have stored before its first new
     ///     tick: the stored checkpoints with the batches an earlier run left in the spool. The
     ///     lane catches up to it.
+    ///   - storeIsBehind: whether the writer has a backlog; no catch-up read starts while it has
+    ///     (the reads scan what the writer is writing to). Called on the lane's thread, which runs
+    ///     under `SCHED_IDLE`: it must take no lock another thread takes.
     public init(brokers: [String], lane: ConsumerLane, symbols: SymbolUniverse, feedNames: [UInt16: String],
                 conninfo: String, startingAt checkpoints: [UInt16: UInt64]?, storing: [UInt16: UInt64], options: Options = Options(),
-                log: @escaping @Sendable (String) -> Void) throws {
+                storeIsBehind: @escaping @Sendable () -> Bool = { false }, log: @escaping @Sendable (String) -> Void) throws {
         self.lane = lane
+        self.storeIsBehind = storeIsBehind
         self.symbols = symbols
         self.feedNames = feedNames
         names = SymbolNames(symbols) { (Array($0.utf8), MarketLaneMessage.Quoted($0)) }
@@ -170,7 +177,15 @@ public final class KafkaMarketLane: TickConsumer, @unchecked Sendable {
     public func idle(now: Int64) {
         if !lowered { lowerOnce() }
         serve()
-        if behind && now >= nextCatchUp { catchUp(now: now) }
+        if behind && now >= nextCatchUp {
+            // Ingest comes first: while the writer has a backlog the catch-up waits, whatever share
+            // of the time its reads would take (a scan of the partition the writer is filling).
+            if storeIsBehind() {
+                catchUpsDeferred.wrappingIncrement(ordering: .relaxed)
+            } else {
+                catchUp(now: now)
+            }
+        }
         if now >= nextWrite {
             nextWrite = now + options.positionIntervalNanos
             writePositions()

@@ -101,7 +101,8 @@ struct MarketDataModule: DaemonModule {
                 do {
                     let consumer = try KafkaMarketLane(brokers: kafka.brokers, lane: lane, symbols: universe,
                                                        feedNames: Dictionary(uniqueKeysWithValues: settings.feeds.map { ($0.id, $0.name) }),
-                                                       conninfo: database.conninfo, startingAt: storedCheckpoints, storing: checkpoints, options: options, log: log)
+                                                       conninfo: database.conninfo, startingAt: storedCheckpoints, storing: checkpoints, options: options,
+                                                       storeIsBehind: { storeLane.ring.count > storeLane.ring.capacity / 4 }, log: log)
                     kafkaLane = (lane, consumer)
                 } catch {
                     throw DaemonError("[kafka]: \(error)")

@@ -114,6 +114,9 @@ enum MarketMetrics {
         metrics.counter("kafka_market_fell_behind", "Times the Kafka market lane fell behind (ring or producer queue full, a failed delivery)") {
             lane.fellBehind.load(ordering: .relaxed)
         }
+        metrics.counter("kafka_market_catch_up_deferred", "Times the Kafka market lane put a catch-up read off because the writer had a backlog") {
+            lane.catchUpsDeferred.load(ordering: .relaxed)
+        }
         metrics.counter("kafka_market_failed", "Messages librdkafka reported failed on the market lane (ticks are sent again from the store)") {
             lane.failed.load(ordering: .relaxed)
         }
