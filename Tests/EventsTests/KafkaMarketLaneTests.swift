@@ -12,27 +12,30 @@ import Testing
     /// Catch-up reads scan the partition the writer is filling: none starts while the writer has
     /// a backlog, and the lane catches up once it has none.
     @Test func theCatchUpWaitsWhileTheWriterHasABacklog() async throws {
-        let broker = try TestKafkaBroker(topics: [(KafkaMarketLane.topic, 3)])
+        // Everything blocking (the broker's start, libpq, the producer) off the cooperative pool,
+        // which the other suites' async tests need.
+        let broker = try await offThePool { try TestKafkaBroker(topics: [(KafkaMarketLane.topic, 3)]) }
         try await withScratchDatabase { url in
-            let db = try LibpqConnection(conninfo: url)
-            try Migrator(layout: testLayout(), schemas: [.init(module: Migration.marketModule, migrations: Migration.all),
-                                                                 .init(module: "events", migrations: EventsModule.migrations)]).run(on: db)
-            _ = try db.execute("""
-                INSERT INTO market_ticks (time, symbol, price, volume, bid, ask, feed, seq, kind, side, receive_time)
-                SELECT now() - (100 - n) * INTERVAL '1 ms', 'AKBNK', 15750000 + n, 100, NULL, NULL, 1, n, 1, 1, now()
-                FROM generate_series(1, 100) AS n
-                """)
-            _ = try db.execute("INSERT INTO ingest_checkpoints (feed, highest_seq) VALUES (1, 100)")
-
             let busy = ManagedAtomic<Bool>(true)
-            let lane = ConsumerLane(name: "kafka", capacity: 1024, policy: .drop, dropWatermark: DropWatermark(feeds: [1]))
-            var options = KafkaMarketLane.Options()
-            options.lingerNanos = 5_000_000
-            // The feed has no position yet: it starts where the store stood at start (nothing),
-            // and catches up to the 100 ticks stored.
-            let consumer = try KafkaMarketLane(brokers: [broker.address], lane: lane, symbols: SymbolUniverse(try SymbolTable(["AKBNK"])),
-                                               feedNames: [1: "main"], conninfo: url, startingAt: [1: 0], storing: [1: 100], options: options,
-                                               storeIsBehind: { busy.load(ordering: .relaxed) }, log: { _ in })
+            let consumer = try await offThePool {
+                let db = try LibpqConnection(conninfo: url)
+                try Migrator(layout: testLayout(), schemas: [.init(module: Migration.marketModule, migrations: Migration.all),
+                                                             .init(module: "events", migrations: EventsModule.migrations)]).run(on: db)
+                _ = try db.execute("""
+                    INSERT INTO market_ticks (time, symbol, price, volume, bid, ask, feed, seq, kind, side, receive_time)
+                    SELECT now() - (100 - n) * INTERVAL '1 ms', 'AKBNK', 15750000 + n, 100, NULL, NULL, 1, n, 1, 1, now()
+                    FROM generate_series(1, 100) AS n
+                    """)
+                _ = try db.execute("INSERT INTO ingest_checkpoints (feed, highest_seq) VALUES (1, 100)")
+                let lane = ConsumerLane(name: "kafka", capacity: 1024, policy: .drop, dropWatermark: DropWatermark(feeds: [1]))
+                var options = KafkaMarketLane.Options()
+                options.lingerNanos = 5_000_000
+                // The feed has no position yet: it starts where the store stood at start (nothing),
+                // and catches up to the 100 ticks stored.
+                return try KafkaMarketLane(brokers: [broker.address], lane: lane, symbols: SymbolUniverse(try SymbolTable(["AKBNK"])),
+                                           feedNames: [1: "main"], conninfo: url, startingAt: [1: 0], storing: [1: 100], options: options,
+                                           storeIsBehind: { busy.load(ordering: .relaxed) }, log: { _ in })
+            }
             let (whileBusy, deferred) = try await offThePool {
                 let until = Clock.monotonicNanos() + 1_000_000_000
                 while Clock.monotonicNanos() < until {
@@ -60,6 +63,6 @@ import Testing
             let keys = Set(messages.map(\.key))
             #expect(Set(messages.map(\.value)).count == 100 && keys == ["AKBNK"], "\(messages.count) messages, keys \(keys)")
         }
-        broker.stop()
+        try await offThePool { broker.stop() }
     }
 }
