@@ -25,7 +25,7 @@ public struct DaemonMetrics: Sendable {
         let request = Array("GET /metrics HTTP/1.1\r\nHost: \(host)\r\nConnection: close\r\n\r\n".utf8)
         let (statusLine, body): (String, String)
         do {
-            (statusLine, body) = try HTTPExchange.send(request, host: host, port: port, timeoutMillis: timeoutMillis)
+            (statusLine, _, body) = try HTTPExchange.send(request, host: host, port: port, timeoutMillis: timeoutMillis)
         } catch HTTPExchange.Failure.timedOut {
             throw BenchError("the daemon's /metrics at \(host):\(port) did not answer within \(timeoutMillis) ms")
         } catch HTTPExchange.Failure.noResponse {

@@ -11,9 +11,10 @@ public enum HTTPExchange {
         case noResponse
     }
 
-    /// Sends `request` to `host:port`; the response's status line and body, read until the body
-    /// has its Content-Length or the server closes.
-    public static func send(_ request: [UInt8], host: String, port: UInt16, timeoutMillis: Int32) throws -> (statusLine: String, body: String) {
+    /// Sends `request` to `host:port`; the response's status line, headers (names lowercased) and
+    /// body, read until the body has its Content-Length or the server closes.
+    public static func send(_ request: [UInt8], host: String, port: UInt16, timeoutMillis: Int32) throws
+        -> (statusLine: String, headers: [String: String], body: String) {
         let socket = try Socket.connect(to: FeedAddress(transport: .tcp, host: host, port: port))
         try request.withUnsafeBytes { try socket.send($0) }
         var response: [UInt8] = []
@@ -21,6 +22,7 @@ public enum HTTPExchange {
         let deadline = Clock.monotonicNanos() + Int64(timeoutMillis) * 1_000_000
         let separator = Array("\r\n\r\n".utf8)
         var bodyStart: Int?
+        var headers: [String: String] = [:]
         var length: Int?
         // Until the body has its Content-Length, or the server closes.
         while bodyStart.map({ response.count - $0 < (length ?? Int.max) }) ?? true {
@@ -31,14 +33,16 @@ public enum HTTPExchange {
             response.append(contentsOf: chunk[0..<n])
             if bodyStart == nil, let end = response.firstRange(of: separator) {
                 bodyStart = end.upperBound
-                let head = String(decoding: response[..<end.lowerBound], as: UTF8.self).lowercased()
-                length = head.split(separator: "\r\n").first { $0.hasPrefix("content-length:") }
-                    .flatMap { Int($0.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) }
+                for line in String(decoding: response[..<end.lowerBound], as: UTF8.self).split(separator: "\r\n").dropFirst() {
+                    guard let colon = line.firstIndex(of: ":") else { continue }
+                    headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+                }
+                length = headers["content-length"].flatMap { Int($0) }
             }
         }
         let text = String(decoding: response, as: UTF8.self)
         guard text.hasPrefix("HTTP/1."), let body = text.range(of: "\r\n\r\n") else { throw Failure.noResponse }
-        return (String(text.prefix { $0 != "\r" }), String(text[body.upperBound...]))
+        return (String(text.prefix { $0 != "\r" }), headers, String(text[body.upperBound...]))
     }
 
     /// The status code of a status line ("HTTP/1.1 200 OK" → 200).

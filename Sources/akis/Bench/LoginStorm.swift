@@ -33,7 +33,7 @@ final class LoginStorm: Sendable {
                     } else if let reply, reply.status == 503 || reply.status == 429 {
                         // Busy: back off as told, as a well-behaved client does.
                         refused.add(1, ordering: .relaxed)
-                        let wait = Self.retryAfter(reply.body) ?? 1
+                        let wait = reply.retryAfter.flatMap { Int($0) } ?? 1
                         usleep(UInt32(min(wait, 60)) * 1_000_000)
                     } else {
                         failed.add(1, ordering: .relaxed)
@@ -46,18 +46,12 @@ final class LoginStorm: Sendable {
         }
     }
 
-    /// One login: its HTTP status and body, or nil when the exchange failed (within 120 s: a
-    /// login waits its turn behind the others for BCrypt).
-    private static func exchange(_ request: [UInt8], host: String, port: UInt16) -> (status: Int, body: String)? {
+    /// One login: its HTTP status and `Retry-After`, or nil when the exchange failed (within
+    /// 120 s: a login waits its turn behind the others for BCrypt).
+    private static func exchange(_ request: [UInt8], host: String, port: UInt16) -> (status: Int, retryAfter: String?)? {
         guard let reply = try? HTTPExchange.send(request, host: host, port: port, timeoutMillis: 120_000),
               let status = HTTPExchange.status(reply.statusLine) else { return nil }
-        return (status, reply.body)
-    }
-
-    /// The seconds a refusal's JSON body says to wait (`"retryAfter":"N"`).
-    private static func retryAfter(_ body: String) -> Int? {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any] else { return nil }
-        return (object["retryAfter"] as? String).flatMap { Int($0) }
+        return (status, reply.headers["retry-after"])
     }
 
     /// Stops every client (after its login in flight) and says what they did.
