@@ -2,6 +2,7 @@ import AkisConfig
 import Foundation
 import Hummingbird
 import HummingbirdWebSocket
+import Ingest
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -45,16 +46,20 @@ public struct Daemon {
         let log: @Sendable (String) -> Void = { logger.info("\($0)") }
         let metrics = DaemonMetrics(), readiness = Readiness(), heartbeats = Heartbeats(), shared = SharedParts()
         shared.offer(FeedSources())
-        let database = try configuration.databaseURL.map {
-            try Database(conninfo: $0, pool: configuration.databasePool, schemas: Self.schemas(modules), log: log)
+        // The assembly blocks (the first connection and the migrations; modules read checkpoints
+        // and open the spool): off the cooperative pool, which the services need from the start.
+        let (database, built) = try await withTaskExecutorPreference(BlockingExecutor.shared) {
+            let database = try configuration.databaseURL.map {
+                try Database(conninfo: $0, pool: configuration.databasePool, schemas: Self.schemas(modules), log: log)
+            }
+            if let database {
+                database.prepare()
+                readiness.add("database") { database.missing }
+            }
+            let context = ModuleContext(configuration: configuration, logger: logger, database: database, metrics: metrics,
+                                        readiness: readiness, heartbeats: heartbeats, shared: shared)
+            return (database, try modules.map { try $0.init(context: context) })
         }
-        if let database {
-            database.prepare()
-            readiness.add("database") { database.missing }
-        }
-        let context = ModuleContext(configuration: configuration, logger: logger, database: database, metrics: metrics,
-                                    readiness: readiness, heartbeats: heartbeats, shared: shared)
-        let built = try modules.map { try $0.init(context: context) }
 
         let router = Router(context: DaemonRequestContext.self)
         Self.addOperatorRoutes(to: router, metrics: metrics, readiness: readiness, localOnly: configuration.operatorRoutes == .local)

@@ -5,6 +5,7 @@ extension LibpqConnection {
     /// On failure the server has stored none of them (COPY is all or nothing).
     @discardableResult
     public func copyIn(_ sql: String, data: [UInt8]) throws -> Int {
+        try refuseOnCooperativePool(sql)
         guard let start = PQexec(connection, sql) else { throw statementError(sql) }
         let status = PQresultStatus(start)
         if status != PGRES_COPY_IN {

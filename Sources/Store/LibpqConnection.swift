@@ -1,5 +1,6 @@
 import CLibPQ
 import Glibc
+import Ingest
 
 /// Why a PostgreSQL operation failed.
 public enum LibpqError: Error, CustomStringConvertible, Equatable {
@@ -34,6 +35,7 @@ public final class LibpqConnection {
     /// Connects with a libpq connection string (`host=/path port=5432 dbname=akis` or a
     /// `postgresql://` URL).
     public init(conninfo: String) throws {
+        try CooperativePool.refuseBlocking("connecting with libpq")
         guard let c = PQconnectdb(conninfo) else { throw LibpqError.connection(message: "out of memory") }
         guard PQstatus(c) == CONNECTION_OK else {
             let message = String(cString: PQerrorMessage(c)).trimmingTrailingWhitespace()
@@ -54,6 +56,7 @@ public final class LibpqConnection {
     /// Runs one or more statements; returns the result of the last.
     @discardableResult
     public func execute(_ sql: String) throws -> QueryResult {
+        try refuseOnCooperativePool(sql)
         guard let result = PQexec(connection, sql) else {
             throw LibpqError.statement(sql: sql, sqlState: "", message: String(cString: PQerrorMessage(connection)))
         }
@@ -64,6 +67,7 @@ public final class LibpqConnection {
     /// Runs one statement with text parameters ($1, $2, …); `nil` is SQL NULL.
     @discardableResult
     public func execute(_ sql: String, parameters: [String?]) throws -> QueryResult {
+        try refuseOnCooperativePool(sql)
         var cStrings = parameters.map { $0.map { strdup($0) } ?? nil }
         defer { cStrings.forEach { free($0) } }
         let result = cStrings.withUnsafeMutableBufferPointer { values in
@@ -81,6 +85,11 @@ public final class LibpqConnection {
     /// Whether the server can `CREATE EXTENSION name` (it is installed on the server's disk).
     public func isExtensionAvailable(_ name: String) throws -> Bool {
         try execute("SELECT 1 FROM pg_available_extensions WHERE name = $1", parameters: [name]).rows.count == 1
+    }
+
+    /// libpq blocks until the server answers: never on the cooperative pool.
+    func refuseOnCooperativePool(_ sql: String) throws {
+        try CooperativePool.refuseBlocking("libpq \(String(sql.prefix(60)).debugDescription)")
     }
 
     var errorMessage: String { String(cString: PQerrorMessage(connection)).trimmingTrailingWhitespace() }

@@ -5,6 +5,7 @@ import Auth
 import Daemon
 import Events
 import Foundation
+import Ingest
 import Logging
 import Store
 import Synchronization
@@ -45,7 +46,14 @@ struct Serve: AsyncParsableCommand {
         }
         var logger = Logger(label: "akis")
         logger.logLevel = .info
-        if settings.symbolsFromExchange { Self.addExchangeSymbols(to: &settings, logger: logger) }
+        if settings.symbolsFromExchange {
+            // It waits for the database (at most the pool's timeouts): off the cooperative pool.
+            settings = await withTaskExecutorPreference(BlockingExecutor.shared) { [settings] in
+                var settings = settings
+                Self.addExchangeSymbols(to: &settings, logger: logger)
+                return settings
+            }
+        }
         do {
             try await Daemon(configuration: settings, logger: logger, readyFile: readyFile).run(Self.modules)
         } catch let error as ThreadFailure {

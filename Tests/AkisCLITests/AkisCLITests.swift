@@ -72,10 +72,11 @@ final class AkisProcess: @unchecked Sendable {
     }
 
     func wait(timeoutSeconds: Double = 60) -> RunResult {
+        expectOffThePool("waiting for akis \(process.arguments?.first ?? "")")
         let deadline = Date().addingTimeInterval(timeoutSeconds)
-        while process.isRunning && Date() < deadline { usleep(20_000) }
-        if process.isRunning { process.terminate(); process.waitUntilExit() }
-        process.waitUntilExit()
+        while process.isRunning && Date() < deadline { sleepBlocking(.microseconds(20_000)) }
+        if process.isRunning { process.terminate(); process.waitUntilExit() }  // blocking-checked
+        process.waitUntilExit()  // blocking-checked
         return RunResult(status: process.terminationStatus,
                          stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
                          stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")
@@ -90,7 +91,7 @@ func scratchFile(_ name: String) -> String {
     return dir.appendingPathComponent(name).path
 }
 
-@Suite(.serialized, .timeLimit(.minutes(10))) struct AkisCLITests {
+@Suite(.offThePool, .serialized, .timeLimit(.minutes(10))) struct AkisCLITests {
     @Test func badOptionsGiveSpecificMessages() throws {
         let synth = try akis("synth", "--symbols", "99", "--out", scratchFile("x.akrec"))
         #expect(synth.status != 0)
@@ -157,7 +158,7 @@ func scratchFile(_ name: String) -> String {
         // Stop the recorder only once it has read the whole stream (the sender's close).
         let deadline = Date().addingTimeInterval(30)
         while !((try? String(contentsOfFile: recorder.errPath, encoding: .utf8)) ?? "").contains("sender disconnected") && Date() < deadline {
-            usleep(20_000)
+            sleepBlocking(.microseconds(20_000))
         }
         recorder.process.interrupt()
         let recorded = recorder.wait()
@@ -187,7 +188,7 @@ func scratchFile(_ name: String) -> String {
         let deadline = Date().addingTimeInterval(30)
         while (try? String(contentsOfFile: ready, encoding: .utf8))?.isEmpty ?? true {
             if Date() > deadline || !serve.process.isRunning { throw CLIFailure("serve did not start: \(serve.wait().stderr)") }
-            usleep(20_000)
+            sleepBlocking(.microseconds(20_000))
         }
         let lines = try String(contentsOfFile: ready, encoding: .utf8).split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
         guard let feed = lines.first(where: { $0.first == "feed" }), feed.count == 3, feed[1] == "e2e",
@@ -202,7 +203,7 @@ func scratchFile(_ name: String) -> String {
         while Date() < deadline {
             let log = (try? String(contentsOfFile: serve.errPath, encoding: .utf8)) ?? ""
             if log.contains(text) { return }
-            usleep(50_000)
+            sleepBlocking(.microseconds(50_000))
         }
     }
 
@@ -270,12 +271,12 @@ func scratchFile(_ name: String) -> String {
         func summaries(_ text: String) -> Int {
             serve.log.split(separator: "\n").filter { $0.contains("[akis] received ") && $0.contains(text) && !$0.contains("stopped:") }.count
         }
-        sleep(3)
+        sleepBlocking(.seconds(3))
         #expect(summaries("decoded 0;") == 1, "one line for the idle start, not one every 500 ms: \(serve.log)")
         let sample = packageRoot.appendingPathComponent("Samples/bist-sample.akrec").path
         #expect(try akis("replay", sample, "--to", address, "--speed", "max").status == 0)
         waitForLog(serve, "delivered store 59,705")
-        sleep(3)
+        sleepBlocking(.seconds(3))
         let after = summaries("decoded 59,705;")
         #expect(after >= 1 && after <= 2, "the final counts once (twice if the last ticks came in a later interval), got \(after)")
         let (_, result) = stopServe(serve, after: "delivered store 59,705")
@@ -352,7 +353,7 @@ func scratchFile(_ name: String) -> String {
         waitForLog(serve, "received SIGINT: draining and stopping")
         serve.process.terminate()  // SIGTERM, as a wrapper script sends
         waitForLog(serve, "received SIGTERM: already draining")
-        usleep(300_000)
+        sleepBlocking(.microseconds(300_000))
         #expect(serve.process.isRunning, "still draining: the client has not answered the close")
         let second = Date()
         serve.process.terminate()
@@ -753,7 +754,7 @@ func scratchFile(_ name: String) -> String {
             let db = try LibpqConnection(conninfo: url)
             let deadline = Date().addingTimeInterval(60)
             while Date() < deadline, (try? db.execute("SELECT count(*) FROM market_ticks").rows[0][0].flatMap { Int($0) }) ?? 0 < 150_000 {
-                usleep(5_000)
+                sleepBlocking(.microseconds(5_000))
             }
             kill(serve.process.processIdentifier, SIGKILL)
             _ = serve.wait()
@@ -768,7 +769,7 @@ func scratchFile(_ name: String) -> String {
             #expect(try akis("replay", recording, "--to", address2, "--speed", "max").status == 0)
             let drained = Date().addingTimeInterval(60)
             while Date() < drained, (try? db.execute("SELECT count(*) FROM market_ticks").rows[0][0].flatMap { Int($0) }) ?? 0 < total {
-                usleep(20_000)
+                sleepBlocking(.microseconds(20_000))
             }
             let (stopped, result) = stopServe(again, after: "stored ")
             #expect(result.stderr.contains("resuming sequence tracking after feed 1 at"), "\(result.stderr)")
@@ -858,7 +859,7 @@ func waitForBoundPort(_ p: AkisProcess) throws -> Int {
            let port = address.split(separator: ":").last.flatMap({ Int($0) }) {
             return port
         }
-        usleep(20_000)
+        sleepBlocking(.microseconds(20_000))
     }
     throw CancellationError()
 }

@@ -119,7 +119,9 @@ extension AkisCLITests {
                 guard serve.process.isRunning, counter.process.isRunning else { throw CLIFailure("serve: \(serve.log)\nsubscribe: \(counter.log)") }
                 return counter.log.contains("received 2 messages")
             }
-            let replay = try akis("replay", recording, "--to", address, "--multicast-interface", "127.0.0.1", "--speed", "max")
+            // At the recorded pace: the reader publishes depth every 100 ms of the wall clock, so a
+            // session sent faster than that could end before a snapshot's time has any depth.
+            let replay = try akis("replay", recording, "--to", address, "--multicast-interface", "127.0.0.1", "--speed", "1")
             #expect(replay.status == 0, "\(replay.stderr)")
 
             let model = ITCHModel(session)

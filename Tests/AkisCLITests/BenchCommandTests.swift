@@ -1,10 +1,11 @@
 import Bench
 import Foundation
+import TestSupport
 import Testing
 
 /// `akis bench` end to end: a private PostgreSQL, a daemon, real WebSocket clients. Checks the
 /// report's counts, never its timings.
-@Suite(.serialized, .timeLimit(.minutes(5))) struct BenchCommandTests {
+@Suite(.offThePool, .serialized, .timeLimit(.minutes(5))) struct BenchCommandTests {
     func output(at path: String) throws -> BenchOutput {
         try JSONDecoder().decode(BenchOutput.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
     }
@@ -127,7 +128,7 @@ import Testing
         let deadline = Date().addingTimeInterval(120)
         while !bench.log.contains("bench: 2 s: sent") {
             guard Date() < deadline, bench.process.isRunning else { Issue.record("no progress: \(bench.wait(timeoutSeconds: 0))"); return }
-            usleep(50_000)
+            sleepBlocking(.microseconds(50_000))
         }
         kill(bench.process.processIdentifier, SIGINT)
         let run = bench.wait(timeoutSeconds: 60)

@@ -94,7 +94,7 @@ extension AkisCLITests {
             try expectEveryTick(try recordedTicks(sample), in: broker, from: serve)
             let deadline = Date().addingTimeInterval(30)
             let events = Int64(try LibpqConnection(conninfo: url).execute("SELECT count(*) FROM event_store WHERE topic = 'market-events'").rows[0][0] ?? "") ?? 0
-            while try relayPosition(url) < events && Date() < deadline { usleep(50_000) }
+            while try relayPosition(url) < events && Date() < deadline { sleepBlocking(.microseconds(50_000)) }
             try expectEveryStoredEvent(url, in: broker)
             let metrics = try httpGet(http, "/metrics").body
             #expect(metrics.contains("akis_events_relayed_total \(events)"), "\(metrics.split(separator: "\n").filter { $0.contains("relay") })")
@@ -153,7 +153,7 @@ extension AkisCLITests {
             let db = try LibpqConnection(conninfo: url)
             let deadline = Date().addingTimeInterval(60)
             while Date() < deadline, (try? db.execute("SELECT count(*) FROM market_ticks").rows[0][0].flatMap { Int($0) }) ?? 0 < ticks.count / 2 {
-                usleep(2_000)
+                sleepBlocking(.microseconds(2_000))
             }
             kill(serve.process.processIdentifier, SIGKILL)
             _ = serve.wait()
@@ -166,12 +166,12 @@ extension AkisCLITests {
             #expect(try akis("replay", recording, "--to", address2, "--speed", "max").status == 0)
             let drained = Date().addingTimeInterval(60)
             while Date() < drained, (try? db.execute("SELECT count(*) FROM market_ticks").rows[0][0].flatMap { Int($0) }) ?? 0 < ticks.count {
-                usleep(20_000)
+                sleepBlocking(.microseconds(20_000))
             }
             try expectEveryTick(ticks, in: broker, from: again)
             let all = Int64(try db.execute("SELECT count(*) FROM event_store WHERE topic = 'market-events'").rows[0][0] ?? "") ?? 0
             let relayDeadline = Date().addingTimeInterval(30)
-            while try relayPosition(url) < all && Date() < relayDeadline { usleep(50_000) }
+            while try relayPosition(url) < all && Date() < relayDeadline { sleepBlocking(.microseconds(50_000)) }
             try expectEveryStoredEvent(url, in: broker)
             let (_, result) = stopServe(again, after: "stored ")
             #expect(result.status == 0, "\(result.stderr)")
@@ -196,7 +196,7 @@ extension AkisCLITests {
             // busy test machine may not leave for a while.
             let live = Date().addingTimeInterval(60)
             while Date() < live, !(try httpGet(http, "/metrics").body.split(separator: "\n").contains { $0.hasPrefix("akis_kafka_market_catching_up 0") }) {
-                usleep(50_000)
+                sleepBlocking(.microseconds(50_000))
             }
             #expect(try akis("replay", recording, "--to", address, "--speed", "max").status == 0)
             waitForLog(serve, "stored \(ticks.count.formatted(.number.grouping(.automatic).locale(Locale(identifier: "en_US"))))")

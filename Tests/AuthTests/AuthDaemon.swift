@@ -8,6 +8,7 @@ import ServiceLifecycle
 import Store
 import Synchronization
 import TestSupport
+import Testing
 
 /// A real daemon with the events and auth modules on a scratch database: its HTTP address, its
 /// database and its maildir. `stop()` ends it cleanly (a service that returns stops the group).
@@ -21,7 +22,7 @@ final class AuthDaemon {
         let services: [any Service]
         init(context: ModuleContext) throws {
             let id = UUID(uuidString: context.configuration.settings(StopperSettings.self).id)!
-            services = [ThreadService(name: "test-stopper", stop: {}) { while AuthDaemon.running.withLock({ $0.contains(id) }) { usleep(2_000) } }]
+            services = [ThreadService(name: "test-stopper", stop: {}) { while AuthDaemon.running.withLock({ $0.contains(id) }) { sleepBlocking(.microseconds(2_000)) } }]
         }
     }
 

@@ -5,7 +5,7 @@ import Testing
 
 /// The reference's three auth sequences (register, login, refresh), every branch, over real HTTP
 /// against a real daemon and PostgreSQL.
-@Suite(.serialized, .timeLimit(.minutes(5))) struct AuthModuleTests {
+@Suite(.offThePool, .serialized, .timeLimit(.minutes(5))) struct AuthModuleTests {
     @Test func registerVerifyLoginRefreshLogout() async throws {
         try await withScratchDatabase { url in
             let d = try await AuthDaemon(url: url)

@@ -1,6 +1,7 @@
 @testable import Auth
 import Crypto
 import Foundation
+import Ingest
 import HummingbirdBcrypt
 import JWTKit
 import TestSupport
@@ -18,6 +19,7 @@ import Testing
 
     /// Runs Debian's Python on `script` with `arguments`; its stdout, or a failure with its stderr.
     static func runPython(_ script: String, _ arguments: [String]) throws -> String {
+        try CooperativePool.refuseBlocking("running python3")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
         process.arguments = ["-c", script] + arguments
@@ -28,11 +30,11 @@ import Testing
         let deadline = Date().addingTimeInterval(60)
         while process.isRunning {
             if Date() > deadline { kill(process.processIdentifier, SIGKILL); throw AuthTestFailure("python did not finish within 60 s") }
-            usleep(10_000)
+            sleepBlocking(.microseconds(10_000))
         }
-        let said = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let said = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)  // blocking-checked
         guard process.terminationStatus == 0 else {
-            throw AuthTestFailure("python failed: \(String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))")
+            throw AuthTestFailure("python failed: \(String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))")  // blocking-checked
         }
         return said.trimmingCharacters(in: .whitespacesAndNewlines)
     }

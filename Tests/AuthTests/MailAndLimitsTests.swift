@@ -1,9 +1,10 @@
 @testable import Auth
 import AkisConfig
 import Foundation
+import TestSupport
 import Testing
 
-@Suite struct MailAndLimitsTests {
+@Suite(.offThePool) struct MailAndLimitsTests {
     @Test func messagesAreRFC5322WithNoHeaderInjection() {
         let id = UUID()
         let m = MailMessage(from: "Akis <no-reply@akis.example>", to: "ayşe@example.com\r\nBcc: victim@example.com", subject: "Doğrulama\nBcc: x@y.z",

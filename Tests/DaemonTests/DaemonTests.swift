@@ -38,7 +38,7 @@ import Testing
             context.metrics.counter("first_things", "Things the first module counted") { 42 }
             context.readiness.add("first") { DaemonTests.ready.load(ordering: .relaxed) ? nil : "waiting for the test" }
             services = [ThreadService(name: "first-thread", stop: { DaemonTests.stopFirst.store(true, ordering: .releasing) }) {
-                while !DaemonTests.stopFirst.load(ordering: .acquiring) { usleep(1_000) }
+                while !DaemonTests.stopFirst.load(ordering: .acquiring) { sleepBlocking(.microseconds(1_000)) }
                 DaemonTests.journal.withLock { $0.append("first stopped") }
             }]
         }
@@ -61,7 +61,7 @@ import Testing
                     DaemonTests.journal.withLock { $0.append("second stopped") }
                 }) {},
                 // A source that ends by itself when the test says so, which stops the group.
-                ThreadService(name: "trigger", stop: {}) { while !DaemonTests.finish.load(ordering: .acquiring) { usleep(1_000) } },
+                ThreadService(name: "trigger", stop: {}) { while !DaemonTests.finish.load(ordering: .acquiring) { sleepBlocking(.microseconds(1_000)) } },
             ]
         }
 

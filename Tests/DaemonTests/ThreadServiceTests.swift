@@ -26,17 +26,17 @@ import Testing
             [
                 PeriodicService(name: "summary", every: .milliseconds(20), last: { self.record("summary") }) {},
                 ThreadService(name: "sink") {
-                    while !self.middleDone.load(ordering: .acquiring) { usleep(1_000) }
+                    while !self.middleDone.load(ordering: .acquiring) { sleepBlocking(.microseconds(1_000)) }
                     self.record("sink")
                 },
                 ThreadService(name: "middle") {
-                    while !self.sourceDone.load(ordering: .acquiring) { usleep(1_000) }
-                    usleep(20_000)
+                    while !self.sourceDone.load(ordering: .acquiring) { sleepBlocking(.microseconds(1_000)) }
+                    sleepBlocking(.microseconds(20_000))
                     self.record("middle")
                     self.middleDone.store(true, ordering: .releasing)
                 },
                 ThreadService(name: "source", stop: { self.stopSource.store(true, ordering: .releasing) }) {
-                    while !self.stopSource.load(ordering: .acquiring) { usleep(1_000) }
+                    while !self.stopSource.load(ordering: .acquiring) { sleepBlocking(.microseconds(1_000)) }
                     self.record("source")
                     self.sourceDone.store(true, ordering: .releasing)
                 },
@@ -65,7 +65,7 @@ import Testing
     @Test func aFailingThreadStopsTheGroupAndItsErrorComesOut() async throws {
         let chain = Chain()
         let failing = ThreadService(name: "failing") {
-            usleep(50_000)
+            sleepBlocking(.microseconds(50_000))
             throw Broken()
         }
         let group = ServiceGroup(configuration: .init(services: (chain.services + [failing]).map {

@@ -8,7 +8,7 @@ import TestSupport
 import Testing
 
 /// CandleClosed from the stored candles, against the real server.
-@Suite(.timeLimit(.minutes(2))) struct CandleClosedProducerTests {
+@Suite(.offThePool, .timeLimit(.minutes(2))) struct CandleClosedProducerTests {
     static let logger = Logger(label: "candle-closed-test")
 
     func told(_ url: String) throws -> [[String?]] {

@@ -10,7 +10,7 @@ import TestSupport
 import Testing
 
 /// The consumer framework's guarantees, with consumers defined here, against the real server.
-@Suite(.timeLimit(.minutes(3))) struct EventConsumersTests {
+@Suite(.offThePool, .timeLimit(.minutes(3))) struct EventConsumersTests {
     static let logger = Logger(label: "consumers-test")
 
     /// Writes each event it handles into `ledger`, in the same transaction; fails on the order ids

@@ -9,7 +9,7 @@ import Testing
 
 /// The event store against the real server: appends commit with the caller's change or not at
 /// all, chains stay intact under concurrent writers, and `AuditVerification` finds tampering.
-@Suite(.timeLimit(.minutes(3))) struct EventStoreTests {
+@Suite(.offThePool, .timeLimit(.minutes(3))) struct EventStoreTests {
     static let logger = Logger(label: "events-test")
 
     func migrate(_ url: String) throws {
@@ -128,7 +128,7 @@ import Testing
 
 /// Retention takes each topic's oldest events as a prefix of its chain and keeps the last one's
 /// hash as the checkpoint: the rest still verifies, and tampering is still found.
-@Suite(.timeLimit(.minutes(3))) struct EventRetentionTests {
+@Suite(.offThePool, .timeLimit(.minutes(3))) struct EventRetentionTests {
     static let logger = Logger(label: "retention-test")
 
     @Test func retentionKeepsTheChainVerifiable() async throws {

@@ -13,7 +13,7 @@ import Testing
 
 /// A module assembled after the events module appends its events in its own transactions and
 /// registers a consumer, through the parts the events module offers.
-@Suite(.serialized, .timeLimit(.minutes(3))) struct EventsModuleTests {
+@Suite(.offThePool, .serialized, .timeLimit(.minutes(3))) struct EventsModuleTests {
     static let stop = Mutex(false)
 
     struct NotesModule: DaemonModule {
@@ -38,7 +38,7 @@ import Testing
             try context.shared.take(EventConsumers.self, for: Self.name).register(Noted())
             client = context.database!.client
             // A source that ends when the test says so, which stops the daemon.
-            services = [ThreadService(name: "notes-stop", stop: {}) { while !EventsModuleTests.stop.withLock({ $0 }) { usleep(1_000) } }]
+            services = [ThreadService(name: "notes-stop", stop: {}) { while !EventsModuleTests.stop.withLock({ $0 }) { sleepBlocking(.microseconds(1_000)) } }]
         }
 
         func addRoutes(to router: Router<DaemonRequestContext>) {

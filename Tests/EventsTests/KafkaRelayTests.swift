@@ -8,7 +8,7 @@ import TestSupport
 import Testing
 
 /// The relay against a real Kafka-protocol broker (tansu) and the real server.
-@Suite(.timeLimit(.minutes(3))) struct KafkaRelayTests {
+@Suite(.offThePool, .timeLimit(.minutes(3))) struct KafkaRelayTests {
     static let logger = Logger(label: "relay-test")
 
     func prepare(_ url: String) throws {

@@ -10,7 +10,7 @@ import TestSupport
 import Testing
 
 /// TradingSessionChanged from the calendar, against the real server, with a clock the test sets.
-@Suite(.timeLimit(.minutes(2))) struct TradingSessionWatcherTests {
+@Suite(.offThePool, .timeLimit(.minutes(2))) struct TradingSessionWatcherTests {
     static let logger = Logger(label: "session-test")
 
     func changes(_ url: String) throws -> [[String?]] {

@@ -8,7 +8,7 @@ import TestSupport
 
 /// A `bist-itch` feed on the real reader: MoldUDP64 packets over multicast on loopback, gaps
 /// recovered from a test rewinder, losses announced; the ticks checked against the books' model.
-@Suite(.serialized, .timeLimit(.minutes(2))) struct BISTITCHFeedTests {
+@Suite(.offThePool, .serialized, .timeLimit(.minutes(2))) struct BISTITCHFeedTests {
     static let symbols = try! SymbolTable(BISTMarket.bist30.prefix(8))
 
     /// The ticks the books make of the whole session, computed without the reader.
@@ -38,7 +38,7 @@ import TestSupport
         let sender = try Socket.connect(to: group, multicastInterface: "127.0.0.1")
         for (i, p) in packets.enumerated() {
             try p.bytes.withUnsafeBytes { try sender.send($0) }
-            if i % 64 == 63 { usleep(1_000) }
+            if i % 64 == 63 { sleepBlocking(.microseconds(1_000)) }
         }
     }
 

@@ -3,6 +3,7 @@ import Foundation
 import Ingest
 import RingBuffer
 import Synchronization
+import TestSupport
 import Testing
 
 /// Keeps every tick it is given (read it after the lane has finished).
@@ -68,7 +69,7 @@ final class ReaderHarness: @unchecked Sendable {
         let deadline = Date().addingTimeInterval(seconds)
         while !condition() {
             if Date() > deadline { return false }
-            usleep(5_000)
+            sleepBlocking(.microseconds(5_000))
         }
         return true
     }
@@ -104,7 +105,7 @@ func listenFeed(_ transport: String = "tcp", format: FeedFormat = .binary, id: U
     FeedEndpoint(name: name, id: id, address: try! FeedAddress(parsing: "\(transport)://127.0.0.1:0"), format: format)
 }
 
-@Suite(.serialized, .timeLimit(.minutes(3))) struct FeedReaderTests {
+@Suite(.offThePool, .serialized, .timeLimit(.minutes(3))) struct FeedReaderTests {
     @Test(arguments: ReceivePath.allCases)
     func everyTickOfAReplayedRecordingReachesTheConsumerInOrder(path: ReceivePath) throws {
         let h = try ReaderHarness([listenFeed()], path: path)
@@ -226,7 +227,7 @@ func listenFeed(_ transport: String = "tcp", format: FeedFormat = .binary, id: U
         let calmStart = Date()
         for chunk in stride(from: 0, to: calm.count, by: 100) {
             try encoded(BinaryFrameCodec.self, Array(calm[chunk..<(chunk + 100)])).withUnsafeBytes { try calmSocket.send($0) }
-            usleep(2_000)
+            sleepBlocking(.microseconds(2_000))
         }
         try floodSender.join()
         h.waitFor { h.consumer.count.load(ordering: .relaxed) >= flood.count + calm.count }
@@ -281,7 +282,7 @@ func listenFeed(_ transport: String = "tcp", format: FeedFormat = .binary, id: U
     }
 }
 
-@Suite(.serialized, .timeLimit(.minutes(3))) struct PipelineTests {
+@Suite(.offThePool, .serialized, .timeLimit(.minutes(3))) struct PipelineTests {
     /// Two reader threads, each with its own ring, feeding one pipeline that shares their doorbell.
     @Test func twoReaderThreadsFeedOnePipeline() throws {
         let doorbell = Doorbell()
@@ -305,7 +306,7 @@ func listenFeed(_ transport: String = "tcp", format: FeedFormat = .binary, id: U
         }
         for s in senders { try s.join() }
         let deadline = Date().addingTimeInterval(20)
-        while consumer.count.load(ordering: .relaxed) < 40_000 && Date() < deadline { usleep(5_000) }
+        while consumer.count.load(ordering: .relaxed) < 40_000 && Date() < deadline { sleepBlocking(.microseconds(5_000)) }
         stop.store(true, ordering: .releasing)
         for w in workers.reversed() { try w.join() }
         #expect(consumer.ticks.filter { $0.feed == 1 }.map(\.sequence) == a.map(\.sequence))

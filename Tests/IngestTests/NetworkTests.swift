@@ -2,11 +2,12 @@ import Atomics
 import Foundation
 import Ingest
 import RingBuffer
+import TestSupport
 import Testing
 
 /// Runs `body` on a new thread; `join()` waits for it and rethrows its error.
 final class Worker<T: Sendable>: @unchecked Sendable {
-    private let done = DispatchSemaphore(value: 0)
+    private let done = DispatchSemaphore(value: 0)  // blocking-checked
     private var result: Result<T, Error>?
     init(_ body: @escaping @Sendable () throws -> T) {
         Thread { [self] in
@@ -15,14 +16,15 @@ final class Worker<T: Sendable>: @unchecked Sendable {
         }.start()
     }
     func join(timeoutSeconds: Double = 60) throws -> T {
-        guard done.wait(timeout: .now() + timeoutSeconds) == .success else { throw SocketError.timedOut }
+        try CooperativePool.refuseBlocking("joining a worker thread")
+        guard done.wait(timeout: .now() + timeoutSeconds) == .success else { throw SocketError.timedOut }  // blocking-checked
         return try result!.get()
     }
 }
 
 extension SocketError { static var timedOut: some Error { CancellationError() } }
 
-@Suite(.serialized, .timeLimit(.minutes(3))) struct RecordReplayTests {
+@Suite(.offThePool, .serialized, .timeLimit(.minutes(3))) struct RecordReplayTests {
     func synthRecording(rate: Double, duration: Double) throws -> (String, [[UInt8]]) {
         let path = temporaryPath("feed.akrec")
         let feed = try SyntheticFeed(.init(symbolCount: 10, rate: rate, duration: duration, seed: 5))
@@ -50,7 +52,7 @@ extension SocketError { static var timedOut: some Error { CancellationError() } 
         let report = try Replayer.replay(try RecordingReader(path: source), to: try Socket.connect(to: address), speed: .max)
         #expect(report.records == UInt64(payloads.count))
         let deadline = Date().addingTimeInterval(20)
-        while !sawDisconnect.load(ordering: .relaxed) && Date() < deadline { usleep(10_000) }
+        while !sawDisconnect.load(ordering: .relaxed) && Date() < deadline { sleepBlocking(.microseconds(10_000)) }
         stop.store(true, ordering: .relaxed)
         let recorded = try recording.join()
         #expect(recorded.connections == 1)
@@ -69,7 +71,7 @@ extension SocketError { static var timedOut: some Error { CancellationError() } 
         let report = try Replayer.replay(try RecordingReader(path: source), to: try Socket.connect(to: address), speed: .factor(4))
         #expect(report.records == UInt64(payloads.count))
         #expect(report.elapsedNanos > 300_000_000, "pacing was applied")
-        usleep(300_000)
+        sleepBlocking(.microseconds(300_000))
         stop.store(true, ordering: .relaxed)
         _ = try recording.join()
         var captured: [[UInt8]] = []

@@ -1,6 +1,7 @@
 import Atomics
 import Foundation
 import Ingest
+import TestSupport
 import Testing
 
 @Suite struct SequenceTrackerTests {
@@ -108,7 +109,7 @@ import Testing
 
 /// The futex doorbell between a ring's producer and its sleeping consumer: no lost wake-up, and a
 /// dozing consumer is woken early only by an urgent ring.
-@Suite(.timeLimit(.minutes(1))) struct DoorbellTests {
+@Suite(.offThePool, .timeLimit(.minutes(1))) struct DoorbellTests {
     /// A consumer that sleeps (with a 10 s timeout) whenever it has taken everything, against a
     /// producer that publishes one item at a time, rings, and waits until it is taken: the
     /// consumer falls asleep between items, and every ring wakes it (a lost one would leave the
@@ -155,13 +156,13 @@ import Testing
         }
         let start = Clock.monotonicNanos()
         dozer.start()
-        usleep(50_000)
+        sleepBlocking(.microseconds(50_000))
         bell.ring()  // not urgent: the dozer sleeps on
-        usleep(200_000)
+        sleepBlocking(.microseconds(200_000))
         #expect(woke.load(ordering: .acquiring) == 0, "an ordinary ring does not wake a dozing consumer")
         bell.ringUrgently()
         let deadline = Clock.monotonicNanos() + 10_000_000_000
-        while woke.load(ordering: .acquiring) == 0 && Clock.monotonicNanos() < deadline { usleep(1_000) }
+        while woke.load(ordering: .acquiring) == 0 && Clock.monotonicNanos() < deadline { sleepBlocking(.microseconds(1_000)) }
         let after = woke.load(ordering: .acquiring) - start
         #expect(after > 200_000_000 && after < 1_500_000_000, "woken by the urgent ring, not the 2 s timeout: \(after / 1_000_000) ms")
     }

@@ -9,7 +9,7 @@ import Testing
 /// The aggregator and the store writer together, as `serve` wires them (lane first, then the
 /// stage, on one thread here): every stored candle must equal the SQL aggregation of the stored
 /// trades of its minute, whatever way it got there.
-@Suite(.timeLimit(.minutes(5))) struct CandleStoreTests {
+@Suite(.offThePool, .timeLimit(.minutes(5))) struct CandleStoreTests {
     /// 2024-09-24T10:00:00Z.
     static let ten: Int64 = 1_727_172_000_000_000_000
     static let second = UTCTime.nanosPerSecond

@@ -12,7 +12,7 @@ final class StoreLog: Sendable {
     var all: [String] { lines.withLock { $0 } }
 }
 
-@Suite(.timeLimit(.minutes(3))) struct CopyBatchWriterTests {
+@Suite(.offThePool, .timeLimit(.minutes(3))) struct CopyBatchWriterTests {
     @Test func binaryCopyStoresEveryColumnExactly() throws {
         try withScratchDatabase { url in
             let db = try migrated(url)
@@ -122,7 +122,7 @@ final class StoreLog: Sendable {
     }
 }
 
-@Suite(.timeLimit(.minutes(3))) struct RejectedRowTests {
+@Suite(.offThePool, .timeLimit(.minutes(3))) struct RejectedRowTests {
     /// A row the schema refuses is reported with feed, sequence and reason; the rest of its batch
     /// is stored, and the checkpoint covers only stored rows.
     @Test func badRowsDoNotPoisonTheirBatch() throws {

@@ -14,7 +14,7 @@ func withScratchSchema(_ body: (LibpqConnection, String) throws -> Void) throws 
     try body(db, schema)
 }
 
-@Suite(.timeLimit(.minutes(3))) struct PostgresConnectionTests {
+@Suite(.offThePool, .timeLimit(.minutes(3))) struct PostgresConnectionTests {
     @Test func connectsToTheRealServer() throws {
         let db = try testDatabase()
         #expect(db.serverVersion >= 150_000)

@@ -7,7 +7,7 @@ import Testing
 
 /// The history API's reads against a real PostgreSQL: tick ranges with nanosecond bounds over
 /// microsecond storage, and the 5m/1h/1d candle views over stored 1-minute candles.
-@Suite(.timeLimit(.minutes(3))) struct MarketHistoryTests {
+@Suite(.offThePool, .timeLimit(.minutes(3))) struct MarketHistoryTests {
     @Test func tickRangesSelectExactlyTheStoredRowsInside() async throws {
         try await withScratchDatabase { url in try await withPool(url) { client in
             let db = try migrated(url)
@@ -154,7 +154,7 @@ import Testing
 }
 
 /// The exchange's tick size tables, stored from the directory and read back for orders.
-@Suite(.timeLimit(.minutes(2))) struct ExchangeInstrumentsTests {
+@Suite(.offThePool, .timeLimit(.minutes(2))) struct ExchangeInstrumentsTests {
     @Test func theLatestStoredLTableOfASymbolReadsBackAsATable() async throws {
         try await withScratchDatabase { url in try await withPool(url) { client in
             _ = try migrated(url)

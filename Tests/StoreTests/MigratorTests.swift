@@ -3,7 +3,7 @@ import Store
 import TestSupport
 import Testing
 
-@Suite(.timeLimit(.minutes(3))) struct MigratorTests {
+@Suite(.offThePool, .timeLimit(.minutes(3))) struct MigratorTests {
     @Test func migratesOnceAndAgainDoesNothing() throws {
         try withScratchDatabase { url in
             let db = try LibpqConnection(conninfo: url)

@@ -6,7 +6,7 @@ import Testing
 
 /// PostgreSQL really stopped and started again (a cluster of the suite's own): the writer keeps
 /// taking ticks into its spool, loses nothing and stores nothing twice.
-@Suite(.serialized, .timeLimit(.minutes(5))) struct OutageTests {
+@Suite(.offThePool, .serialized, .timeLimit(.minutes(5))) struct OutageTests {
     func options(_ spool: String) -> CopyBatchWriter.Options {
         var o = CopyBatchWriter.Options(spool: TickSpool.Options(directory: spool))
         o.maximumBatchTicks = 500

@@ -4,7 +4,7 @@ import Store
 import TestSupport
 import Testing
 
-@Suite(.timeLimit(.minutes(3))) struct StorageMaintenanceTests {
+@Suite(.offThePool, .timeLimit(.minutes(3))) struct StorageMaintenanceTests {
     /// Plain layout: partitions exist ahead of today, day partitions and candles past retention go,
     /// recent ones stay, and a second run changes nothing.
     @Test func plainLayoutKeepsHistoryInsideRetention() throws {

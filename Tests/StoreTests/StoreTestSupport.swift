@@ -66,6 +66,7 @@ final class PrivatePostgres {
     /// posix_spawn rather than Foundation's Process, whose exit detection relies on a descriptor
     /// that the PostgreSQL daemon started here would inherit and keep open.
     private static func shell(_ command: String) throws -> String {
+        try CooperativePool.refuseBlocking("running scripts/common.sh: \(command)")
         let dir = scratchDirectory("shell")
         let outPath = dir + "/stdout", errPath = dir + "/stderr"
         var actions = posix_spawn_file_actions_t()
@@ -83,7 +84,7 @@ final class PrivatePostgres {
         let spawned = posix_spawn(&pid, "/bin/bash", &actions, nil, &argv, environ)
         guard spawned == 0 else { throw StoreError("cannot run bash: \(String(cString: strerror(spawned)))") }
         var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}  // blocking-checked
         let text = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
         let problem = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
         try? FileManager.default.removeItem(atPath: dir)

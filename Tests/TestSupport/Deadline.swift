@@ -23,8 +23,8 @@ public func value<T: Sendable>(of task: Task<T, Never>, within limit: Duration, 
 }
 
 /// Polls `condition` every few milliseconds until it holds; throws `TestTimeout` after `limit`.
-/// The condition runs on the cooperative pool: a blocking one (a libpq query) holds one of its
-/// threads while it runs, so the default interval leaves them free most of the time; `eventually`
+/// The condition runs where the caller runs: a blocking one (a libpq query) needs a caller off the
+/// cooperative pool (`offThePool`, a suite with `.offThePool`), which libpq checks; `eventually`
 /// is the async form for conditions that need I/O.
 public func waitUntil(_ what: @autoclosure () -> String, within limit: Duration = .seconds(30),
                       every interval: Duration = .milliseconds(25), _ condition: () throws -> Bool) async throws {
@@ -44,14 +44,6 @@ public func eventually(_ what: @autoclosure () -> String, within limit: Duration
     while try await !condition() {
         guard ContinuousClock.now < deadline else { throw TestTimeout(what()) }
         try await Task.sleep(for: interval)
-    }
-}
-
-/// Runs blocking work (waiting for a process, a libpq query, a blocking socket) on a thread of its
-/// own, so that the other suites' async tests keep the cooperative pool (two threads on this machine).
-public func offThePool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread { continuation.resume(with: Result { try body() }) }.start()
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Ingest
+import Testing
 
 /// The fake AlgoLab (`scripts/fake-algolab`, Python's aiohttp and cryptography, independent of
 /// our Swift code) on a loopback port, with its test controls. Its deadlines: it starts within
@@ -18,6 +19,7 @@ public final class TestAlgoLab: @unchecked Sendable {
     /// `arguments` go to the fake (`--min-interval 0.2`, `--recording FILE`, …).
     public init(arguments: [String] = []) throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        try CooperativePool.refuseBlocking("starting the fake AlgoLab")
         output = NSTemporaryDirectory() + "akis-fake-algolab-\(UUID().uuidString).log"
         _ = FileManager.default.createFile(atPath: output, contents: nil)
         process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
@@ -40,7 +42,7 @@ public final class TestAlgoLab: @unchecked Sendable {
                 if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
                 throw TestAlgoLabFailure("the fake AlgoLab did not start (python3-aiohttp, python3-cryptography installed?): \(text)")
             }
-            usleep(20_000)
+            sleepBlocking(.microseconds(20_000))
         }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Store
+import Synchronization
 
 /// The private cluster that scripts/test starts, named by AKIS_TEST_DATABASE_URL. Tests that need
 /// it fail (never skip) without it.
@@ -23,7 +24,7 @@ public func testLayout() throws -> StorageLayout { try TestLayout.value.get() }
 private enum TestLayout {
     static let value = Result<StorageLayout, any Error> {
         let url = try testDatabaseURL()
-        let offered = try StorageLayout.detect(LibpqConnection(conninfo: url))
+        let offered = try detectOnAThreadOfItsOwn(url)
         guard let named = ProcessInfo.processInfo.environment["AKIS_TEST_LAYOUT"], !named.isEmpty else { return offered }
         guard let wanted = StorageLayout(rawValue: named) else {
             throw StoreError("AKIS_TEST_LAYOUT must be plain or timescale, not \(named)")
@@ -33,20 +34,41 @@ private enum TestLayout {
         }
         return offered
     }
+
+    /// The first caller may be on the cooperative pool, where libpq refuses to run: the one
+    /// detection of the process runs on a thread of its own, a connection's few milliseconds.
+    private static func detectOnAThreadOfItsOwn(_ url: String) throws -> StorageLayout {
+        let answer = Mutex<Result<StorageLayout, any Error>?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        Thread {
+            answer.withLock { $0 = Result { try StorageLayout.detect(LibpqConnection(conninfo: url)) } }
+            done.signal()
+        }.start()
+        guard done.wait(timeout: .now() + 60) == .success, let result = answer.withLock({ $0 }) else {
+            throw StoreError("the test server (\(url)) did not answer within 60 s")
+        }
+        return try result.get()
+    }
 }
 
 /// A database of one test's own on the test server, dropped afterwards; `body` gets its
-/// connection string.
+/// connection string. libpq blocks: call it off the cooperative pool.
 public func withScratchDatabase(_ body: (String) throws -> Void) throws {
-    let (url, drop) = try scratchDatabase()
-    defer { drop() }
-    try body(url)
+    let name = try createScratchDatabase()
+    defer { dropScratchDatabase(name) }
+    try body(scratchURL(name))
 }
 
+/// `withScratchDatabase` for async tests: the database is created and dropped off the pool.
 public func withScratchDatabase(_ body: (String) async throws -> Void) async throws {
-    let (url, drop) = try scratchDatabase()
-    defer { drop() }
-    try await body(url)
+    let name = try await offThePool { try createScratchDatabase() }
+    do {
+        try await body(scratchURL(name))
+    } catch {
+        _ = try? await offThePool { dropScratchDatabase(name) }
+        throw error
+    }
+    try await offThePool { dropScratchDatabase(name) }
 }
 
 /// A connection to `url` with the schema migrated for the layout under test.
@@ -56,12 +78,16 @@ public func migrated(_ url: String) throws -> LibpqConnection {
     return db
 }
 
-/// Creates the database; returns its connection string and what drops it.
-private func scratchDatabase() throws -> (String, () -> Void) {
-    let base = try testDatabaseURL()
-    let admin = try LibpqConnection(conninfo: base)
+/// Creates a database with a fresh name; returns the name.
+private func createScratchDatabase() throws -> String {
     let name = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
-    try admin.execute("CREATE DATABASE \(name)")
-    return ("\(base) dbname=\(name)", { _ = try? admin.execute("DROP DATABASE \(name) WITH (FORCE)") })
+    try LibpqConnection(conninfo: testDatabaseURL()).execute("CREATE DATABASE \(name)")
+    return name
+}
+
+private func scratchURL(_ name: String) throws -> String { "\(try testDatabaseURL()) dbname=\(name)" }
+
+private func dropScratchDatabase(_ name: String) {
+    _ = try? LibpqConnection(conninfo: testDatabaseURL()).execute("DROP DATABASE \(name) WITH (FORCE)")
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 import Ingest
 import Kafka
 
@@ -32,6 +33,7 @@ public final class TestKafkaBroker: @unchecked Sendable {
 
     /// Starts the broker and creates `topics` (name and partitions); at most 30 s.
     public init(topics: [(String, Int)]) throws {
+        try CooperativePool.refuseBlocking("starting tansu")
         let env = ProcessInfo.processInfo.environment
         guard let tansu = env["AKIS_TEST_TANSU"], !tansu.isEmpty, let python = env["AKIS_TEST_KAFKA_PYTHON"], !python.isEmpty else {
             throw Failure("AKIS_TEST_TANSU and AKIS_TEST_KAFKA_PYTHON are not set: run the suite with scripts/test, which installs the tansu broker and confluent-kafka under .akis/kafka")
@@ -61,7 +63,7 @@ public final class TestKafkaBroker: @unchecked Sendable {
                 stop()
                 throw Failure("tansu did not start on \(address): \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
             }
-            usleep(50_000)
+            sleepBlocking(.microseconds(50_000))
         }
         for (topic, partitions) in topics { try createTopic(topic, partitions: partitions) }
     }
@@ -93,15 +95,17 @@ public final class TestKafkaBroker: @unchecked Sendable {
 
     public func stop() {
         guard process.isRunning else { return }
+        expectOffThePool("stopping tansu")
         process.terminate()
         let deadline = Date().addingTimeInterval(10)
-        while process.isRunning && Date() < deadline { usleep(20_000) }
+        while process.isRunning && Date() < deadline { sleepBlocking(.microseconds(20_000)) }
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
     }
 
     /// Runs a helper to its end, killed after `seconds`.
     private func run(_ executable: String, _ arguments: [String], seconds: Double) throws -> (status: Int32, stdout: String, output: String) {
+        try CooperativePool.refuseBlocking("running \(URL(fileURLWithPath: executable).lastPathComponent) \(arguments.first ?? "")")
         let out = directory.appendingPathComponent("run-\(UUID().uuidString).out")
         let err = directory.appendingPathComponent("run-\(UUID().uuidString).err")
         _ = FileManager.default.createFile(atPath: out.path, contents: nil)
@@ -113,7 +117,7 @@ public final class TestKafkaBroker: @unchecked Sendable {
         p.standardError = try FileHandle(forWritingTo: err)
         try p.run()
         let deadline = Date().addingTimeInterval(seconds)
-        while p.isRunning && Date() < deadline { usleep(20_000) }
+        while p.isRunning && Date() < deadline { sleepBlocking(.microseconds(20_000)) }
         if p.isRunning { kill(p.processIdentifier, SIGKILL) }
         p.waitUntilExit()
         let stdout = (try? String(contentsOf: out, encoding: .utf8)) ?? ""

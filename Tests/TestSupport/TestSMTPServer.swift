@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 import Ingest
 
 /// A real SMTP server on a loopback port: Debian's aiosmtpd (python3-aiosmtpd, which scripts/test
@@ -17,6 +18,7 @@ public final class TestSMTPServer {
         port = try wanted ?? Int(Socket.bind(FeedAddress(transport: .tcp, host: "127.0.0.1", port: 0)).boundAddress.port)
         let directory = NSTemporaryDirectory() + "akis-smtp-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try CooperativePool.refuseBlocking("starting aiosmtpd")
         maildir = directory + "/box"
         log = directory + "/smtpd.log"
         _ = FileManager.default.createFile(atPath: log, contents: nil)
@@ -31,7 +33,7 @@ public final class TestSMTPServer {
                 stop()
                 throw TestSMTPFailure("aiosmtpd did not start on 127.0.0.1:\(port) (python3-aiosmtpd installed?): \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
             }
-            usleep(50_000)
+            sleepBlocking(.microseconds(50_000))
         }
     }
 

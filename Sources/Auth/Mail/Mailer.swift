@@ -1,4 +1,5 @@
 import Foundation
+import Ingest
 
 /// Sends mail through one of two real transports: files in a maildir, or a sendmail-compatible
 /// command. `send` is idempotent per message id for the maildir (a resent message replaces its
@@ -19,7 +20,9 @@ public struct Mailer: Sendable {
         self.from = from
     }
 
+    /// Blocks (a file, or a child process): call it off the cooperative pool.
     public func send(_ message: MailMessage) throws {
+        try CooperativePool.refuseBlocking("sending mail")
         switch transport {
         case .maildir(let directory): try deliver(message, into: directory)
         case .sendmail(let command): try pipe(message, to: command)

@@ -435,6 +435,7 @@ public final class KafkaMarketLane: TickConsumer, @unchecked Sendable {
 
     /// Runs `body` on a thread of its own at the lane's priority, and returns what it made.
     private static func atLanePriority<T>(_ body: @escaping @Sendable () throws -> T) throws -> T {
+        try CooperativePool.refuseBlocking("starting the Kafka market lane")
         let box = ResultBox<T>()
         let done = DispatchSemaphore(value: 0)
         let thread = Thread {
