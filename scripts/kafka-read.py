@@ -5,7 +5,8 @@ groups time out on tansu.
 
 Usage: kafka-read.py BROKER TOPIC COUNT TIMEOUT_SECONDS [CONTAINS | key=KEY]
 Prints the messages whose value contains CONTAINS, or whose key is KEY (all without either); stops once COUNT distinct
-values were printed, or when TIMEOUT_SECONDS pass (exit status 3, with what it read). Messages sent
+values were printed, or when TIMEOUT_SECONDS pass without a new one, or three times that in all (exit status 3, with
+what it read): a slow but steady producer on a busy machine is waited for, a stalled one is not. Messages sent
 twice (at least once) have the same bytes: both are printed, counted once.
 """
 import json
@@ -19,7 +20,8 @@ contains = sys.argv[5].encode() if len(sys.argv) > 5 else b""
 key_filter = None
 if contains.startswith(b"key="):
     key_filter, contains = contains[4:], b""
-deadline = time.monotonic() + timeout
+started = time.monotonic()
+deadline = started + timeout
 consumer = Consumer({"bootstrap.servers": broker, "group.id": "akis-tests", "enable.auto.commit": False,
                      "enable.partition.eof": False})
 metadata = consumer.list_topics(topic, timeout=max(1.0, deadline - time.monotonic()))
@@ -35,6 +37,8 @@ while len(seen) < count and time.monotonic() < deadline:
         continue
     if contains not in message.value() or (key_filter is not None and message.key() != key_filter):
         continue
+    if message.value() not in seen:
+        deadline = min(time.monotonic() + timeout, started + 3 * timeout)
     seen.add(message.value())
     key = message.key()
     print(json.dumps({"partition": message.partition(), "offset": message.offset(),
