@@ -153,7 +153,7 @@ public final class KafkaMarketLane: TickConsumer, @unchecked Sendable {
 
     public func consume(_ ticks: UnsafeBufferPointer<Tick>) {
         if !lowered { lowerOnce() }
-        let dropped = lane.dropped.load(ordering: .relaxed)
+        let dropped = lane.dropped.load(ordering: .acquiring)
         if dropped != droppedSeen {
             droppedSeen = dropped
             fallBehind("its ring was full")
@@ -318,13 +318,7 @@ public final class KafkaMarketLane: TickConsumer, @unchecked Sendable {
                 return
             }
         }
-        // What the ring dropped is stored (the store lane took it first) and must be reached too.
-        if let watermark = lane.dropWatermark {
-            for feed in feedNames.keys where sent[feed] != nil {
-                let dropped = watermark.highest(of: feed)
-                if dropped > (sent[feed]?.seq ?? 0) { target[feed] = max(target[feed] ?? 0, dropped) }
-            }
-        }
+        raiseTargetsToTheDrops()
         for (feed, goal) in target.sorted(by: { $0.key < $1.key }) {
             let from = sent[feed] ?? (0, Self.unknownTime)
             if from.seq >= goal {
@@ -388,7 +382,20 @@ public final class KafkaMarketLane: TickConsumer, @unchecked Sendable {
         _ = lane.ring.drain(maximum: 4096) { ticks in
             for t in ticks where t.sequence > 0 { target[t.feed] = max(target[t.feed] ?? 0, t.sequence) }
         }
-        droppedSeen = lane.dropped.load(ordering: .relaxed)
+        // Drops during the catch-up are part of it, not a new fall behind: counted as seen here,
+        // so they must be in the targets too (else the lane goes live without them). The count
+        // first: a drop after it is seen by `consume` and makes the lane fall behind again.
+        droppedSeen = lane.dropped.load(ordering: .acquiring)
+        raiseTargetsToTheDrops()
+    }
+
+    /// What the ring dropped is stored (the store lane took it first) and must be reached too.
+    private func raiseTargetsToTheDrops() {
+        guard let watermark = lane.dropWatermark else { return }
+        for feed in feedNames.keys where sent[feed] != nil {
+            let dropped = watermark.highest(of: feed)
+            if dropped > (sent[feed]?.seq ?? 0) { target[feed] = max(target[feed] ?? 0, dropped) }
+        }
     }
 
     /// The writer's checkpoint for `feed`: everything up to it is stored (or was skipped by the feed).

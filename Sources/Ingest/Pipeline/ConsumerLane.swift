@@ -54,7 +54,8 @@ public final class ConsumerLane: Sendable {
             case .drop:
                 lost = ticks.count - sent
                 dropWatermark?.record(UnsafeBufferPointer(rebasing: ticks[sent...]))
-                dropped.wrappingIncrement(by: UInt64(lost), ordering: .relaxed)
+                // Releasing: a consumer that reads the count with acquiring sees the watermark too.
+                dropped.wrappingIncrement(by: UInt64(lost), ordering: .releasing)
             }
         }
         // A consumer that dozes (tolerates delay) is woken only once a quarter of its ring is used.
