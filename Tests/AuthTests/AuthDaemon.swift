@@ -72,7 +72,9 @@ final class AuthDaemon {
         run = Task { try await Daemon(configuration: configuration, logger: Logger(label: "auth-test"), readyFile: readyFile).run(modules) }
         try await waitUntil("the ready file", within: .seconds(60)) { FileManager.default.fileExists(atPath: readyFile) }
         http = String(try String(contentsOfFile: readyFile, encoding: .utf8).split(separator: "\n").last!.dropFirst("http ".count))
-        db = try LibpqConnection(conninfo: url)
+        var connection: LibpqConnection?
+        try await offThePool { connection = try LibpqConnection(conninfo: url) }
+        db = connection!
     }
 
     func stop() async throws {

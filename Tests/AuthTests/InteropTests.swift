@@ -10,11 +10,9 @@ import Testing
 /// What Akis makes, others read, and the other way round: tokens with PyJWT and hashes with
 /// Python's bcrypt (Debian's python3-jwt and python3-bcrypt, which scripts/test installs).
 @Suite(.timeLimit(.minutes(2))) struct InteropTests {
-    /// `runPython` on a thread of its own, never on the cooperative pool.
+    /// `runPython` off the cooperative pool.
     static func python(_ script: String, _ arguments: [String] = []) async throws -> String {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread { continuation.resume(with: Result { try runPython(script, arguments) }) }.start()
-        }
+        try await offThePool { try runPython(script, arguments) }
     }
 
     /// Runs Debian's Python on `script` with `arguments`; its stdout, or a failure with its stderr.

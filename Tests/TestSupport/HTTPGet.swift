@@ -13,6 +13,7 @@ public func httpGet(_ hostPort: String, _ path: String) throws -> (status: Int, 
 /// (names lowercased) and body. `body` is sent as is (any bytes, invalid UTF-8 too).
 public func httpRequest(_ hostPort: String, _ method: String, _ path: String, headers: [(String, String)] = [], body: [UInt8] = [])
     throws -> (status: Int, headers: [String: String], body: String) {
+    try CooperativePool.refuseBlocking("an HTTP request over a blocking socket")
     let deadline = Clock.monotonicNanos() + 60_000_000_000
     let socket = try Socket.connect(to: FeedAddress(parsing: "tcp://\(hostPort)"))
     var head = "\(method) \(path) HTTP/1.1\r\nHost: \(hostPort)\r\nConnection: close\r\n"
@@ -41,16 +42,10 @@ public func httpRequest(_ hostPort: String, _ method: String, _ path: String, he
     return (status, fields, content)
 }
 
-/// `httpRequest` for async tests, on a thread of its own (as `httpGet`).
+/// `httpRequest` for async tests, off the cooperative pool (as `httpGet`).
 public func httpRequest(_ hostPort: String, _ method: String, _ path: String, headers: [(String, String)] = [], body: [UInt8] = []) async throws
     -> (status: Int, headers: [String: String], body: String) {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread {
-            continuation.resume(with: Result { () throws -> (status: Int, headers: [String: String], body: String) in
-                try httpRequest(hostPort, method, path, headers: headers, body: body)
-            })
-        }.start()
-    }
+    try await offThePool { try httpRequest(hostPort, method, path, headers: headers, body: body) }
 }
 
 /// The payload of a chunked HTTP body.
@@ -71,11 +66,9 @@ public struct HTTPFailure: Error, CustomStringConvertible {
     public var description: String { "bad HTTP response: \(text)" }
 }
 
-/// `httpGet` for async tests: the blocking socket I/O runs on a thread of its own, never on the
-/// cooperative pool, which the server under test may need to answer (two blocked pool threads on a
-/// two-core machine would leave it none).
+/// `httpGet` for async tests: the blocking socket I/O runs off the cooperative pool, which the
+/// server under test may need to answer (two blocked pool threads on a two-core machine would
+/// leave it none).
 public func httpGet(_ hostPort: String, _ path: String) async throws -> (status: Int, body: String) {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread { continuation.resume(with: Result { () throws -> (status: Int, body: String) in try httpGet(hostPort, path) }) }.start()
-    }
+    try await offThePool { try httpGet(hostPort, path) }
 }

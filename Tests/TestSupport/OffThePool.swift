@@ -5,12 +5,7 @@ import Testing
 /// Runs blocking work (waiting for a process, a libpq query, a blocking socket) on a thread of
 /// `BlockingExecutor`, so that the other suites' async tests keep the cooperative pool (two
 /// threads on this machine). The work stays in the calling task: `#expect` inside it reports to
-/// the test as anywhere else.
-public func offThePool<T: Sendable>(_ body: () throws -> T) async throws -> T {
-    try await withTaskExecutorPreference(BlockingExecutor.shared) { try body() }
-}
-
-/// `offThePool` for a body that also awaits: everything it runs without awaiting stays off the pool.
+/// the test as anywhere else. A body that also awaits keeps off the pool all it runs between awaits.
 public func offThePool<T: Sendable>(_ body: () async throws -> T) async throws -> T {
     try await withTaskExecutorPreference(BlockingExecutor.shared) { try await body() }
 }

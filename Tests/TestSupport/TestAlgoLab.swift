@@ -46,11 +46,9 @@ public final class TestAlgoLab: @unchecked Sendable {
         }
     }
 
-    /// `init` for async tests, on a thread of its own (never blocking the cooperative pool).
+    /// `init` for async tests, off the cooperative pool.
     public static func start(arguments: [String] = []) async throws -> TestAlgoLab {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread { continuation.resume(with: Result { try TestAlgoLab(arguments: arguments) }) }.start()
-        }
+        try await offThePool { try TestAlgoLab(arguments: arguments) }
     }
 
     deinit { stop() }

@@ -37,15 +37,12 @@ public final class TestSMTPServer {
         }
     }
 
-    /// `init` for async tests: its wait for the server runs on a thread of its own, never on the
-    /// cooperative pool (two blocked pool threads on a two-core machine would leave it none).
+    /// `init` for async tests: its wait for the server runs off the cooperative pool (two
+    /// blocked pool threads on a two-core machine would leave it none).
     public static func start(port: Int? = nil) async throws -> TestSMTPServer {
-        final class Box: @unchecked Sendable { var server: TestSMTPServer? }
-        let box = Box()
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            Thread { continuation.resume(with: Result { box.server = try TestSMTPServer(port: port) }) }.start()
-        }
-        return box.server!
+        var server: TestSMTPServer?
+        try await offThePool { server = try TestSMTPServer(port: port) }
+        return server!
     }
 
     deinit { stop() }
