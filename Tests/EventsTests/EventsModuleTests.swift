@@ -69,7 +69,13 @@ import Testing
             try await eventually("the consumer to apply the three events", within: .seconds(60)) {
                 try await offThePool { try LibpqConnection(conninfo: url).execute("SELECT count(*) FROM noted").rows } == [["3"]]
             }
-            let metrics = try await httpGet(http, "/metrics").body
+            // The consumer counts an event once its transaction has committed, a moment after the
+            // row is visible.
+            var metrics = ""
+            try await eventually("the consumer to count the three events", within: .seconds(30)) {
+                metrics = try await httpGet(http, "/metrics").body
+                return metrics.contains("akis_events_consumed_total 3")
+            }
             // Three notes, and the session's phase the events module recorded at start (TradingSessionChanged).
             #expect(metrics.contains("akis_events_appended_total 4") && metrics.contains("akis_events_consumed_total 3"), "\(metrics)")
             #expect(try db.execute("SELECT count(*) FROM event_store WHERE event_type = 'TradingSessionChanged'").rows == [["1"]])
