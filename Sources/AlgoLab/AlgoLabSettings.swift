@@ -16,8 +16,8 @@ public struct AlgoLabSettings: ModuleSettings {
     /// ca_file: a PEM file of certificates to trust besides the system's (a TLS proxy, a test server).
     public var caFile: String?
     /// min_request_interval: AlgoLab allows one request a second, counted as they arrive; requests
-    /// wait their turn, a tenth of a second apart more than that so that network jitter does not
-    /// bring two closer.
+    /// go one at a time, each this long after the reply to the one before (a tenth of a second
+    /// more than AlgoLab's limit, a margin for its clock). Zero sends requests at once.
     public var minimumRequestIntervalNanos: Int64 = 1_100_000_000
     /// request_timeout: a REST call that takes longer fails (as a transport error).
     public var requestTimeoutNanos: Int64 = 30_000_000_000

@@ -76,18 +76,28 @@ import TestSupport
     }
 
     @Test func requestsKeepToOnePerInterval() async throws {
-        // The fake answers 429 to a request that arrives less than 0.3 s after the one before; the
-        // client keeps 0.6 s, a margin for a busy machine (as the default keeps 1.1 s for AlgoLab's 1 s).
+        // The fake answers 429 to a request that arrives less than 0.3 s after the one before. The
+        // client sends each request 0.6 s after the reply to the one before: an arrival comes
+        // before its reply, so no delay on a busy machine brings two arrivals closer.
         let fake = try await TestAlgoLab.start(arguments: ["--min-interval", "0.3"])
         let client = try client(fake, interval: .milliseconds(600))
         let hash = try await login(client)
-        let start = ContinuousClock.now
+        var start = ContinuousClock.now
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<4 { group.addTask { try await client.refreshSession(hash) } }
             try await group.waitForAll()
         }
         #expect(ContinuousClock.now - start >= .milliseconds(1800))
         #expect(try await fake.calls().filter { $0 == "SessionRefresh" }.count == 4)
+        // Slow replies: the next request waits for the reply, then the interval (3 × (0.4 + 0.6) s).
+        try await fake.control("slow", ["endpoint": "SessionRefresh", "seconds": 0.4, "count": 3])
+        start = ContinuousClock.now
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<4 { group.addTask { try await client.refreshSession(hash) } }
+            try await group.waitForAll()
+        }
+        #expect(ContinuousClock.now - start >= .milliseconds(3000))
+        #expect(try await fake.calls().filter { $0 == "SessionRefresh" }.count == 8)
         // Without the pacing the fake says 429 (five at once: at least one comes too soon, however busy the machine).
         let eager = try AlgoLabClient(apiKey: Self.key, restURL: fake.restURL, minimumInterval: .zero)
         let limited = await withTaskGroup(of: Bool.self) { group in

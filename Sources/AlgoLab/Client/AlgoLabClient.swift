@@ -14,7 +14,8 @@ public final class AlgoLabClient: Sendable {
     /// WebSocket feed uses them too.
     public let tls: TLSConfiguration
     private let http: HTTPClient
-    private let pacer: RequestPacer
+    /// None when `minimumInterval` is zero: requests go at once, side by side.
+    private let pacer: RequestPacer?
     private let timeout: TimeAmount
     /// Replies beyond this are refused (AlgoLab's are a few KiB; a day's transactions more).
     static let maximumReplyBytes = 16 << 20
@@ -36,7 +37,7 @@ public final class AlgoLabClient: Sendable {
         var configuration = HTTPClient.Configuration(tlsConfiguration: tls, timeout: .init(connect: .seconds(10), read: self.timeout))
         configuration.redirectConfiguration = .disallow
         http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-        pacer = RequestPacer(interval: minimumInterval)
+        pacer = minimumInterval > .zero ? RequestPacer(interval: minimumInterval) : nil
     }
 
     public func shutdown() async {
@@ -70,15 +71,18 @@ public final class AlgoLabClient: Sendable {
         wire.headers.add(name: "Content-Type", value: "application/json")
         for (name, value) in request.headers(apiKey: apiKey, authorization: authorization) { wire.headers.add(name: name, value: value) }
         wire.body = .bytes(ByteBuffer(bytes: request.body))
+        await pacer?.turn()
+        let reply: Result<(Int, [UInt8]), AlgoLabError>
         do {
-            await pacer.turn()
             let response = try await http.execute(wire, timeout: timeout)
             let body = try await response.body.collect(upTo: Self.maximumReplyBytes)
-            return (Int(response.status.code), Array(buffer: body))
+            reply = .success((Int(response.status.code), Array(buffer: body)))
         } catch let error as CancellationError {
-            throw .transport("\(request.endpoint): cancelled (\(error))")
+            reply = .failure(.transport("\(request.endpoint): cancelled (\(error))"))
         } catch {
-            throw .transport("\(request.endpoint): \(error)")
+            reply = .failure(.transport("\(request.endpoint): \(error)"))
         }
+        await pacer?.replied()
+        return try reply.get()
     }
 }
