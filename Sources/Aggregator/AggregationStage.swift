@@ -32,6 +32,8 @@ public final class AggregationStage: PipelineStage, @unchecked Sendable {
     private var statistics: [SymbolStatistics]
     private var changed: [Int] = []
     private var day: TradingDay?
+    /// The market's time of the statistics the stage started with (0 without).
+    private var baseMarketTime: Int64 = 0
     private var nextPublish: Int64 = 0
     /// The last `.late` rebuild sent per symbol: a burst of late trades for one minute asks once.
     private var lastRebuild: [Int64]
@@ -50,8 +52,10 @@ public final class AggregationStage: PipelineStage, @unchecked Sendable {
     private var corrected: UInt64 = 0
     private var olderDayTrades: UInt64 = 0
 
+    /// - Parameter startingWith: the trading day's statistics so far (rebuilt from the store at
+    ///   start): published at once, and the ticks to come count on top of them.
     public init(symbolCount: Int, outlets: [CandleOutlet], snapshots: SnapshotOutlet? = nil, options: Options = Options(),
-                log: @escaping (String) -> Void) {
+                startingWith base: DayStatistics? = nil, log: @escaping (String) -> Void) {
         precondition(options.snapshotIntervalNanos > 0, "the snapshot interval must be positive")
         self.options = options
         self.outlets = outlets
@@ -63,6 +67,16 @@ public final class AggregationStage: PipelineStage, @unchecked Sendable {
         statistics = (0..<symbolCount).map { SymbolStatistics(symbol: SymbolID(UInt32($0))) }
         changed.reserveCapacity(symbolCount)
         lastRebuild = [Int64](repeating: .min, count: symbolCount)
+        if let base {
+            day = base.day
+            baseMarketTime = base.marketTime
+            for s in base.symbols where Int(s.symbol.rawValue) < symbolCount && s.tradingDay != nil {
+                statistics[Int(s.symbol.rawValue)] = s
+                changed.append(Int(s.symbol.rawValue))
+            }
+            // Readers (a subscriber's SNAPSHOT, /api/market/latest) see them before the first tick.
+            latest.publish(&statistics, changed: &changed, marketTime: base.marketTime, tradingDay: day, lanes: outlets.map(\.lane))
+        }
     }
 
     public func process(_ ticks: UnsafeBufferPointer<Tick>, now: Int64) {
@@ -162,7 +176,7 @@ public final class AggregationStage: PipelineStage, @unchecked Sendable {
                 statistics[i].roll(to: day.day)
             }
         }
-        latest.publish(&statistics, changed: &changed, marketTime: aggregator.watermark == .min ? 0 : aggregator.watermark, tradingDay: day,
+        latest.publish(&statistics, changed: &changed, marketTime: aggregator.watermark == .min ? baseMarketTime : aggregator.watermark, tradingDay: day,
                        lanes: outlets.map(\.lane))
     }
 }

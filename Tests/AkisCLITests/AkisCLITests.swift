@@ -664,6 +664,26 @@ func scratchFile(_ name: String) -> String {
         }
     }
 
+    /// `/api/market/latest` of every stored symbol equals the day's figures computed from
+    /// `market_ticks` (the stored ticks are of one trading day).
+    func latestEqualsTheStore(_ http: String, _ db: LibpqConnection) throws {
+        let rows = try db.execute("""
+            SELECT symbol, (array_agg(price ORDER BY time DESC, seq DESC))[1], (array_agg(price ORDER BY time, seq))[1],
+                   max(price), min(price), sum(volume), count(*), sum(price::numeric * volume)::text
+            FROM market_ticks WHERE kind = 1 GROUP BY symbol ORDER BY symbol
+            """).rows
+        let latest = try httpGet(http, "/api/market/latest")
+        #expect(latest.status == 200 && !rows.isEmpty, "\(latest.status), \(rows.count) symbols")
+        func price(_ text: String?) -> String { "\(Price(units: Int64(text!)!))" }
+        for r in rows {
+            let figures = "{\"symbol\":\"\(r[0]!)\",\"price\":\(price(r[1]))," + "\"open\":\(price(r[2])),\"high\":\(price(r[3])),\"low\":\(price(r[4])),"
+                + "\"volume\":\(r[5]!),\"tradeCount\":\(r[6]!),\"turnover\":\(JSONText.lira(Int128(r[7]!)!)),"
+            let served = latest.body.components(separatedBy: "{\"symbol\":\"\(r[0]!)\"").dropFirst().first.map { "{\"symbol\":\"\(r[0]!)\"" + $0 } ?? "none"
+            let parts = figures.components(separatedBy: ",\"open\"")
+            #expect(served.hasPrefix(parts[0] + ",") && served.contains("\"open\"" + parts[1]), "\(r[0]!): \(figures) not in \(served.prefix(500))")
+        }
+    }
+
     /// The HTTP history API over what `serve` stored: the same rows as SQL, exact prices, and
     /// specific errors for bad requests.
     /// Every candle length that `/api/market/candles` serves for `symbol` over the sample's
@@ -769,14 +789,22 @@ func scratchFile(_ name: String) -> String {
             #expect(afterCrash[0] == afterCrash[1] && afterCrash[2] == "1" && afterCrash[3] == afterCrash[0] && checkpoint == afterCrash[3],
                     "stored \(afterCrash), checkpoint \(String(describing: checkpoint))")
 
-            let (again, address2, _) = try startServe("address = \"tcp://127.0.0.1:0\"", extra: storeConfig)
+            let (again, address2, http2) = try startServe("address = \"tcp://127.0.0.1:0\"", extra: storeConfig)
             #expect(try akis("replay", recording, "--to", address2, "--speed", "max").status == 0)
             let drained = Date().addingTimeInterval(60)
             while Date() < drained, (try? db.execute("SELECT count(*) FROM market_ticks").rows[0][0].flatMap { Int($0) }) ?? 0 < total {
                 sleepBlocking(.microseconds(20_000))
             }
+            // The day's statistics count the ticks stored before the kill and the resent rest, once.
+            try latestEqualsTheStore(http2, db)
             let (stopped, result) = stopServe(again, after: "stored ")
             #expect(result.stderr.contains("resuming sequence tracking after feed 1 at"), "\(result.stderr)")
+            #expect(result.stderr.contains("statistics: trading day 2024-09-24 rebuilt from "), "\(result.stderr)")
+            #expect(try snapshotsAgainstTicks(db).isEmpty, "the snapshot rows' day volume and trade count, across the restart")
+            // After a clean stop: a start with no feed at all serves the day as stored.
+            let (third, _, http3) = try startServe("address = \"tcp://127.0.0.1:0\"", extra: storeConfig)
+            try latestEqualsTheStore(http3, db)
+            _ = stopServe(third, after: "statistics: trading day")
             let final = try db.execute("SELECT count(*), count(DISTINCT seq), min(seq), max(seq) FROM market_ticks").rows[0]
             #expect(final == [String(total), String(total), "1", String(total)], "\(stopped)")
             // Candles lost with the batches in memory, and minutes cut in two by the crash, are whole again.

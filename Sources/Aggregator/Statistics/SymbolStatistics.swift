@@ -21,7 +21,7 @@ public struct SymbolStatistics: Sendable, Equatable {
     public var tradeCount: Int64 = 0
     /// Σ price × quantity of the day in 10⁻⁶ TRY, exact.
     public var turnover: Int128 = 0
-    /// The last trade price of the previous trading day this process saw.
+    /// The last trade price before the trading day began (rebuilt from the store at start).
     public var previousClose: Price?
     /// Changed since the last time it was published or snapshotted.
     public var changed = false

@@ -229,7 +229,7 @@ final class BatchCommitter {
     /// The UTC day (since the epoch) an instant falls on.
     private static func day(of nanos: Int64) -> Int64 { UTCTime.floor(nanos, toMultipleOf: UTCTime.nanosPerDay) / UTCTime.nanosPerDay }
 
-    private func connection() throws -> LibpqConnection {
+    func connection() throws -> LibpqConnection {
         if let db, db.isHealthy { return db }
         let fresh = try LibpqConnection(conninfo: conninfo)
         db = fresh

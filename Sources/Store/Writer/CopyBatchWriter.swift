@@ -137,6 +137,9 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
     private var storedCheckpoints: [UInt16: UInt64] = [:]
     /// Where the rebuild at start begins, until it has run.
     private var startupRebuild: Int64?
+    /// The trading day's statistics as stored and spooled when this writer started (nil without
+    /// the database then, or with nothing stored): the aggregator starts from them.
+    public let dayStatistics: StoredDayStatistics.Report?
 
     /// A writer for a schema known to be up to date in `layout`.
     public convenience init(conninfo: String, symbols: SymbolUniverse, layout: StorageLayout, options: Options, candles: CandleOutlet? = nil,
@@ -160,18 +163,29 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
         committer = BatchCommitter(conninfo: conninfo, writerID: options.writerID, symbols: symbols, calendar: options.calendar,
                                    events: options.events, depth: options.depth)
         var stored: Int64?
+        var rebuilt: StoredDayStatistics.Report?
         if let layout = schema.layout {
             committer.layout = layout
             do {
                 stored = try committer.lastCommittedBatch()
-                if let latest = try committer.maxExchangeTime() {
-                    startupRebuild = Candle.minute(of: latest - options.candleRebuildWindowNanos)
+                let latest = try committer.maxExchangeTime()
+                if let latest { startupRebuild = Candle.minute(of: latest - options.candleRebuildWindowNanos) }
+                // Before the committer starts, so that no spooled batch is both stored and read here.
+                let spooled = Self.spooledTicks(spool, after: stored ?? 0, log: log)
+                if let newest = latest ?? spooled.map(\.exchangeTime).max() {
+                    do {
+                        rebuilt = try StoredDayStatistics.rebuild(on: committer.connection(), symbols: symbols, calendar: options.calendar,
+                                                                  latest: newest, spooled: spooled)
+                    } catch {
+                        log("statistics: cannot rebuild the trading day from the store (\(error)); the day's figures count this run's ticks only")
+                    }
                 }
             } catch {
                 committer.disconnect()
                 log("store: PostgreSQL does not answer (\(error))")
             }
         }
+        dayStatistics = rebuilt
         if let stored {
             lastCommitted = stored
             nextNumber = max(stored, spool.highestNumber ?? 0) + 1
@@ -189,6 +203,15 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
             commitLoop()
             stopped.signal()
         }
+    }
+
+    /// The ticks of the spooled batches numbered after `lastCommitted`: what the drain will store.
+    private static func spooledTicks(_ spool: TickSpool, after lastCommitted: Int64, log: (String) -> Void) -> [Tick] {
+        var ticks: [Tick] = []
+        for number in spool.lowestNumbers(below: .max, maximumTicks: Int(Int32.max)) where number > lastCommitted {
+            do { ticks += try spool.read(number).ticks } catch { log("statistics: cannot read \(error); not counted") }
+        }
+        return ticks
     }
 
     /// The highest stored sequence number per feed id, to resume sequence tracking after a restart.

@@ -123,7 +123,9 @@ struct MarketDataModule: DaemonModule {
         // Candle updates go to the fan-out, and to the store writer when there is one.
         let aggregator = AggregationStage(symbolCount: universe.count,
                                           outlets: (writer == nil ? [] : [storeCandles]) + [fanoutCandles],
-                                          snapshots: writer == nil ? nil : storeSnapshots, options: aggregation, log: log)
+                                          snapshots: writer == nil ? nil : storeSnapshots, options: aggregation,
+                                          startingWith: writer?.dayStatistics?.statistics, log: log)
+        if let rebuilt = writer?.dayStatistics { log(rebuilt.description) }
         var fanoutOptions = FanoutHub.Options()
         fanoutOptions.maximumClients = settings.fanout.maximumClients
         fanoutOptions.clientQueueCapacity = settings.fanout.clientQueue
