@@ -29,23 +29,10 @@ public struct DayStatistics: Sendable, Equatable {
             marketTime = max(marketTime, tick.exchangeTime)
             return
         }
-        switch tick.kind {
-        case .trade:
-            if tick.exchangeTime >= previousCloseTimes[s] {
-                previousCloseTimes[s] = tick.exchangeTime
-                symbols[s].previousClose = tick.price
-            }
-            if tick.exchangeTime >= symbols[s].lastTradeTime {
-                symbols[s].lastPrice = tick.price
-                symbols[s].lastTradeTime = tick.exchangeTime
-                symbols[s].lastTradeQuantity = tick.quantity
-            }
-        case .quote:
-            if tick.exchangeTime >= symbols[s].quoteTime {
-                symbols[s].bid = tick.bid.units > 0 ? tick.bid : nil
-                symbols[s].ask = tick.ask.units > 0 ? tick.ask : nil
-                symbols[s].quoteTime = tick.exchangeTime
-            }
+        if tick.kind == .trade && tick.exchangeTime >= previousCloseTimes[s] {
+            previousCloseTimes[s] = tick.exchangeTime
+            symbols[s].previousClose = tick.price
         }
+        symbols[s].takeLast(tick)
     }
 }

@@ -30,20 +30,28 @@ public struct SymbolStatistics: Sendable, Equatable {
 
     /// Takes one tick of the current trading day (the caller has rolled the day over already).
     public mutating func apply(_ tick: Tick) {
-        switch tick.kind {
-        case .trade:
-            // An out-of-order trade counts toward the day but does not become the last price.
-            if tick.exchangeTime >= lastTradeTime {
-                lastPrice = tick.price
-                lastTradeTime = tick.exchangeTime
-                lastTradeQuantity = tick.quantity
-            }
+        takeLast(tick)
+        if tick.kind == .trade {
             if open == nil { open = tick.price }
             high = max(high ?? tick.price, tick.price)
             low = min(low ?? tick.price, tick.price)
             volume += tick.quantity
             tradeCount += 1
             turnover += Int128(tick.price.units) * Int128(tick.quantity)
+        }
+        changed = true
+    }
+
+    /// Takes `tick` as the last trade or the last quote unless the one held is later: an
+    /// out-of-order trade counts toward the day but does not become the last price.
+    mutating func takeLast(_ tick: Tick) {
+        switch tick.kind {
+        case .trade:
+            if tick.exchangeTime >= lastTradeTime {
+                lastPrice = tick.price
+                lastTradeTime = tick.exchangeTime
+                lastTradeQuantity = tick.quantity
+            }
         case .quote:
             if tick.exchangeTime >= quoteTime {
                 bid = tick.bid.units > 0 ? tick.bid : nil
@@ -51,7 +59,6 @@ public struct SymbolStatistics: Sendable, Equatable {
                 quoteTime = tick.exchangeTime
             }
         }
-        changed = true
     }
 
     /// Starts a new trading day: the last price becomes the previous close; daily figures reset.
