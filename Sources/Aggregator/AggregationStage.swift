@@ -39,6 +39,25 @@ public final class AggregationStage: PipelineStage, @unchecked Sendable {
     private var lastRebuild: [Int64]
     private let log: (String) -> Void
     private var warnedCalendarYear = false
+    /// Where the store's figures for the day come from (see `StoredStatisticsHandoff`).
+    private let stored: StoredStatisticsHandoff?
+    /// Ticks taken so far.
+    private var taken: UInt64 = 0
+    private var keeping = Keeping.no
+    /// The stored checkpoints a delivery brought: ticks at or below them are a feed's resend of
+    /// stored ones, which the writer does not store again, so they do not count either.
+    private var covered: [UInt16: UInt64] = [:]
+
+    /// The ticks after the mark, kept until the store's figures arrive.
+    private enum Keeping {
+        case no
+        case after(UInt64, [Tick])
+        /// More than `maximumKeptTicks` came before the figures.
+        case gaveUp
+    }
+
+    /// About 64 MB of ticks: ten seconds at 100,000 ticks/s.
+    static let maximumKeptTicks = 1_000_000
 
     /// Counters for metrics, published with the latest state.
     public let candlesClosed = ManagedAtomic<UInt64>(0)
@@ -52,10 +71,11 @@ public final class AggregationStage: PipelineStage, @unchecked Sendable {
     private var corrected: UInt64 = 0
     private var olderDayTrades: UInt64 = 0
 
-    /// - Parameter startingWith: the trading day's statistics so far (rebuilt from the store at
-    ///   start): published at once, and the ticks to come count on top of them.
+    /// - Parameter stored: the store writer's figures for the trading day: taken at once when they
+    ///   were rebuilt at start (and published before the first tick), or while running after a
+    ///   start without the database; the ticks count on top of them.
     public init(symbolCount: Int, outlets: [CandleOutlet], snapshots: SnapshotOutlet? = nil, options: Options = Options(),
-                startingWith base: DayStatistics? = nil, log: @escaping (String) -> Void) {
+                stored: StoredStatisticsHandoff? = nil, log: @escaping (String) -> Void) {
         precondition(options.snapshotIntervalNanos > 0, "the snapshot interval must be positive")
         self.options = options
         self.outlets = outlets
@@ -67,16 +87,9 @@ public final class AggregationStage: PipelineStage, @unchecked Sendable {
         statistics = (0..<symbolCount).map { SymbolStatistics(symbol: SymbolID(UInt32($0))) }
         changed.reserveCapacity(symbolCount)
         lastRebuild = [Int64](repeating: .min, count: symbolCount)
-        if let base {
-            day = base.day
-            baseMarketTime = base.marketTime
-            for s in base.symbols where Int(s.symbol.rawValue) < symbolCount && s.tradingDay != nil {
-                statistics[Int(s.symbol.rawValue)] = s
-                changed.append(Int(s.symbol.rawValue))
-            }
-            // Readers (a subscriber's SNAPSHOT, /api/market/latest) see them before the first tick.
-            latest.publish(&statistics, changed: &changed, marketTime: base.marketTime, tradingDay: day, lanes: outlets.map(\.lane))
-        }
+        self.stored = stored
+        // Readers (a subscriber's SNAPSHOT, /api/market/latest) see them before the first tick.
+        if let stored { take(stored, now: 0) }
     }
 
     public func process(_ ticks: UnsafeBufferPointer<Tick>, now: Int64) {
@@ -86,16 +99,74 @@ public final class AggregationStage: PipelineStage, @unchecked Sendable {
             if s >= statistics.count { grow(to: s + 1) }
             aggregator.add(tick, now: now, emit: send)
             bookChanged[s] = true
-            if day?.contains(tick.exchangeTime) != true { moveDay(to: tick.exchangeTime) }
-            guard let day, day.contains(tick.exchangeTime) || tick.exchangeTime >= day.nextStart else {
-                if tick.kind == .trade { olderDayTrades += 1 }
-                continue
-            }
-            if !statistics[s].changed { changed.append(s) }
-            if statistics[s].tradingDay != day.day { statistics[s].roll(to: day.day) }
-            statistics[s].apply(tick)
+            if !covered.isEmpty && tick.isCovered(by: covered) { continue }
+            if !count(tick) && tick.kind == .trade { olderDayTrades += 1 }
         }
+        taken += UInt64(ticks.count)
+        if case .after = keeping { keep(ticks) }
+        // After the batch: a writer's `through` never exceeds what this stage has taken.
+        if let stored { take(stored, now: now) }
         if now >= nextPublish { publish(now: now) }
+    }
+
+    /// Counts `tick` in its symbol's statistics for the day; false for a tick of an earlier day.
+    private func count(_ tick: Tick) -> Bool {
+        let s = Int(tick.symbol.rawValue)
+        if day?.contains(tick.exchangeTime) != true { moveDay(to: tick.exchangeTime) }
+        guard let day, day.contains(tick.exchangeTime) || tick.exchangeTime >= day.nextStart else { return false }
+        if !statistics[s].changed { changed.append(s) }
+        if statistics[s].tradingDay != day.day { statistics[s].roll(to: day.day) }
+        statistics[s].apply(tick)
+        return true
+    }
+
+    private func keep(_ ticks: UnsafeBufferPointer<Tick>) {
+        guard case .after(let mark, var kept) = keeping else { return }
+        keeping = .no  // so that appending does not copy
+        if kept.count + ticks.count > Self.maximumKeptTicks {
+            keeping = .gaveUp
+            log("statistics: the store's figures did not come within \(Self.maximumKeptTicks) ticks; the day's figures count this run's ticks only")
+            return
+        }
+        kept.append(contentsOf: ticks)
+        keeping = .after(mark, kept)
+    }
+
+    /// Takes what the store writer has for this stage: a request to keep the ticks to come, or
+    /// the day's stored figures, which replace this stage's (with the kept ticks after them).
+    private func take(_ stored: StoredStatisticsHandoff, now: Int64) {
+        switch stored.take(taken: taken) {
+        case .nothing:
+            return
+        case .ask:
+            keeping = .after(taken, [])
+        case .delivery(let d):
+            var replay: ArraySlice<Tick> = []
+            switch keeping {
+            case .after(let mark, let kept) where d.through >= mark && d.through - mark <= UInt64(kept.count):
+                replay = kept[Int(d.through - mark)...]
+            case .no where d.through == taken:
+                break
+            default:
+                log("statistics: the store's figures (through tick \(d.through) of this run) do not fit what was kept; the day's figures count this run's ticks only")
+                keeping = .no
+                return
+            }
+            keeping = .no
+            covered = d.checkpoints
+            guard let base = d.statistics else { return }
+            day = base.day
+            baseMarketTime = base.marketTime
+            statistics = statistics.indices.map { SymbolStatistics(symbol: SymbolID(UInt32($0))) }
+            for s in base.symbols where Int(s.symbol.rawValue) < statistics.count && s.tradingDay != nil {
+                statistics[Int(s.symbol.rawValue)] = s
+            }
+            // Every symbol is published again (a flag set means "already in `changed`").
+            for i in statistics.indices { statistics[i].changed = true }
+            changed = Array(statistics.indices)
+            for tick in replay where covered.isEmpty || !tick.isCovered(by: covered) { _ = count(tick) }
+            publish(now: now)
+        }
     }
 
     /// Room for symbols that joined the universe after the stage was made.
@@ -107,6 +178,7 @@ public final class AggregationStage: PipelineStage, @unchecked Sendable {
 
     public func idle(now: Int64) {
         aggregator.tick(now: now, emit: send)
+        if let stored { take(stored, now: now) }
         if now >= nextPublish { publish(now: now) }
     }
 

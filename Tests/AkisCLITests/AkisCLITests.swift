@@ -664,8 +664,9 @@ func scratchFile(_ name: String) -> String {
         }
     }
 
-    /// `/api/market/latest` of every stored symbol equals the day's figures computed from
-    /// `market_ticks` (the stored ticks are of one trading day).
+    /// `/api/market/latest`, and the `SNAPSHOT` a WebSocket subscriber to every stored symbol
+    /// receives, equal the day's figures computed from `market_ticks` for each symbol (the stored
+    /// ticks are of one trading day).
     func latestEqualsTheStore(_ http: String, _ db: LibpqConnection) throws {
         let rows = try db.execute("""
             SELECT symbol, (array_agg(price ORDER BY time DESC, seq DESC))[1], (array_agg(price ORDER BY time, seq))[1],
@@ -674,18 +675,22 @@ func scratchFile(_ name: String) -> String {
             """).rows
         let latest = try httpGet(http, "/api/market/latest")
         #expect(latest.status == 200 && !rows.isEmpty, "\(latest.status), \(rows.count) symbols")
+        let symbols = rows.map { $0[0]! }
+        let subscribed = try AkisProcess(["subscribe", "--duration", "1s", "ws://\(http)/ws/market-data"] + symbols).wait()
+        let snapshot = subscribed.stdout.split(separator: "\n").first { $0.hasPrefix(#"{"type":"SNAPSHOT","data":{"#) }.map(String.init) ?? ""
+        #expect(subscribed.status == 0 && !snapshot.isEmpty, "akis subscribe: \(subscribed)")
         func price(_ text: String?) -> String { "\(Price(units: Int64(text!)!))" }
         for r in rows {
             let figures = "{\"symbol\":\"\(r[0]!)\",\"price\":\(price(r[1]))," + "\"open\":\(price(r[2])),\"high\":\(price(r[3])),\"low\":\(price(r[4])),"
                 + "\"volume\":\(r[5]!),\"tradeCount\":\(r[6]!),\"turnover\":\(JSONText.lira(Int128(r[7]!)!)),"
-            let served = latest.body.components(separatedBy: "{\"symbol\":\"\(r[0]!)\"").dropFirst().first.map { "{\"symbol\":\"\(r[0]!)\"" + $0 } ?? "none"
             let parts = figures.components(separatedBy: ",\"open\"")
-            #expect(served.hasPrefix(parts[0] + ",") && served.contains("\"open\"" + parts[1]), "\(r[0]!): \(figures) not in \(served.prefix(500))")
+            for (source, body) in [("/api/market/latest", latest.body), ("SNAPSHOT", snapshot)] {
+                let served = body.components(separatedBy: "{\"symbol\":\"\(r[0]!)\"").dropFirst().first.map { "{\"symbol\":\"\(r[0]!)\"" + $0 } ?? "none"
+                #expect(served.hasPrefix(parts[0] + ",") && served.contains("\"open\"" + parts[1]), "\(source), \(r[0]!): \(figures) not in \(served.prefix(500))")
+            }
         }
     }
 
-    /// The HTTP history API over what `serve` stored: the same rows as SQL, exact prices, and
-    /// specific errors for bad requests.
     /// Every candle length that `/api/market/candles` serves for `symbol` over the sample's
     /// Istanbul day equals its SQL row (`market_candles` or the 5m/1h/1d views), to the digit.
     func candlesAreServedAsStored(_ http: String, _ db: LibpqConnection, _ symbol: String) throws {
@@ -705,6 +710,8 @@ func scratchFile(_ name: String) -> String {
         }
     }
 
+    /// The HTTP history API over what `serve` stored: the same rows as SQL, exact prices, and
+    /// specific errors for bad requests.
     func historyIsServed(_ http: String, _ url: String) throws {
         let db = try LibpqConnection(conninfo: url)
         let bounds = try db.execute("""

@@ -126,4 +126,72 @@ import Testing
             #expect(try db.execute("SELECT count(*) FROM market_ticks").rows == [["12000"]])
         }
     }
+
+    /// A daemon that starts while its database is down (its writer spools, its aggregator counts
+    /// its own ticks): once PostgreSQL is back and the spool drained, the aggregator takes the
+    /// stored day (an earlier run's ticks and the previous close) with this run's ticks counted
+    /// once, also the ones that arrived while the store rebuilt it, and not the feed's resend of
+    /// what the earlier run stored.
+    @Test func aRunStartedWithoutItsDatabaseTakesTheStoredDayOnceItIsBack() throws {
+        let pg = try PrivatePostgres()
+        let layout = try testLayout()
+        do {
+            let db = try migrated(pg.url)
+            if layout == .plain { for day in ["2024-10-28", "2024-10-30"] { try db.execute("SELECT akis_ensure_tick_partition('\(day)')") } }
+        }
+        let monday = Self.ticks(2_000, symbols: ["GARAN", "AKBNK"], from: 1, start: Self.istanbul(2024, 10, 28, 10, 0), seed: 5)
+        let wednesday = Self.ticks(24_000, symbols: ["GARAN", "AKBNK", "ASELS"], from: 2_001, start: Self.istanbul(2024, 10, 30, 10, 0), seed: 6)
+        let log = StoreLog()
+        _ = try write(monday + Array(wednesday[..<6_000]), url: pg.url, options: writerOptions(), log: log)
+
+        try pg.stop()
+        var options = writerOptions()
+        options.flushIntervalNanos = 10_000_000
+        options.retryInitialNanos = 20_000_000
+        options.retryMaximumNanos = 200_000_000
+        let writer = try CopyBatchWriter(conninfo: pg.url, symbols: SymbolUniverse(storeSymbols), schema: SchemaGate(open: layout), options: options) { log.append($0) }
+        #expect(writer.dayStatistics == nil)
+        let aggregator = AggregationStage(symbolCount: storeSymbols.count, outlets: [], stored: writer.storedStatistics) { log.append($0) }
+        // The pipeline's order: the store lane gets each batch before the aggregator takes it.
+        func feed(_ ticks: ArraySlice<Tick>) {
+            ticks.withUnsafeBufferPointer { b in
+                writer.consume(b)
+                aggregator.process(b, now: Clock.monotonicNanos())
+            }
+        }
+        // The feed starts again 1,000 ticks back (stored already), then goes on.
+        var next = 5_000
+        while next < 10_000 { feed(wednesday[next..<next + 500]); next += 500 }
+        #expect(writer.storedTicks.load(ordering: .relaxed) == 0)
+        try pg.start()
+        let deadline = Date().addingTimeInterval(60)
+        while !log.all.contains(where: { $0.contains("once PostgreSQL was back") }) && next < 20_000 && Date() < deadline {
+            feed(wednesday[next..<next + 100])
+            next += 100
+            sleepBlocking(.microseconds(20_000))
+            aggregator.idle(now: Clock.monotonicNanos())
+        }
+        #expect(log.all.contains { $0.contains("once PostgreSQL was back (this run's first ") }, "\(log.all.suffix(8))")
+        // A reconnect replays ticks the earlier run stored and this run had not seen: not counted.
+        feed(wednesday[4_000..<5_000])
+        feed(wednesday[next...])
+        writer.finish()
+        aggregator.finish()
+
+        let stored = try LibpqConnection(conninfo: pg.url)
+        #expect(try stored.execute("SELECT count(*), count(DISTINCT seq) FROM market_ticks").rows == [["26000", "26000"]])
+        #expect(writer.alreadyStored.load(ordering: .relaxed) == 2_000)
+        let expected = Self.model(monday + wednesday)
+        let served = aggregator.latest.snapshot()
+        for name in ["GARAN", "AKBNK", "ASELS"] {
+            let id = Int(storeSymbols.id(for: name)!.rawValue)
+            // Ticks of this run keep their nanoseconds; the model has PostgreSQL's microseconds.
+            var figures = served.symbols[id]
+            figures.lastTradeTime = figures.lastTradeTime / 1_000 * 1_000
+            figures.quoteTime = figures.quoteTime / 1_000 * 1_000
+            #expect(figures == expected[id], "\(name): \(figures) against \(expected[id])")
+            #expect(figures.previousClose != nil || name == "ASELS", "\(name): Monday's close")
+        }
+        try pg.stop()
+    }
 }

@@ -40,6 +40,14 @@ public struct Tick: Hashable, Sendable, BitwiseCopyable {
     }
 }
 
+extension Tick {
+    /// Whether a run stored this tick already: its feed numbers its messages and the sequence is
+    /// at or below that feed's stored checkpoint (a feed's resend after a restart).
+    @inlinable public func isCovered(by checkpoints: [UInt16: UInt64]) -> Bool {
+        sequence != 0 && sequence <= checkpoints[feed, default: 0]
+    }
+}
+
 public enum TickKind: UInt8, Sendable, BitwiseCopyable, CaseIterable {
     case trade = 1
     case quote = 2

@@ -140,6 +140,20 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
     /// The trading day's statistics as stored and spooled when this writer started (nil without
     /// the database then, or with nothing stored): the aggregator starts from them.
     public let dayStatistics: StoredDayStatistics.Report?
+    /// The store's figures for the aggregator: `dayStatistics` at start, or, in a run started
+    /// without the database, the ones stored once it is back and the spool drained.
+    public let storedStatistics = StoredStatisticsHandoff()
+    private let symbols: SymbolUniverse
+    /// In a run started without its database: where handing the aggregator the stored figures
+    /// stands (nil once done, or in a run that had its database at start).
+    private var statisticsStep: StatisticsStep?
+    private enum StatisticsStep { case ask, deliver }
+    /// This run's tick count at the end of its batches, lowest number first, while
+    /// `statisticsStep` needs it (under `lock`).
+    private var batchEnds: [(number: Int64, ticks: UInt64)] = []
+    private var recordingBatchEnds: Bool
+    /// How many of this run's ticks the committed batches hold (committer thread).
+    private var committedTicks: UInt64 = 0
 
     /// A writer for a schema known to be up to date in `layout`.
     public convenience init(conninfo: String, symbols: SymbolUniverse, layout: StorageLayout, options: Options, candles: CandleOutlet? = nil,
@@ -157,6 +171,7 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
         self.options = options
         self.log = log
         self.schema = schema
+        self.symbols = symbols
         outlet = candles
         snapshotOutlet = snapshots
         spool = try TickSpool(options: options.spool, symbols: symbols, log: log)
@@ -186,6 +201,8 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
             }
         }
         dayStatistics = rebuilt
+        if let rebuilt { storedStatistics.deliver(.init(statistics: rebuilt.statistics, through: 0)) }
+        recordingBatchEnds = stored == nil
         if let stored {
             lastCommitted = stored
             nextNumber = max(stored, spool.highestNumber ?? 0) + 1
@@ -315,6 +332,7 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
         pendingCandles.removeAll(keepingCapacity: true)
         pendingRebuilds.removeAll(keepingCapacity: true)
         pendingSnapshots.removeAll(keepingCapacity: true)
+        lock.withLock { if recordingBatchEnds { batchEnds.append((batch.number, consumedTicks)) } }
         nextNumber += 1
         if handOver(batch) { return }
         // From here on every uncommitted batch is on disk, so a crash cannot leave a hole
@@ -367,6 +385,8 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
         case spool([Int64])
         /// The rebuild of recent candles at start (once the spool is drained).
         case rebuild(from: Int64)
+        /// The next step of handing the aggregator the stored figures.
+        case statistics(StatisticsStep)
     }
 
     /// Waits until the schema is up to date and PostgreSQL answers, then reads where storage
@@ -387,6 +407,7 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
                     lastCommitted = min(stored, (blindFrom ?? .max) - 1)
                     lock.withLock {
                         if let latest { startupRebuild = Candle.minute(of: latest - options.candleRebuildWindowNanos) }
+                        statisticsStep = .ask
                         established = true
                         lock.broadcast()
                     }
@@ -479,6 +500,9 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
                     Clock.sleep(untilMonotonic: Clock.monotonicNanos() + delay)
                 }
                 continue
+            case .statistics(let step):
+                handStatistics(step)
+                continue
             }
             do {
                 if batch.number <= lastCommitted {
@@ -504,6 +528,7 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
                 // Every number up to this one is now stored (or was unreadable and reported).
                 committedBatches.wrappingIncrement(by: UInt64(batch.number - lastCommitted), ordering: .relaxed)
                 lastCommitted = batch.number
+                if statisticsStep != nil { noteCommittedTicks() }
                 failedNumber = nil
                 backoff.reset()
                 givingUpSince = nil
@@ -534,6 +559,10 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
             while true {
                 let spooled = spool.lowestNumber
                 if let from = startupRebuild, spooled == nil { return .rebuild(from: from) }
+                if spooled == nil, let step = statisticsStep {
+                    if step == .ask { return .statistics(.ask) }
+                    if let mark = storedStatistics.mark, committedTicks >= mark { return .statistics(.deliver) }
+                }
                 if let first = memory.first, spooled.map({ first.number < $0 }) ?? true { return .memory(first) }
                 if spooled != nil {
                     return .spool(spool.lowestNumbers(below: memory.first?.number ?? .max, maximumTicks: options.drainTransactionTicks))
@@ -541,6 +570,47 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
                 if finishing { return nil }
                 lock.wait(timeoutNanos: 1_000_000_000)
             }
+        }
+    }
+
+    /// The committed batches of this run: how many of its ticks they hold.
+    private func noteCommittedTicks() {
+        lock.withLock {
+            let passed = batchEnds.prefix { $0.number <= lastCommitted }
+            if let last = passed.last { committedTicks = last.ticks }
+            batchEnds.removeFirst(passed.count)
+        }
+    }
+
+    /// In a run started without its database, once the spool is drained: asks the aggregator to
+    /// mark where it stands, then, once the committed batches reach the mark, rebuilds the day
+    /// from the store (which now holds this run's ticks up to there) and delivers it.
+    private func handStatistics(_ step: StatisticsStep) {
+        switch step {
+        case .ask:
+            storedStatistics.ask()
+            statisticsStep = .deliver
+        case .deliver:
+            lock.withLock {
+                statisticsStep = nil
+                recordingBatchEnds = false
+                batchEnds.removeAll()
+            }
+            var delivery = StoredStatisticsHandoff.Delivery(statistics: nil, through: committedTicks, checkpoints: storedCheckpoints)
+            do {
+                let started = Clock.monotonicNanos()
+                if let latest = try committer.maxExchangeTime(),
+                   let report = try StoredDayStatistics.rebuild(on: committer.connection(), symbols: symbols, calendar: options.calendar, latest: latest) {
+                    delivery.statistics = report.statistics
+                    var report = report
+                    report.durationNanos = Clock.monotonicNanos() - started
+                    log(report.description + ", once PostgreSQL was back (this run's first \(committedTicks) ticks among them): the day's figures count on from there")
+                }
+            } catch {
+                committer.disconnect()
+                log("statistics: cannot rebuild the trading day from the store (\(error)); the day's figures count this run's ticks only")
+            }
+            storedStatistics.deliver(delivery)
         }
     }
 
@@ -555,7 +625,7 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
         case .spool(let numbers):
             for number in numbers { spool.remove(number) }
             lock.withLock { lock.broadcast() }
-        case .rebuild:
+        case .rebuild, .statistics:
             break
         }
     }

@@ -24,7 +24,7 @@ struct StoreBatch: Sendable {
     /// checkpoint (stored by an earlier run), and how many those were. The candles of their
     /// minutes are rebuilt from what is stored instead of taken as computed.
     func droppingStored(_ checkpoints: [UInt16: UInt64]) -> (batch: StoreBatch, dropped: Int) {
-        func stored(_ t: Tick) -> Bool { t.sequence != 0 && t.sequence <= checkpoints[t.feed, default: 0] }
+        func stored(_ t: Tick) -> Bool { t.isCovered(by: checkpoints) }
         guard ticks.contains(where: stored) else { return (self, 0) }
         var out = self
         out.ticks = ticks.filter { !stored($0) }

@@ -124,7 +124,7 @@ struct MarketDataModule: DaemonModule {
         let aggregator = AggregationStage(symbolCount: universe.count,
                                           outlets: (writer == nil ? [] : [storeCandles]) + [fanoutCandles],
                                           snapshots: writer == nil ? nil : storeSnapshots, options: aggregation,
-                                          startingWith: writer?.dayStatistics?.statistics, log: log)
+                                          stored: writer?.storedStatistics, log: log)
         if let rebuilt = writer?.dayStatistics { log(rebuilt.description) }
         var fanoutOptions = FanoutHub.Options()
         fanoutOptions.maximumClients = settings.fanout.maximumClients
