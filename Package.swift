@@ -169,7 +169,7 @@ let package = Package(
 
         // Checks shared by the test targets (not shipped).
         .target(name: "TestSupport", dependencies: ["Store", "Ingest", "Kafka"], path: "Tests/TestSupport", swiftSettings: strict),
-        .testTarget(name: "RingBufferTests", dependencies: ["RingBuffer"], swiftSettings: strict),
+        .testTarget(name: "RingBufferTests", dependencies: ["RingBuffer", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "IngestTests",
             dependencies: ["Ingest", "RingBuffer", "TestSupport", .product(name: "Atomics", package: "swift-atomics")],

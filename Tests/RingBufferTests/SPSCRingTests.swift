@@ -1,5 +1,6 @@
 import Foundation
 import RingBuffer
+import TestSupport
 import Testing
 
 @Suite struct SPSCRingSemanticsTests {
@@ -90,15 +91,17 @@ struct StressItem: BitwiseCopyable, Equatable {
 }
 
 /// Moves `count` items through a ring between two real threads and checks every one on arrival.
-/// Returns how many arrived out of sequence or torn (0 expected).
+/// Returns how many arrived out of sequence or torn (0 expected). The calling thread consumes,
+/// spinning for seconds: never a thread of the cooperative pool (it would hold one of its two).
 func runTwoThreadStress(count: UInt64, capacity: Int, batch: Int) -> (received: UInt64, faults: Int) {
+    expectOffThePool("a ring stress test's spinning consumer")
     let ring = SPSCRing<StressItem>(minimumCapacity: capacity)
     let producer = Thread {
         var buffer = [StressItem](repeating: StressItem(0), count: max(batch, 1))
         var next: UInt64 = 0
         while next < count {
             if batch <= 1 {
-                while !ring.push(StressItem(next)) { sched_yield() }
+                while !ring.push(StressItem(next)) { sched_yield() }  // blocking-checked: a thread of its own
                 next += 1
             } else {
                 let n = Int(min(UInt64(batch), count - next))
@@ -107,7 +110,7 @@ func runTwoThreadStress(count: UInt64, capacity: Int, batch: Int) -> (received: 
                 buffer.withUnsafeBufferPointer { all in
                     while sent < n {
                         let pushed = ring.push(contentsOf: UnsafeBufferPointer(rebasing: all[sent..<n]))
-                        if pushed == 0 { sched_yield() }
+                        if pushed == 0 { sched_yield() }  // blocking-checked: a thread of its own
                         sent += pushed
                     }
                 }
@@ -125,12 +128,14 @@ func runTwoThreadStress(count: UInt64, capacity: Int, batch: Int) -> (received: 
                 expected = item.sequence + 1
             }
         }
-        if n == 0 { sched_yield() }
+        if n == 0 { sched_yield() }  // blocking-checked
     }
     return (expected, faults)
 }
 
-@Suite(.timeLimit(.minutes(5))) struct SPSCRingStressTests {
+/// Off the pool: two of these at once held both of its threads for up to 40 s under load, and
+/// every async test of the run waited (a session watcher's 20 s wait timed out).
+@Suite(.offThePool, .timeLimit(.minutes(5))) struct SPSCRingStressTests {
     /// Tens of millions of items normally; fewer under ThreadSanitizer, which is ~10x slower
     /// but checks every access for races.
     static let items: UInt64 = ProcessInfo.processInfo.environment["AKIS_RING_STRESS_ITEMS"].flatMap(UInt64.init) ?? 20_000_000
