@@ -99,7 +99,7 @@ public final class AggregationStage: PipelineStage, @unchecked Sendable {
             if s >= statistics.count { grow(to: s + 1) }
             aggregator.add(tick, now: now, emit: send)
             bookChanged[s] = true
-            if !covered.isEmpty && tick.isCovered(by: covered) { continue }
+            if isResend(tick) { continue }
             if !count(tick) && tick.kind == .trade { olderDayTrades += 1 }
         }
         taken += UInt64(ticks.count)
@@ -108,6 +108,9 @@ public final class AggregationStage: PipelineStage, @unchecked Sendable {
         if let stored { take(stored, now: now) }
         if now >= nextPublish { publish(now: now) }
     }
+
+    /// A feed's resend of a tick an earlier run stored (see `covered`).
+    private func isResend(_ tick: Tick) -> Bool { !covered.isEmpty && tick.isCovered(by: covered) }
 
     /// Counts `tick` in its symbol's statistics for the day; false for a tick of an earlier day.
     private func count(_ tick: Tick) -> Bool {
@@ -164,7 +167,7 @@ public final class AggregationStage: PipelineStage, @unchecked Sendable {
             // Every symbol is published again (a flag set means "already in `changed`").
             for i in statistics.indices { statistics[i].changed = true }
             changed = Array(statistics.indices)
-            for tick in replay where covered.isEmpty || !tick.isCovered(by: covered) { _ = count(tick) }
+            for tick in replay where !isResend(tick) { _ = count(tick) }
             publish(now: now)
         }
     }

@@ -598,12 +598,9 @@ public final class CopyBatchWriter: TickConsumer, @unchecked Sendable {
             }
             var delivery = StoredStatisticsHandoff.Delivery(statistics: nil, through: committedTicks, checkpoints: storedCheckpoints)
             do {
-                let started = Clock.monotonicNanos()
                 if let latest = try committer.maxExchangeTime(),
                    let report = try StoredDayStatistics.rebuild(on: committer.connection(), symbols: symbols, calendar: options.calendar, latest: latest) {
                     delivery.statistics = report.statistics
-                    var report = report
-                    report.durationNanos = Clock.monotonicNanos() - started
                     log(report.description + ", once PostgreSQL was back (this run's first \(committedTicks) ticks among them): the day's figures count on from there")
                 }
             } catch {
