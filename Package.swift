@@ -139,6 +139,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "Orders",
+            dependencies: ["Ingest", "Aggregator", "AkisConfig"],
+            swiftSettings: strict
+        ),
+        .target(
             name: "Bench",
             dependencies: [
                 "Ingest", "Fanout", .product(name: "Atomics", package: "swift-atomics"),
@@ -214,6 +219,7 @@ let package = Package(
             dependencies: ["AlgoLab", "Ingest", "Daemon", "AkisConfig", "TestSupport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
+        .testTarget(name: "OrdersTests", dependencies: ["Orders", "Ingest", "Aggregator", "AkisConfig"], swiftSettings: strict),
         .testTarget(name: "BenchTests", dependencies: ["Bench", "Fanout", "Ingest"], swiftSettings: strict),
         .testTarget(name: "AggregatorTests", dependencies: ["Aggregator", "Ingest", "RingBuffer"], swiftSettings: strict),
         .testTarget(

@@ -66,6 +66,25 @@ public struct ConfigSection {
         return d
     }
 
+    /// An exact decimal's text: an integer, a string ("0.003"), or a float written without an
+    /// exponent (read back as its shortest text, which is what was written). Amounts and rates
+    /// are read from it exactly, never through the float.
+    public mutating func decimalText(_ key: String) throws(ConfigError) -> String? {
+        guard let v = take(key) else { return nil }
+        switch v {
+        case .integer(let n): return String(n)
+        case .string(let s): return s
+        case .float(let f):
+            let text = "\(f)"
+            guard f.isFinite, !text.contains("e") else { throw fail(key, "write \(text) as a string, e.g. \"0.00001\", so that it is read exactly") }
+            return text
+        default: throw fail(key, "expected a number, found \(v.kindName)")
+        }
+    }
+
+    /// The keys of the table, sorted (for tables keyed by name, such as per-symbol overrides).
+    public var keys: [String] { table.keys.sorted() }
+
     public mutating func bool(_ key: String, default value: Bool) throws(ConfigError) -> Bool {
         guard let v = take(key) else { return value }
         guard case .bool(let b) = v else { throw fail(key, "expected true or false, found \(v.kindName)") }
