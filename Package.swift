@@ -140,7 +140,11 @@ let package = Package(
         ),
         .target(
             name: "Orders",
-            dependencies: ["Ingest", "Aggregator", "AkisConfig"],
+            dependencies: [
+                "Ingest", "Aggregator", "AkisConfig", "Store", "Events", "Daemon",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
             swiftSettings: strict
         ),
         .target(
@@ -219,7 +223,15 @@ let package = Package(
             dependencies: ["AlgoLab", "Ingest", "Daemon", "AkisConfig", "TestSupport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
-        .testTarget(name: "OrdersTests", dependencies: ["Orders", "Ingest", "Aggregator", "AkisConfig"], swiftSettings: strict),
+        .testTarget(
+            name: "OrdersTests",
+            dependencies: [
+                "Orders", "Ingest", "Aggregator", "AkisConfig", "Store", "Events", "Auth", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            swiftSettings: strict
+        ),
         .testTarget(name: "BenchTests", dependencies: ["Bench", "Fanout", "Ingest"], swiftSettings: strict),
         .testTarget(name: "AggregatorTests", dependencies: ["Aggregator", "Ingest", "RingBuffer"], swiftSettings: strict),
         .testTarget(

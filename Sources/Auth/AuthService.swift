@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NIOCore
 import PostgresNIO
+import Store
 import Synchronization
 
 /// The auth module's operations over PostgreSQL: each state change and its event commit in one

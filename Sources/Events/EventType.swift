@@ -14,6 +14,10 @@ public enum EventType: String, CaseIterable, Sendable {
     case orderCancelled = "OrderCancelled"
     case orderExpired = "OrderExpired"
     case settlementCompleted = "SettlementCompleted"
+    /// Paper cash put into or taken out of a trading account (`akis accounts`): with the order
+    /// events, what rebuilds every balance.
+    case cashDeposited = "CashDeposited"
+    case cashWithdrawn = "CashWithdrawn"
     case marketDataReceived = "MarketDataReceived"
     case candleClosed = "CandleClosed"
     case priceAlertTriggered = "PriceAlertTriggered"
@@ -32,7 +36,7 @@ public enum EventType: String, CaseIterable, Sendable {
         // Log-ins and failed log-ins are security events: kept ten years.
         case .userLoggedIn, .userLoginFailed: .audit
         case .orderCreated, .orderSubmitted, .orderRejected, .partialExecution, .orderFilled, .orderCancelled, .orderExpired,
-             .settlementCompleted: .trading
+             .settlementCompleted, .cashDeposited, .cashWithdrawn: .trading
         case .marketDataReceived, .candleClosed, .tradingSessionChanged: .market
         case .priceAlertTriggered: .notification
         }

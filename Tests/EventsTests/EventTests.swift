@@ -24,11 +24,11 @@ import Testing
     }
 
     @Test func everyTypeHasTheReferencesTopicAndItsKey() {
-        #expect(EventType.allCases.count == 17)
+        #expect(EventType.allCases.count == 19)
         let topics = Dictionary(grouping: EventType.allCases, by: \.topic).mapValues { $0.map(\.rawValue).sorted() }
         #expect(topics[.user] == ["UserEmailVerified", "UserProfileUpdated", "UserRegistered"])
         #expect(topics[.audit] == ["UserLoggedIn", "UserLoginFailed"])
-        #expect(topics[.trading]?.count == 8)
+        #expect(topics[.trading]?.count == 10)
         #expect(topics[.market] == ["CandleClosed", "MarketDataReceived", "TradingSessionChanged"])
         #expect(topics[.notification] == ["PriceAlertTriggered"])
         #expect(EventType.allCases.filter { $0.partitionKey == .symbol } == [.marketDataReceived, .candleClosed, .tradingSessionChanged])

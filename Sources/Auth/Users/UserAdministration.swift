@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NIOCore
 import PostgresNIO
+import Store
 
 /// What operators do to accounts (`akis users …`), each change with its event in one transaction:
 /// `UserRegistered` (source "cli") for an added user, `UserProfileUpdated` for the rest.

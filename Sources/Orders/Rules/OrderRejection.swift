@@ -29,6 +29,7 @@ public struct OrderRejection: Error, Hashable, Sendable, CustomStringConvertible
         case tooManyOpenOrders = "too_many_open_orders"
         case insufficientBuyingPower = "insufficient_buying_power"
         case insufficientShares = "insufficient_shares"
+        case noAccount = "no_account"
         case rateLimited = "rate_limited"
         case clientOrderIdReused = "client_order_id_reused"
         case notFound = "not_found"
@@ -53,6 +54,7 @@ public struct OrderRejection: Error, Hashable, Sendable, CustomStringConvertible
     public var httpStatus: Int {
         switch code {
         case .notFound: 404
+        case .noAccount: 403
         case .clientOrderIdReused, .notWorking: 409
         case .bodyTooLarge: 413
         case .rateLimited: 429

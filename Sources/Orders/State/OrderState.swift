@@ -24,6 +24,20 @@ public struct OrderState: Hashable, Sendable {
         status = .pendingNew
     }
 
+    /// An order as the read model stored it (commands start from it; `akis orders verify` checks it
+    /// against the fold of the order's events).
+    init(terms: OrderTerms, status: OrderStatus, filledQuantity: Int64, filledValue: Money, brokerOrderId: String?, reason: String?,
+         sequence: Int, executionIds: Set<String> = []) {
+        self.terms = terms
+        self.status = status
+        self.filledQuantity = filledQuantity
+        self.filledValue = filledValue
+        self.brokerOrderId = brokerOrderId
+        self.reason = reason
+        self.sequence = sequence
+        self.executionIds = executionIds
+    }
+
     /// The fold of an order's changes, from its `created`; nil when it does not start with one,
     /// or an error naming the first change its state refused.
     public static func replaying(_ changes: [OrderChange]) throws(IllegalTransition) -> OrderState? {
