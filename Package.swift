@@ -141,7 +141,8 @@ let package = Package(
         .target(
             name: "Orders",
             dependencies: [
-                "Ingest", "Aggregator", "AkisConfig", "Store", "Events", "Daemon",
+                "Ingest", "Aggregator", "AkisConfig", "Store", "Events", "Daemon", "Auth",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
@@ -162,7 +163,7 @@ let package = Package(
         .executableTarget(
             name: "akis",
             dependencies: [
-                "RingBuffer", "Ingest", "Aggregator", "Store", "AkisConfig", "Daemon", "Events", "Auth", "AlgoLab", "Fanout", "Bench", "Kafka",
+                "RingBuffer", "Ingest", "Aggregator", "Store", "AkisConfig", "Daemon", "Events", "Auth", "AlgoLab", "Fanout", "Bench", "Kafka", "Orders",
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

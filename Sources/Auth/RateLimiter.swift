@@ -1,7 +1,7 @@
 import Synchronization
 
 /// Token buckets by key (a client address, an account), in memory: a restart forgets them, as the
-/// reference's Redis counters may. Each key holds `perMinute` requests and refills at that rate;
+/// reference's Redis counters may. Each key holds `perMinute` (or `burst`) requests and refills at its rate;
 /// a request that finds its bucket empty is told how many seconds until it may try again.
 public final class RateLimiter: Sendable {
     private struct Bucket {
@@ -15,9 +15,14 @@ public final class RateLimiter: Sendable {
     /// Keys kept at most; when more arrive, full buckets are forgotten first (they carry no state).
     private let maximumKeys: Int
 
-    public init(perMinute: Int, maximumKeys: Int = 100_000) {
-        capacity = Double(perMinute)
-        perNano = Double(perMinute) / 60e9
+    public convenience init(perMinute: Int, maximumKeys: Int = 100_000) {
+        self.init(burst: perMinute, perSecond: Double(perMinute) / 60, maximumKeys: maximumKeys)
+    }
+
+    /// Buckets of `burst` requests that refill at `perSecond`.
+    public init(burst: Int, perSecond: Double, maximumKeys: Int = 100_000) {
+        capacity = Double(burst)
+        perNano = perSecond / 1e9
         self.maximumKeys = maximumKeys
     }
 

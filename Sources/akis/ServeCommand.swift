@@ -7,6 +7,7 @@ import Events
 import Foundation
 import Ingest
 import Logging
+import Orders
 import Store
 import Synchronization
 
@@ -36,6 +37,7 @@ struct Serve: AsyncParsableCommand {
         AlgoLabModule.self,
         MarketDataModule.self,
         MarketHistoryModule.self,
+        OrdersModule.self,
     ]
 
     func run() async throws {

@@ -53,6 +53,13 @@ extension AkisCLITests {
             #expect(try httpRequest(http, "GET", "/api/market/candles?symbol=GARAN", headers: [("Authorization", "Bearer \(token)")]).status != 401)
             #expect(try httpGet(http, "/healthz").status == 200, "the operator routes stay open")
 
+            // The orders module is served beside auth: a user without a paper account is told so.
+            let order = Array(#"{"symbol":"GARAN","side":"BUY","orderType":"LIMIT","quantity":1,"price":10}"#.utf8)
+            let noAccount = try httpRequest(http, "POST", "/api/trading/orders",
+                                            headers: [("Authorization", "Bearer \(token)"), ("Content-Type", "application/json")], body: order)
+            #expect(noAccount.status == 403 && noAccount.body.contains(#""error":"no_account""#), "\(noAccount)")
+            #expect(try httpRequest(http, "POST", "/api/trading/orders", headers: [("Content-Type", "application/json")], body: order).status == 401)
+
             // The socket: AUTH first (akis subscribe --token), the basic level's two symbols.
             let ws = "ws://\(http)/ws/market-data"
             let subscribed = try akis("subscribe", "--token", token, "--duration", "1s", ws, "GARAN", "AKBNK")
@@ -87,6 +94,7 @@ extension AkisCLITests {
             #expect(events == [["UserProfileUpdated", "4"], ["UserRegistered", "1"]], "\(events)")
             let (_, result) = stopServe(serve, after: "auth:")
             #expect(result.status == 0, "\(result.stderr)")
+            #expect(result.stderr.contains("orders: paper trading at http://"), "\(result.stderr)")
         }
     }
 

@@ -147,7 +147,11 @@ public final class OrderService: Sendable {
     /// account's lock, either came before — and stay — or cannot come after).
     public func cancel(_ id: UUID, by user: UUID) async throws -> OrderRecord {
         try await client.transaction(logger: logger) { c in
-            _ = try await self.lockAccount(user, on: c)
+            do {
+                _ = try await self.lockAccount(user, on: c)
+            } catch let refusal as OrderRejection where refusal.code == .noAccount {
+                throw OrderRejection(.notFound, "no order \(id.lowercased)")  // no account, no orders
+            }
             guard var order = try await self.order(id: id, user: user, lock: true, on: c) else {
                 throw OrderRejection(.notFound, "no order \(id.lowercased)")
             }

@@ -126,6 +126,7 @@ struct MarketDataModule: DaemonModule {
                                           snapshots: writer == nil ? nil : storeSnapshots, options: aggregation,
                                           stored: writer?.storedStatistics, log: log)
         if let rebuilt = writer?.dayStatistics { log(rebuilt.description) }
+        context.shared.offer(aggregator.latest)
         var fanoutOptions = FanoutHub.Options()
         fanoutOptions.maximumClients = settings.fanout.maximumClients
         fanoutOptions.clientQueueCapacity = settings.fanout.clientQueue
