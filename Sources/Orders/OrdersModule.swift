@@ -26,10 +26,18 @@ public struct OrdersModule: DaemonModule {
             off = !settings.enabled ? "[orders] enabled = false" : !auth.enabled ? "no users ([auth] is off)" : "no database"
             return
         }
-        let market = LatestPricesMarket(universe: try context.shared.take(SymbolUniverse.self, for: Self.name),
-                                        latest: try context.shared.take(LatestPrices.self, for: Self.name))
+        let latest = try context.shared.take(LatestPrices.self, for: Self.name)
+        let market = LatestPricesMarket(universe: try context.shared.take(SymbolUniverse.self, for: Self.name), latest: latest)
+        let clock: @Sendable () -> Int64 = switch settings.clock {
+        case .wall: { Clock.wallNanos() }
+        case .market: {
+            let marketTime = latest.snapshot([]).marketTime
+            return marketTime > 0 ? marketTime : Clock.wallNanos()
+        }
+        }
         let service = OrderService(client: database.client, events: try context.shared.take(EventStore.self, for: Self.name), settings: settings,
-                                   calendar: context.configuration.calendar, market: market, broker: PaperBroker(), logger: context.logger)
+                                   calendar: context.configuration.calendar, market: market, broker: PaperBroker(), clock: clock,
+                                   logger: context.logger)
         routes = OrderRoutes(service: service, tokens: try context.shared.take(AccessTokens.self, for: Self.name),
                              limiter: RateLimiter(burst: settings.ordersPerSecond, perSecond: Double(settings.ordersPerSecond)), logger: context.logger)
         off = nil

@@ -6,7 +6,7 @@ struct Akis: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "akis",
         abstract: "Low-latency market-data ingestion for Borsa Istanbul equities.",
-        subcommands: [Serve.self, Migrate.self, Audit.self, EventsCommand.self, UsersCommand.self, AlgoLabCommand.self, Record.self, Replay.self, Synth.self, Import.self, Subscribe.self, BenchCommand.self]
+        subcommands: [Serve.self, Migrate.self, Audit.self, EventsCommand.self, UsersCommand.self, AccountsCommand.self, AlgoLabCommand.self, Record.self, Replay.self, Synth.self, Import.self, Subscribe.self, BenchCommand.self]
     )
 
     /// `akis serve` alone runs on the cooperative pool: a daemon of services that never block it

@@ -59,6 +59,18 @@ extension AkisCLITests {
                                             headers: [("Authorization", "Bearer \(token)"), ("Content-Type", "application/json")], body: order)
             #expect(noAccount.status == 403 && noAccount.body.contains(#""error":"no_account""#), "\(noAccount)")
             #expect(try httpRequest(http, "POST", "/api/trading/orders", headers: [("Content-Type", "application/json")], body: order).status == 401)
+            // Operators' paper cash.
+            let deposit = try akis("accounts", "deposit", "trader", "2500.50", "--database", url)
+            #expect(deposit.status == 0 && deposit.stdout == "trader: cash 2500.5 TRY (settled 2500.5), reserved 0, buying power 2500.5\n", "\(deposit)")
+            let tooMuch = try akis("accounts", "withdraw", "TRADER", "3000", "--database", url)
+            #expect(tooMuch.status != 0 && tooMuch.stderr.contains("3000 TRY is more than can be withdrawn: 2500.5 TRY"), "\(tooMuch)")
+            #expect(try akis("accounts", "withdraw", "trader@example.com", "500.50", "--database", url).stdout.contains("cash 2000 TRY"))
+            let exponent = try akis("accounts", "deposit", "trader", "1e3", "--database", url)
+            #expect(exponent.status != 0 && exponent.stderr.contains("is not an amount of lira"), "\(exponent)")
+            let nobody = try akis("accounts", "show", "nobody", "--database", url)
+            #expect(nobody.status != 0 && nobody.stderr.contains("no account is named \"nobody\""), "\(nobody)")
+            let ledger = try LibpqConnection(conninfo: url).execute("SELECT sum(amount) FROM trading_ledger WHERE account = 'cash_settled'").rows
+            #expect(ledger == [["200000"]], "\(ledger)")
 
             // The socket: AUTH first (akis subscribe --token), the basic level's two symbols.
             let ws = "ws://\(http)/ws/market-data"

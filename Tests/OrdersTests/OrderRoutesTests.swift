@@ -55,7 +55,7 @@ import Testing
     @Test func anOrderIsPlacedReadAndCancelledByItsOwnerOnly() async throws {
         try await Self.withServer { server in
             let owner = try await server.db.user("owner"), other = try await server.db.user("other")
-            try await server.db.service.deposit(Money("10000")!, to: owner)
+            try await server.db.service.accounts.deposit(Money("10000")!, to: owner)
             let token = try await server.token(for: owner)
             let placed = try await server.call("POST", "/api/trading/orders", token: token, body: Self.order)
             #expect(placed.status == 201)
@@ -81,7 +81,7 @@ import Testing
     @Test func forgedExpiredAndMissingTokensAre401() async throws {
         try await Self.withServer { server in
             let user = try await server.db.user("u1")
-            try await server.db.service.deposit(Money("10000")!, to: user)
+            try await server.db.service.accounts.deposit(Money("10000")!, to: user)
             let forger = try AccessTokens(keys: [("k1", .hs256, .secret(Array("not-the-servers-secret-but-long-enough-yes".utf8)))], signingKid: "k1",
                                           issuer: "akis", audience: "akis", lifetime: 900)
             let forged = try await forger.issue(id: user, username: "u", roles: ["user"], level: "basic").token
@@ -98,7 +98,7 @@ import Testing
     @Test func hostileBodiesAreRefusedOverHTTPAndStoreNothing() async throws {
         try await Self.withServer { server in
             let user = try await server.db.user("h")
-            try await server.db.service.deposit(Money("10000")!, to: user)
+            try await server.db.service.accounts.deposit(Money("10000")!, to: user)
             let token = try await server.token(for: user)
             let cases: [(String, Int, String)] = [
                 (#"{"symbol":"GARAN","side":"BUY","orderType":"LIMIT","quantity":-5,"price":99}"#, 400, "quantity_not_positive"),
@@ -125,7 +125,7 @@ import Testing
     @Test func aUserSendingTooFastGets429WithRetryAfter() async throws {
         try await Self.withServer(ordersPerSecond: 2) { server in
             let user = try await server.db.user("fast")
-            try await server.db.service.deposit(Money("100000")!, to: user)
+            try await server.db.service.accounts.deposit(Money("100000")!, to: user)
             let token = try await server.token(for: user)
             var statuses: [Int] = []
             var retryAfter: String?

@@ -4,21 +4,6 @@ import PostgresNIO
 
 /// The read model's rows, read and written inside a command's transaction.
 extension OrderService {
-    struct AccountRow {
-        var cash: Money
-        var settled: Money
-        var reserved: Money
-    }
-
-    /// Locks `user`'s account for the transaction; refuses a user without one.
-    func lockAccount(_ user: UUID, on c: PostgresConnection) async throws -> AccountRow {
-        let rows = try await c.query("SELECT cash, settled_cash, reserved FROM trading_accounts WHERE user_id = \(user) FOR UPDATE", logger: logger)
-        for try await (cash, settled, reserved) in rows.decode((Int64, Int64, Int64).self) {
-            return AccountRow(cash: Money(kurus: cash), settled: Money(kurus: settled), reserved: Money(kurus: reserved))
-        }
-        throw OrderRejection(.noAccount, "the user has no trading account (an operator opens one: akis accounts deposit USER AMOUNT)")
-    }
-
     func openOrders(_ user: UUID, on c: PostgresConnection) async throws -> Int {
         let rows = try await c.query("SELECT count(*) FROM trading_orders WHERE user_id = \(user) AND status IN \(unescaped: OrdersSchema.workingStatuses)",
                                      logger: logger)

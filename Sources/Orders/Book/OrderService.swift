@@ -14,6 +14,7 @@ import Store
 public final class OrderService: Sendable {
     let client: PostgresClient
     let events: EventStore
+    public let accounts: TradingAccounts
     let settings: OrdersSettings
     let calendar: SessionCalendar
     let market: any MarketView
@@ -25,6 +26,7 @@ public final class OrderService: Sendable {
                 broker: any Broker, clock: @escaping @Sendable () -> Int64 = { Clock.wallNanos() }, logger: Logger) {
         self.client = client
         self.events = events
+        accounts = TradingAccounts(client: client, events: events, clock: clock, logger: logger)
         self.settings = settings
         self.calendar = calendar
         self.market = market
@@ -46,13 +48,23 @@ public final class OrderService: Sendable {
     /// broker and records its answer (NEW and `OrderSubmitted`, or REJECTED with the reservation
     /// released). Throws an `OrderRejection` for every rule it breaks; nothing is stored then.
     public func place(_ request: OrderRequest, by user: UUID) async throws -> Placement {
-        let now = clock()
+        let now = self.now()
         let terms = request.terms
         let phase = calendar.phase(at: now)
         let quote = market.quote(for: terms.symbol)
         let limits = quote.flatMap { self.limits(for: terms.symbol, quote: $0, phase: phase) }
-        let placement = try await client.transaction(logger: logger) { c in
-            try await self.record(request, by: user, now: now, phase: phase, quote: quote, limits: limits, on: c)
+        let attempt = { @Sendable in
+            try await self.client.transaction(logger: self.logger) { c in
+                try await self.record(request, by: user, now: now, phase: phase, quote: quote, limits: limits, on: c)
+            }
+        }
+        let placement: Placement
+        do {
+            placement = try await attempt()
+        } catch let refusal as OrderRejection where refusal.code == .noAccount && settings.paperStartingCash != nil {
+            // A new user's first order opens the account with the configured starting cash.
+            try await accounts.open(user, with: settings.paperStartingCash!)
+            placement = try await attempt()
         }
         guard placement.created else { return placement }
         return Placement(order: try await submit(placement.order), created: true)
@@ -62,7 +74,7 @@ public final class OrderService: Sendable {
     private func record(_ request: OrderRequest, by user: UUID, now: Int64, phase: SessionPhase, quote: MarketQuote?, limits: PriceLimits?,
                         on c: PostgresConnection) async throws -> Placement {
         let terms = request.terms
-        let account = try await lockAccount(user, on: c)
+        let account = try await accounts.lock(user, on: c)
         if let key = request.clientOrderId, let earlier = try await order(user: user, clientOrderId: key, on: c) {
             guard earlier.terms == terms else {
                 throw OrderRejection(.clientOrderIdReused, field: "clientOrderId",
@@ -118,11 +130,11 @@ public final class OrderService: Sendable {
     func submit(_ order: OrderRecord) async throws -> OrderRecord {
         let answer = try await broker.submit(order)
         return try await client.transaction(logger: logger) { c in
-            _ = try await self.lockAccount(order.userId, on: c)
+            _ = try await self.accounts.lock(order.userId, on: c)
             guard var current = try await self.order(id: order.id, user: order.userId, lock: true, on: c) else {
                 throw OrdersError("order \(order.id.lowercased) vanished while it was submitted")
             }
-            let now = self.clock()
+            let now = self.now()
             switch answer {
             case .accepted(let brokerOrderId):
                 current.state = try current.state.applying(.submitted(brokerOrderId: brokerOrderId))
@@ -148,7 +160,7 @@ public final class OrderService: Sendable {
     public func cancel(_ id: UUID, by user: UUID) async throws -> OrderRecord {
         try await client.transaction(logger: logger) { c in
             do {
-                _ = try await self.lockAccount(user, on: c)
+                _ = try await self.accounts.lock(user, on: c)
             } catch let refusal as OrderRejection where refusal.code == .noAccount {
                 throw OrderRejection(.notFound, "no order \(id.lowercased)")  // no account, no orders
             }
@@ -158,7 +170,7 @@ public final class OrderService: Sendable {
             guard order.state.isWorking else {
                 throw OrderRejection(.notWorking, "order \(id.lowercased) is \(order.state.status.apiName): there is nothing to cancel")
             }
-            let now = self.clock()
+            let now = self.now()
             order.state = try order.state.applying(.cancelled(reason: "cancelled by the owner"))
             order.updatedAt = now
             let released = try await self.release(&order, on: c)
@@ -174,6 +186,9 @@ public final class OrderService: Sendable {
     }
 
     // MARK: Limits and the calendar
+
+    /// Now, to the microsecond PostgreSQL keeps: a reply and a later read of the order agree.
+    func now() -> Int64 { clock() / 1_000 * 1_000 }
 
     /// The band a price must lie in now: a feed's published limits, the closing auction's band
     /// in that phase, else the daily band around the previous close (or today's first trade).

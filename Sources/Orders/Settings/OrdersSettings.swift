@@ -31,6 +31,16 @@ public struct OrdersSettings: ModuleSettings {
     public var paperStartingCash: Money?
     /// Simulated time between a paper order's acceptance and its first possible fill.
     public var paperLatencyNanos: Int64 = 0
+    /// What "now" is for the session phase, the trading day and order times.
+    public var clock = TimeSource.wall
+
+    public enum TimeSource: String, Sendable, CaseIterable {
+        /// The machine's clock: trading against the live market.
+        case wall
+        /// The latest exchange time the feeds delivered (the wall clock before the first tick):
+        /// paper trading against a replayed recording, whose market is open when it was recorded.
+        case market
+    }
 
     public init() {}
 
@@ -62,6 +72,7 @@ public struct OrdersSettings: ModuleSettings {
         settlement = SettlementCycle(days: try section.integer("settlement_days", default: settlement.days, in: 0...10))
         paperStartingCash = try Self.money(&section, "paper_starting_cash", positive: false)
         paperLatencyNanos = try section.duration("paper_latency", default: paperLatencyNanos, in: 0...60_000_000_000)
+        clock = try section.choice("clock", default: clock)
     }
 
     static func rate(_ section: inout ConfigSection, _ key: String, default value: Rate, below percent: Int64) throws(ConfigError) -> Rate {
@@ -90,6 +101,6 @@ public struct OrdersSettings: ModuleSettings {
         return "price limits ±\(priceLimit) % (\(priceLimitBySymbol.count) symbol overrides), closing auction ±\(closingAuctionLimit) %; "
             + "max \(maximumOrderValue) TRY and \(maximumOrderQuantity) shares an order, \(maximumOpenOrders) open, \(ordersPerSecond)/s a user; "
             + "commission \(commission), BSMV \(bsmv) %, exchange fee \(exchangeFee) %; T+\(settlement.days); "
-            + "paper: starting cash \(paperStartingCash.map { "\($0) TRY" } ?? "none"), latency \(paperLatencyNanos / 1_000_000) ms"
+            + "\(clock == .market ? "market" : "wall") clock; paper: starting cash \(paperStartingCash.map { "\($0) TRY" } ?? "none"), latency \(paperLatencyNanos / 1_000_000) ms"
     }
 }

@@ -1,11 +1,25 @@
 import Events
 import Foundation
 import Ingest
+import Logging
 import PostgresNIO
 import Store
 
-/// Paper accounts: cash in and out (`akis accounts`), and the balances the portfolio shows.
-extension OrderService {
+/// Paper accounts: cash in and out (`akis accounts`, the starting cash), and their balances. The
+/// account's row is the lock every command on its orders and positions takes first.
+public struct TradingAccounts: Sendable {
+    let client: PostgresClient
+    let events: EventStore
+    let clock: @Sendable () -> Int64
+    let logger: Logger
+
+    public init(client: PostgresClient, events: EventStore, clock: @escaping @Sendable () -> Int64 = { Clock.wallNanos() }, logger: Logger) {
+        self.client = client
+        self.events = events
+        self.clock = clock
+        self.logger = logger
+    }
+
     /// A trading account's balances.
     public struct Balances: Hashable, Sendable {
         /// The trade-date balance: the cash ledger's sum.
@@ -23,8 +37,8 @@ extension OrderService {
         guard amount > .zero else { throw OrderRejection(.invalidValue, field: "amount", "a deposit is a positive amount, not \(amount)") }
         return try await client.transaction(logger: logger) { c in
             try await c.query("INSERT INTO trading_accounts (user_id) VALUES (\(user)) ON CONFLICT DO NOTHING", logger: self.logger)
-            _ = try await self.lockAccount(user, on: c)
-            return try await self.move(amount, user: user, kind: .cashDeposited, on: c)
+            _ = try await lock(user, on: c)
+            return try await move(amount, user: user, kind: .cashDeposited, on: c)
         }
     }
 
@@ -33,14 +47,35 @@ extension OrderService {
     public func withdraw(_ amount: Money, from user: UUID) async throws -> Balances {
         guard amount > .zero else { throw OrderRejection(.invalidValue, field: "amount", "a withdrawal is a positive amount, not \(amount)") }
         return try await client.transaction(logger: logger) { c in
-            let account = try await self.lockAccount(user, on: c)
-            let available = min(account.settled, account.cash - account.reserved)
+            let account = try await lock(user, on: c)
+            let available = min(account.settledCash, account.cash - account.reserved)
             guard amount <= available else {
                 throw OrderRejection(.insufficientBuyingPower, field: "amount",
                                      "\(amount) TRY is more than can be withdrawn: \(available) TRY (settled cash not held by open orders)")
             }
-            return try await self.move(-amount, user: user, kind: .cashWithdrawn, on: c)
+            return try await move(-amount, user: user, kind: .cashWithdrawn, on: c)
         }
+    }
+
+    /// Opens `user`'s account with `cash` unless it has one; whether it opened it.
+    @discardableResult
+    public func open(_ user: UUID, with cash: Money) async throws -> Bool {
+        try await client.transaction(logger: logger) { c in
+            let rows = try await c.query("INSERT INTO trading_accounts (user_id) VALUES (\(user)) ON CONFLICT DO NOTHING RETURNING user_id", logger: logger)
+            var opened = false
+            for try await _ in rows.decode(UUID.self) { opened = true }
+            if opened && cash > .zero { _ = try await move(cash, user: user, kind: .cashDeposited, on: c) }
+            return opened
+        }
+    }
+
+    /// Locks `user`'s account for the transaction; refuses a user without one.
+    func lock(_ user: UUID, on c: PostgresConnection) async throws -> Balances {
+        let rows = try await c.query("SELECT cash, settled_cash, reserved FROM trading_accounts WHERE user_id = \(user) FOR UPDATE", logger: logger)
+        for try await (cash, settled, reserved) in rows.decode((Int64, Int64, Int64).self) {
+            return Balances(cash: Money(kurus: cash), settledCash: Money(kurus: settled), reserved: Money(kurus: reserved))
+        }
+        throw OrderRejection(.noAccount, "the user has no trading account (an operator opens one: akis accounts deposit USER AMOUNT)")
     }
 
     /// `user`'s balances; nil without an account.
