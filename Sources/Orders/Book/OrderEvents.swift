@@ -14,7 +14,7 @@ extension Event {
             ("orderType", .string(terms.type.rawValue)), ("timeInForce", .string(terms.timeInForce.rawValue)),
             ("clientOrderId", order.clientOrderId.map(JSONValue.string) ?? .null), ("broker", .string(order.broker)),
             ("reservedCash", .string("\(order.reservedCash)")), ("reservedShares", .integer(order.reservedShares)),
-            ("commissionRate", .integer(order.costs.commission.units)), ("bsmvRate", .integer(order.costs.bsmv.units)),
+            ("reservationPrice", order.reservationPrice.map(JSONValue.price) ?? .null), ("commissionRate", .integer(order.costs.commission.units)), ("bsmvRate", .integer(order.costs.bsmv.units)),
             ("exchangeFeeRate", .integer(order.costs.exchangeFee.units)), ("tradingDay", .string(order.tradingDay)), ("seq", .integer(1)),
         ], time: time)
     }
@@ -40,6 +40,21 @@ extension Event {
             ("orderId", .string(order.id.lowercased)), ("userId", .string(order.userId.lowercased)), ("reason", .string(order.state.reason ?? "")),
             ("filledQuantity", .integer(order.state.filledQuantity)), ("releasedCash", .string("\(released.cash)")),
             ("releasedShares", .integer(released.shares)), ("seq", .integer(Int64(order.state.sequence))),
+        ], time: time)
+    }
+}
+
+extension Event {
+    /// `PartialExecution`, or `OrderFilled` for the fill that completes the order.
+    static func orderExecuted(_ order: OrderRecord, execution: Execution, value: Money, costs: TradeCosts, valueDate: String, time: Int64) -> Event {
+        let state = order.state
+        return Event(state.status == .filled ? .orderFilled : .partialExecution, key: order.userId.lowercased, data: [
+            ("orderId", .string(order.id.lowercased)), ("userId", .string(order.userId.lowercased)), ("executionId", .string(execution.id)),
+            ("symbol", .string(order.terms.symbol)), ("side", .string(order.terms.side.rawValue)), ("quantity", .integer(execution.quantity)),
+            ("price", .price(execution.price)), ("executedAt", .string(UTCTime.formatISO8601(execution.time))), ("value", .string("\(value)")),
+            ("commission", .string("\(costs.commission)")), ("bsmv", .string("\(costs.bsmv)")), ("exchangeFee", .string("\(costs.exchangeFee)")),
+            ("valueDate", .string(valueDate)), ("filledQuantity", .integer(state.filledQuantity)), ("status", .string(state.status.apiName)),
+            ("reservedCash", .string("\(order.reservedCash)")), ("seq", .integer(Int64(state.sequence))),
         ], time: time)
     }
 }

@@ -9,6 +9,8 @@ public struct OrderRecord: Hashable, Sendable {
     public var state: OrderState
     public var reservedCash: Money
     public var reservedShares: Int64
+    /// The price a buy's reservation is counted at: its limit, or a MARKET buy's upper limit at placement.
+    public var reservationPrice: Price?
     public var costs: CostSchedule
     public var broker: String
     public var createdAt: Int64

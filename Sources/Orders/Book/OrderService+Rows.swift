@@ -23,7 +23,8 @@ extension OrderService {
     static let columns = """
         id, user_id, client_order_id, symbol, side, order_type, time_in_force, quantity, price::text, status, filled_quantity, filled_value,
         reserved_cash, reserved_shares, commission_rate, bsmv_rate, exchange_fee_rate, broker, broker_order_id, reason, seq::bigint,
-        trading_day::text, extract(epoch FROM created_at)::numeric(20, 6)::text, extract(epoch FROM updated_at)::numeric(20, 6)::text
+        trading_day::text, extract(epoch FROM created_at)::numeric(20, 6)::text, extract(epoch FROM updated_at)::numeric(20, 6)::text,
+        reservation_price::text
         """
 
     func order(id: UUID, user: UUID, lock: Bool, on c: PostgresConnection) async throws -> OrderRecord? {
@@ -56,6 +57,7 @@ extension OrderService {
                                    brokerOrderId: try optional(18), reason: try optional(19), sequence: Int(try integer(20)))
             return OrderRecord(id: try r[0].decode(UUID.self), userId: try r[1].decode(UUID.self), clientOrderId: try optional(2), state: state,
                                reservedCash: Money(kurus: try integer(12)), reservedShares: try integer(13),
+                               reservationPrice: try optional(24).flatMap { Price($0) },
                                costs: CostSchedule(commission: Rate(units: try integer(14)), bsmv: Rate(units: try integer(15)),
                                                    exchangeFee: Rate(units: try integer(16))),
                                broker: try text(17), createdAt: Self.nanos(try text(22)), updatedAt: Self.nanos(try text(23)), tradingDay: try text(21))
@@ -77,12 +79,13 @@ extension OrderService {
         try await c.query("""
             INSERT INTO trading_orders (id, user_id, client_order_id, symbol, side, order_type, time_in_force, quantity, price, status,
                                         filled_quantity, filled_value, reserved_cash, reserved_shares, commission_rate, bsmv_rate, exchange_fee_rate,
-                                        broker, broker_order_id, reason, seq, trading_day, created_at, updated_at)
+                                        broker, broker_order_id, reason, seq, trading_day, created_at, updated_at, reservation_price)
             VALUES (\(order.id), \(order.userId), \(order.clientOrderId), \(t.symbol), \(t.side.rawValue), \(t.type.rawValue), \(t.timeInForce.rawValue),
                     \(t.quantity), \(t.price.map { "\($0)" })::numeric, \(s.status.rawValue), \(s.filledQuantity), \(s.filledValue.kurus),
                     \(order.reservedCash.kurus), \(order.reservedShares), \(order.costs.commission.units), \(order.costs.bsmv.units),
                     \(order.costs.exchangeFee.units), \(order.broker), \(s.brokerOrderId), \(s.reason), \(Int64(s.sequence)), \(order.tradingDay)::date,
-                    to_timestamp(\(Self.timestamp(order.createdAt))::numeric), to_timestamp(\(Self.timestamp(order.updatedAt))::numeric))
+                    to_timestamp(\(Self.timestamp(order.createdAt))::numeric), to_timestamp(\(Self.timestamp(order.updatedAt))::numeric),
+                    \(order.reservationPrice.map { "\($0)" })::numeric)
             """, logger: logger)
     }
 

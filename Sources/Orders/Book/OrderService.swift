@@ -89,12 +89,14 @@ public final class OrderService: Sendable {
         let costs = CostSchedule(commission: try await commission(for: user, on: c), bsmv: settings.bsmv,
                                  exchangeFee: settings.exchangeFee)
         var reservedCash = Money.zero, reservedShares: Int64 = 0
+        var reservationPrice: Price?
         switch terms.side {
         case .buy:
             // A MARKET buy is valued at the upper limit (the rules saw that limits exist).
             guard let price = terms.price ?? limits?.upper, let value = Money.value(of: terms.quantity, at: price) else {
                 throw OrderRejection(.orderValueAboveMaximum, field: "quantity", "the order's value is out of range")
             }
+            reservationPrice = price
             reservedCash = value + costs.costs(ofFilled: value).total
             let buyingPower = account.cash - account.reserved
             guard reservedCash <= buyingPower else {
@@ -119,7 +121,8 @@ public final class OrderService: Sendable {
                 """, logger: logger)
         }
         let order = OrderRecord(id: UUID(), userId: user, clientOrderId: request.clientOrderId, state: OrderState(created: terms),
-                                reservedCash: reservedCash, reservedShares: reservedShares, costs: costs, broker: broker.name,
+                                reservedCash: reservedCash, reservedShares: reservedShares, reservationPrice: reservationPrice, costs: costs,
+                                broker: broker.name,
                                 createdAt: now, updatedAt: now, tradingDay: Self.date(SessionCalendar.istanbulDay(of: now)))
         try await insert(order, on: c)
         try await events.append([.orderCreated(order, time: now)], on: c, logger: logger)

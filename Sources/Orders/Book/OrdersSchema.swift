@@ -37,6 +37,8 @@ enum OrdersSchema {
                 -- What the order holds now: kuruş for a buy, shares for a sell; zero once it ends.
                 reserved_cash bigint NOT NULL DEFAULT 0 CONSTRAINT trading_orders_reserved_cash CHECK (reserved_cash >= 0),
                 reserved_shares bigint NOT NULL DEFAULT 0 CONSTRAINT trading_orders_reserved_shares CHECK (reserved_shares >= 0),
+                -- The price a buy's reservation is counted at (a MARKET buy's upper limit at placement).
+                reservation_price numeric(20, 6),
                 -- The cost rates at placement: an order's costs never change under it.
                 commission_rate bigint NOT NULL,
                 bsmv_rate bigint NOT NULL,
