@@ -5,6 +5,7 @@ import Daemon
 import Events
 import Hummingbird
 import Ingest
+import ServiceLifecycle
 import Store
 
 /// The orders module (docs/orders.md): paper trading on the live feed. It needs users (`[auth]`)
@@ -17,12 +18,14 @@ public struct OrdersModule: DaemonModule {
 
     let routes: OrderRoutes?
     let off: String?
+    public let services: [any Service]
 
     public init(context: ModuleContext) throws {
         let settings = context.configuration.settings(OrdersSettings.self)
         let auth = context.configuration.settings(AuthSettings.self)
         guard settings.enabled, auth.enabled, let database = context.database else {
             routes = nil
+            services = []
             off = !settings.enabled ? "[orders] enabled = false" : !auth.enabled ? "no users ([auth] is off)" : "no database"
             return
         }
@@ -41,6 +44,17 @@ public struct OrdersModule: DaemonModule {
         routes = OrderRoutes(service: service, tokens: try context.shared.take(AccessTokens.self, for: Self.name),
                              limiter: RateLimiter(burst: settings.ordersPerSecond, perSecond: Double(settings.ordersPerSecond)), logger: context.logger)
         off = nil
+        let logger = context.logger
+        services = [
+            DatabaseMaintenance(name: "orders settlement", database: database, every: .seconds(60)) { _, _ in
+                do {
+                    let settled = try await service.settleToday()
+                    if settled > 0 { logger.info("orders: settled \(settled) fills") }
+                } catch {
+                    logger.info("orders: settlement failed (tried again in a minute): \(error)")
+                }
+            },
+        ]
     }
 
     public func addRoutes(to router: Router<DaemonRequestContext>) {

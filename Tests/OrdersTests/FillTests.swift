@@ -50,6 +50,19 @@ import Testing
             let events = try await db.strings("SELECT event_type FROM event_store WHERE event_type LIKE 'Order%' OR event_type LIKE 'Partial%' ORDER BY seq")
             #expect(events == ["OrderCreated", "OrderSubmitted", "PartialExecution", "OrderFilled", "OrderCreated", "OrderSubmitted", "OrderFilled"])
             try await db.expectBooksBalance()
+
+            // Settlement on the value date, once: the settled cash becomes the cash.
+            #expect(try await db.service.settle(through: "2026-12-08") == 0)
+            #expect(try await db.service.settle(through: "2026-12-09") == 3)
+            #expect(try await db.service.settle(through: "2026-12-31") == 0)
+            balances = try #require(try await db.service.accounts.balances(of: user))
+            #expect(balances.settledCash == Money("95103.82") && balances.cash == Money("95103.82"))
+            #expect(try await db.strings("SELECT sum(amount)::text FROM trading_ledger WHERE account = 'cash_pending'") == ["0"])
+            let settlements = try await db.strings("""
+                SELECT convert_from(envelope, 'UTF8')::jsonb -> 'data' ->> 'amount' FROM event_store WHERE event_type = 'SettlementCompleted' ORDER BY seq
+                """)
+            #expect(settlements == ["5044.55", "-3964.28", "-5976.45"])  // the sale first, then the purchases' two fills
+            try await db.expectBooksBalance()
         }
     }
 
