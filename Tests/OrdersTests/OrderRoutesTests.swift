@@ -3,6 +3,7 @@ import Atomics
 import Daemon
 import Foundation
 import Hummingbird
+import Ingest
 import Logging
 @testable import Orders
 import TestSupport
@@ -74,6 +75,60 @@ import Testing
             #expect(try await server.call("DELETE", "/api/trading/orders/\(id)", token: token).status == 409)
             #expect(try await server.call("GET", "/api/trading/orders/not-a-uuid", token: token).status == 404)
             try await server.db.expectBooksBalance()
+        }
+    }
+
+    static func json(_ body: String) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])
+    }
+
+    @Test func theReadRoutesPageTheOwnersOrdersFillsCashAndPortfolio() async throws {
+        try await Self.withServer { server in
+            let user = try await server.db.user("reader"), other = try await server.db.user("nosy")
+            try await server.db.service.accounts.deposit(Money("100000")!, to: user)
+            let token = try await server.token(for: user)
+            var ids: [String] = []
+            for price in ["98", "99", "99.50"] {
+                let body = #"{"symbol":"GARAN","side":"BUY","orderType":"LIMIT","quantity":10,"price":"\#(price)"}"#
+                ids.append(try #require(try Self.json(try await server.call("POST", "/api/trading/orders", token: token, body: body).body)["order"] as? [String: Any])["id"] as! String)
+            }
+            let filled = try #require(UUID(uuidString: ids[2]))
+            _ = try await server.db.service.apply(Execution(id: "E-1", quantity: 10, price: Price("99.50")!, time: TradingDatabase.noon), to: filled)
+
+            // Newest first, two to a page, every order once (the test's clock stands still: equal times go by id).
+            let first = try Self.json(try await server.call("GET", "/api/trading/orders?limit=2", token: token).body)
+            let next = try #require(first["next"] as? String)
+            let second = try Self.json(try await server.call("GET", "/api/trading/orders?limit=2&after=\(next)", token: token).body)
+            let listed = ((first["orders"] as? [[String: Any]]) ?? []) + ((second["orders"] as? [[String: Any]]) ?? [])
+            #expect(listed.compactMap { $0["id"] as? String } == ids.sorted(by: >) && second["next"] is NSNull)
+            let onlyFilled = try Self.json(try await server.call("GET", "/api/trading/orders?status=FILLED", token: token).body)
+            #expect((onlyFilled["orders"] as? [[String: Any]])?.compactMap { $0["id"] as? String } == [ids[2]])
+            for bad in ["status=DONE", "colour=red", "limit=0", "limit=501", "after=x", "from=yesterday", "symbol=a%20b", "limit=1&limit=2"] {
+                let answer = try await server.call("GET", "/api/trading/orders?\(bad)", token: token)
+                #expect(answer.status == 400 && answer.body.contains(#""error":"invalid_value""#), "\(bad): \(answer)")
+            }
+
+            let order = try Self.json(try await server.call("GET", "/api/trading/orders/\(ids[2])", token: token).body)
+            let fills = try #require(order["executions"] as? [[String: Any]])
+            #expect(fills.count == 1 && fills[0]["executionId"] as? String == "E-1" && fills[0]["value"] as? String == "995"
+                    && fills[0]["valueDate"] as? String == "2026-12-09" && fills[0]["settled"] as? Bool == false)
+            let executions = try Self.json(try await server.call("GET", "/api/trading/executions?symbol=GARAN", token: token).body)
+            #expect(executions["count"] as? Int == 1)
+            let transactions = try Self.json(try await server.call("GET", "/api/trading/transactions", token: token).body)
+            let kinds = (transactions["transactions"] as? [[String: Any]])?.compactMap { $0["kind"] as? String }
+            #expect(kinds == ["exchange_fee", "bsmv", "commission", "trade", "deposit"], "\(transactions)")
+
+            // 995 + 0.995 → 1.00 commission + 0.05 BSMV + 0.03 fee: 996.08 for 10 shares; at 100 (the latest price) +3.92.
+            let portfolio = try Self.json(try await server.call("GET", "/api/trading/portfolio", token: token).body)
+            let positions = try #require(portfolio["positions"] as? [[String: Any]])
+            #expect(positions.count == 1 && positions[0]["shares"] as? Int == 10 && positions[0]["costBasis"] as? String == "996.08"
+                    && positions[0]["unrealisedPnl"] as? String == "3.92" && positions[0]["averageCost"] as? Double == 99.608)
+            #expect(portfolio["cash"] as? String == "99003.92" && portfolio["equity"] as? String == "100003.92", "\(portfolio)")
+
+            let stranger = try await server.token(for: other)
+            #expect(try Self.json(try await server.call("GET", "/api/trading/orders", token: stranger).body)["count"] as? Int == 0)
+            #expect(try await server.call("GET", "/api/trading/portfolio", token: stranger).status == 403)
+            #expect(try Self.json(try await server.call("GET", "/api/trading/executions", token: stranger).body)["count"] as? Int == 0)
         }
     }
 

@@ -18,6 +18,6 @@ public struct LatestPricesMarket: MarketView {
         guard let statistics = snapshot.symbols.first else { return MarketQuote() }
         let today = snapshot.tradingDay.map { statistics.tradingDay == $0.day } ?? false
         return MarketQuote(previousClose: statistics.previousClose, firstPriceToday: today ? statistics.open : nil,
-                           lastPrice: today ? statistics.lastPrice : nil)
+                           lastPrice: today ? statistics.lastPrice : nil, latestPrice: statistics.lastPrice ?? statistics.previousClose)
     }
 }

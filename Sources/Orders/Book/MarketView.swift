@@ -10,12 +10,16 @@ public struct MarketQuote: Hashable, Sendable {
     public var lastPrice: Price?
     /// Limits a feed published for today; they win over computed ones.
     public var publishedLimits: PriceLimits?
+    /// The latest trade on any day (what a holding is valued at).
+    public var latestPrice: Price?
 
-    public init(previousClose: Price? = nil, firstPriceToday: Price? = nil, lastPrice: Price? = nil, publishedLimits: PriceLimits? = nil) {
+    public init(previousClose: Price? = nil, firstPriceToday: Price? = nil, lastPrice: Price? = nil, publishedLimits: PriceLimits? = nil,
+                latestPrice: Price? = nil) {
         self.previousClose = previousClose
         self.firstPriceToday = firstPriceToday
         self.lastPrice = lastPrice
         self.publishedLimits = publishedLimits
+        self.latestPrice = latestPrice ?? lastPrice ?? previousClose
     }
 }
 

@@ -92,7 +92,7 @@ extension OrderService {
                                             executed_at, value_date)
             VALUES (\(order.broker), \(execution.id), \(id), \(user), \(terms.symbol), \(terms.side.rawValue), \(execution.quantity),
                     \("\(execution.price)")::numeric, \(value.kurus), \(costs.commission.kurus), \(costs.bsmv.kurus), \(costs.exchangeFee.kurus),
-                    to_timestamp(\(Self.timestamp(execution.time / 1_000 * 1_000))::numeric), \(valueDate)::date)
+                    (TIMESTAMPTZ 'epoch' + \(execution.time / 1_000) * INTERVAL '1 microsecond'), \(valueDate)::date)
             """, logger: logger)
         try await journal(for: execution.id, order: id, user: user, side: terms.side, value: value, costs: costs, valueDate: valueDate, on: c)
         try await update(order, on: c)

@@ -42,7 +42,13 @@ extension OrderService {
     }
 
     static func first(_ rows: PostgresRowSequence) async throws -> OrderRecord? {
-        for try await row in rows {
+        for try await row in rows { return try await first(row) }
+        return nil
+    }
+
+    /// The order in a row that starts with `columns`.
+    static func first(_ row: PostgresRow) async throws -> OrderRecord? {
+        do {
             let r = row.makeRandomAccess()
             func text(_ i: Int) throws -> String { try r[i].decode(String.self) }
             func optional(_ i: Int) throws -> String? { try r[i].decode(String?.self) }
@@ -62,7 +68,6 @@ extension OrderService {
                                                    exchangeFee: Rate(units: try integer(16))),
                                broker: try text(17), createdAt: Self.nanos(try text(22)), updatedAt: Self.nanos(try text(23)), tradingDay: try text(21))
         }
-        return nil
     }
 
     /// Epoch seconds with six decimals ("1765099200.123456") in nanoseconds.
@@ -71,8 +76,6 @@ extension OrderService {
         guard case .success(let micros) = text.withUTF8({ ScaledDecimal.parse(UnsafeRawBufferPointer($0), scale: 6) }) else { return 0 }
         return micros * 1_000
     }
-
-    static func timestamp(_ nanos: Int64) -> String { ScaledDecimal.format(nanos / 1_000, scale: 6) }
 
     func insert(_ order: OrderRecord, on c: PostgresConnection) async throws {
         let t = order.terms, s = order.state
@@ -84,7 +87,7 @@ extension OrderService {
                     \(t.quantity), \(t.price.map { "\($0)" })::numeric, \(s.status.rawValue), \(s.filledQuantity), \(s.filledValue.kurus),
                     \(order.reservedCash.kurus), \(order.reservedShares), \(order.costs.commission.units), \(order.costs.bsmv.units),
                     \(order.costs.exchangeFee.units), \(order.broker), \(s.brokerOrderId), \(s.reason), \(Int64(s.sequence)), \(order.tradingDay)::date,
-                    to_timestamp(\(Self.timestamp(order.createdAt))::numeric), to_timestamp(\(Self.timestamp(order.updatedAt))::numeric),
+                    (TIMESTAMPTZ 'epoch' + \(order.createdAt / 1_000) * INTERVAL '1 microsecond'), (TIMESTAMPTZ 'epoch' + \(order.updatedAt / 1_000) * INTERVAL '1 microsecond'),
                     \(order.reservationPrice.map { "\($0)" })::numeric)
             """, logger: logger)
     }
@@ -95,7 +98,7 @@ extension OrderService {
             UPDATE trading_orders SET quantity = \(t.quantity), price = \(t.price.map { "\($0)" })::numeric, status = \(s.status.rawValue),
                 filled_quantity = \(s.filledQuantity), filled_value = \(s.filledValue.kurus), reserved_cash = \(order.reservedCash.kurus),
                 reserved_shares = \(order.reservedShares), broker_order_id = \(s.brokerOrderId), reason = \(s.reason), seq = \(Int64(s.sequence)),
-                updated_at = to_timestamp(\(Self.timestamp(order.updatedAt))::numeric)
+                updated_at = (TIMESTAMPTZ 'epoch' + \(order.updatedAt / 1_000) * INTERVAL '1 microsecond')
             WHERE id = \(order.id)
             """, logger: logger)
     }

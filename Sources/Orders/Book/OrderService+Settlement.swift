@@ -50,7 +50,7 @@ extension OrderService {
                        (\(journal), \(user), 'cash_settled', \(fill.net.kurus), 'settlement', \(fill.order), \(fill.id), \(fill.date)::date)
                 """, logger: logger)
             try await c.query("""
-                UPDATE trading_executions SET settled_at = to_timestamp(\(Self.timestamp(now))::numeric)
+                UPDATE trading_executions SET settled_at = (TIMESTAMPTZ 'epoch' + \(now / 1_000) * INTERVAL '1 microsecond')
                 WHERE broker = \(fill.broker) AND execution_id = \(fill.id)
                 """, logger: logger)
             events.append(Event(.settlementCompleted, key: user.lowercased, data: [

@@ -5,6 +5,7 @@ import Foundation
 import Hummingbird
 import Ingest
 import Logging
+import Store
 
 /// The orders API (docs/orders.md): thin handlers over `OrderService`. Every route needs a bearer
 /// token; an order is its owner's only (another user's id answers 404, as an unknown one does).
@@ -26,7 +27,35 @@ struct OrderRoutes: Sendable {
             await answer(request, limited: false) { user in
                 let id = try Self.orderId(context)
                 guard let order = try await service.order(id, of: user.id) else { throw OrderRejection(.notFound, "no order \(id.lowercased)") }
-                return (.ok, .object([("order", OrderJSON.order(order)), ("executions", .array([]))]))
+                let fills = try await service.executions(of: user.id, order: id,
+                                                         try OrderService.ListQuery([("limit", "\(OrderService.ListQuery.maximumLimit)")], allowed: []))
+                return (.ok, .object([("order", OrderJSON.order(order)), ("executions", .array(fills.rows.map(OrderJSON.execution)))]))
+            }
+        }
+        router.get("/api/trading/orders") { request, _ in
+            await answer(request, limited: false) { user in
+                let page = try await service.orders(of: user.id, try Self.query(request, allowed: ["status", "symbol"]))
+                return (.ok, OrderJSON.page("orders", page.rows.map(OrderJSON.order), next: page.next))
+            }
+        }
+        router.get("/api/trading/executions") { request, _ in
+            await answer(request, limited: false) { user in
+                let page = try await service.executions(of: user.id, try Self.query(request, allowed: ["symbol"]))
+                return (.ok, OrderJSON.page("executions", page.rows.map(OrderJSON.execution), next: page.next))
+            }
+        }
+        router.get("/api/trading/transactions") { request, _ in
+            await answer(request, limited: false) { user in
+                let page = try await service.transactions(of: user.id, try Self.query(request, allowed: []))
+                return (.ok, OrderJSON.page("transactions", page.rows.map(OrderJSON.transaction), next: page.next))
+            }
+        }
+        router.get("/api/trading/portfolio") { request, _ in
+            await answer(request, limited: false) { user in
+                guard let (balances, holdings) = try await service.portfolio(of: user.id) else {
+                    throw OrderRejection(.noAccount, "the user has no trading account yet")
+                }
+                return (.ok, OrderJSON.portfolio(balances, holdings))
             }
         }
         router.delete("/api/trading/orders/:id") { request, context in
@@ -45,6 +74,14 @@ struct OrderRoutes: Sendable {
             return Array(buffer: try await request.body.collect(upTo: OrderRequest.maximumBodyBytes))
         } catch {
             throw OrderRejection(.bodyTooLarge, "the body is larger than \(OrderRequest.maximumBodyBytes) bytes")
+        }
+    }
+
+    static func query(_ request: Request, allowed: Set<String>) throws -> OrderService.ListQuery {
+        do {
+            return try OrderService.ListQuery(request.uri.queryParameters.map { (String($0.key), String($0.value)) }, allowed: allowed)
+        } catch {
+            throw OrderRejection(.invalidValue, error.message)
         }
     }
 

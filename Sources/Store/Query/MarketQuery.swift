@@ -140,7 +140,7 @@ public struct MarketQueryParser: Sendable {
     /// `symbol` (required), `from`, `to` (ISO 8601; default: the hour up to now), `limit`
     /// (1...10000), `after` (the `next` cursor of the previous page).
     public func ticks(_ parameters: [(String, String)], now: Int64) throws(QueryError) -> TickQuery {
-        var p = try Parameters(parameters, allowed: ["symbol", "from", "to", "limit", "after"])
+        var p = try QueryParameters(parameters, allowed: ["symbol", "from", "to", "limit", "after"])
         let symbol = try self.symbol(p.take("symbol"))
         let (from, to) = try range(&p, now: now, defaultWindow: TickQuery.defaultWindowNanos)
         var limit = TickQuery.defaultLimit
@@ -163,7 +163,7 @@ public struct MarketQueryParser: Sendable {
     /// `symbol` and `interval` (1m, 5m, 1h, 1d) required; `from`, `to` (ISO 8601; default: the
     /// 500 candles up to now). The range may span at most 10,000 candles.
     public func candles(_ parameters: [(String, String)], now: Int64) throws(QueryError) -> CandleQuery {
-        var p = try Parameters(parameters, allowed: ["symbol", "interval", "from", "to"])
+        var p = try QueryParameters(parameters, allowed: ["symbol", "interval", "from", "to"])
         let symbol = try self.symbol(p.take("symbol"))
         guard let text = p.take("interval") else {
             throw QueryError("interval is required: one of \(CandleInterval.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -182,7 +182,7 @@ public struct MarketQueryParser: Sendable {
     /// `symbols`: a comma-separated list (at most 1,000), or absent for every symbol. Returns the
     /// ids in the order asked, without repeats.
     public func latest(_ parameters: [(String, String)]) throws(QueryError) -> [SymbolID] {
-        var p = try Parameters(parameters, allowed: ["symbols"])
+        var p = try QueryParameters(parameters, allowed: ["symbols"])
         guard let text = p.take("symbols") else { return symbols.ingestedNames.map(\.id) }
         let names = text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
         guard names.count <= 1_000 else { throw QueryError("symbols lists \(names.count) symbols; at most 1000 per request") }
@@ -207,7 +207,7 @@ public struct MarketQueryParser: Sendable {
         return text
     }
 
-    private func range(_ p: inout Parameters, now: Int64, defaultWindow: Int64) throws(QueryError) -> (Int64, Int64) {
+    private func range(_ p: inout QueryParameters, now: Int64, defaultWindow: Int64) throws(QueryError) -> (Int64, Int64) {
         let to = try p.take("to").map { (t: String) throws(QueryError) in try time("to", t) } ?? now
         let from = try p.take("from").map { (t: String) throws(QueryError) in try time("from", t) } ?? max(0, to - defaultWindow)
         guard from < to else {
@@ -216,27 +216,6 @@ public struct MarketQueryParser: Sendable {
         return (from, to)
     }
 
-    private func time(_ name: String, _ text: String) throws(QueryError) -> Int64 {
-        var copy = text
-        guard let nanos = copy.withUTF8({ UTCTime.parseISO8601(UnsafeRawBufferPointer($0)) }) else {
-            throw QueryError("\(name) must be an ISO 8601 time such as 2024-09-24T10:30:00Z or 2024-09-24T13:30:00+03:00, not \(Sanitized(text))")
-        }
-        return nanos
-    }
+    private func time(_ name: String, _ text: String) throws(QueryError) -> Int64 { try QueryParameters.time(name, text) }
 }
 
-/// Query-string parameters, each name at most once and every name known.
-private struct Parameters {
-    private var values: [String: String] = [:]
-
-    init(_ pairs: [(String, String)], allowed: Set<String>) throws(QueryError) {
-        for (name, value) in pairs {
-            guard allowed.contains(name) else {
-                throw QueryError("unknown parameter \(Sanitized(name)); expected \(allowed.sorted().joined(separator: ", "))")
-            }
-            guard values.updateValue(value, forKey: name) == nil else { throw QueryError("\(name) is given more than once") }
-        }
-    }
-
-    mutating func take(_ name: String) -> String? { values.removeValue(forKey: name) }
-}
