@@ -106,8 +106,5 @@ public struct TradingDay: Sendable, Equatable {
     public func contains(_ nanos: Int64) -> Bool { start <= nanos && nanos < nextStart }
 
     /// "YYYY-MM-DD".
-    public var date: String {
-        let (y, m, d) = UTCTime.civilFromDays(day)
-        return "\(y)-\(m < 10 ? "0" : "")\(m)-\(d < 10 ? "0" : "")\(d)"
-    }
+    public var date: String { UTCTime.formatDate(day) }
 }

@@ -79,6 +79,12 @@ public struct SymbolTable: Sendable {
     public static func isValid(_ bytes: UnsafeRawBufferPointer) -> Bool {
         SymbolKey(validating: bytes) != nil
     }
+
+    /// `isValid` for a name held as a String.
+    public static func isValid(_ name: String) -> Bool {
+        var copy = name
+        return copy.withUTF8 { isValid(UnsafeRawBufferPointer($0)) }
+    }
 }
 
 /// Up to 16 ASCII bytes packed into two words: a hash key that needs no String.

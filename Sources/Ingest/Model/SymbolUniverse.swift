@@ -68,8 +68,7 @@ public final class SymbolUniverse: Sendable {
     @discardableResult
     public func join(_ name: String) throws(SymbolError) -> (id: SymbolID, isNew: Bool) {
         try state.withLock { (s) throws(SymbolError) -> (id: SymbolID, isNew: Bool) in
-            var copy = name
-            guard copy.withUTF8({ SymbolTable.isValid(UnsafeRawBufferPointer($0)) }) else { throw .invalidFormat(name) }
+            guard SymbolTable.isValid(name) else { throw .invalidFormat(name) }
             let known = s.table.id(for: name)
             if let id = known, !s.recalled.contains(id) { return (id, false) }
             guard s.table.count - s.recalled.count < limit else { throw .tooManySymbols }

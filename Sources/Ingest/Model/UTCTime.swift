@@ -126,6 +126,12 @@ public enum UTCTime {
     }
 
     /// The proleptic Gregorian date of a day count since 1970-01-01.
+    /// "YYYY-MM-DD" of a day counted from 1970-01-01.
+    public static func formatDate(_ days: Int) -> String {
+        let (y, m, d) = civilFromDays(days)
+        return "\(y)-\(m < 10 ? "0" : "")\(m)-\(d < 10 ? "0" : "")\(d)"
+    }
+
     public static func civilFromDays(_ days: Int) -> (year: Int, month: Int, day: Int) {
         let z = days + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097

@@ -46,7 +46,7 @@ extension OrderService {
         let value = order.state.filledValue - before.filledValue
         let costs = order.costs.costs(ofFill: value, filledBefore: before.filledValue)
         let tradeDay = SessionCalendar.istanbulDay(of: execution.time)
-        let valueDate = Self.date(settings.settlement.valueDay(of: tradeDay, calendar: calendar))
+        let valueDate = UTCTime.formatDate(settings.settlement.valueDay(of: tradeDay, calendar: calendar))
         let now = now()
         order.updatedAt = now
 

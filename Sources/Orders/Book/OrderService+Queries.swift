@@ -38,9 +38,7 @@ extension OrderService {
                 statuses = raw
             }
             if let text = p.take("symbol") {
-                guard !text.isEmpty, text.utf8.count <= SymbolTable.maximumLength,
-                      text.utf8.allSatisfy({ (0x41...0x5A).contains($0) || (0x30...0x39).contains($0) || $0 == UInt8(ascii: ".") })
-                else { throw QueryError("symbol \(Sanitized(text)) is not a symbol") }
+                guard SymbolTable.isValid(text) else { throw QueryError("symbol \(Sanitized(text)) is not a symbol") }
                 symbol = text
             }
             from = try p.take("from").map { (t: String) throws(QueryError) in try QueryParameters.time("from", t) }
@@ -73,7 +71,7 @@ extension OrderService {
         var orders: [OrderRecord] = []
         var times: [Int64] = []
         for try await row in rows {
-            if let order = try await Self.first(row) { orders.append(order) }
+            orders.append(try Self.order(in: row))
             times.append(try row.makeRandomAccess()[25].decode(Int64.self))
         }
         guard orders.count > q.limit else { return Page(rows: orders, next: nil) }

@@ -42,32 +42,30 @@ extension OrderService {
     }
 
     static func first(_ rows: PostgresRowSequence) async throws -> OrderRecord? {
-        for try await row in rows { return try await first(row) }
+        for try await row in rows { return try order(in: row) }
         return nil
     }
 
     /// The order in a row that starts with `columns`.
-    static func first(_ row: PostgresRow) async throws -> OrderRecord? {
-        do {
-            let r = row.makeRandomAccess()
-            func text(_ i: Int) throws -> String { try r[i].decode(String.self) }
-            func optional(_ i: Int) throws -> String? { try r[i].decode(String?.self) }
-            func integer(_ i: Int) throws -> Int64 { try r[i].decode(Int64.self) }
-            guard let side = OrderSide(rawValue: try text(4)), let type = OrderType(rawValue: try text(5)),
-                  let tif = TimeInForce(rawValue: try text(6)), let status = OrderStatus(rawValue: try text(9)) else {
-                throw OrdersError("order \(try r[0].decode(UUID.self)) has a field this version does not know")
-            }
-            let terms = OrderTerms(symbol: try text(3), side: side, type: type, timeInForce: tif, quantity: try integer(7),
-                                   price: try optional(8).flatMap { Price($0) })
-            let state = OrderState(terms: terms, status: status, filledQuantity: try integer(10), filledValue: Money(kurus: try integer(11)),
-                                   brokerOrderId: try optional(18), reason: try optional(19), sequence: Int(try integer(20)))
-            return OrderRecord(id: try r[0].decode(UUID.self), userId: try r[1].decode(UUID.self), clientOrderId: try optional(2), state: state,
-                               reservedCash: Money(kurus: try integer(12)), reservedShares: try integer(13),
-                               reservationPrice: try optional(24).flatMap { Price($0) },
-                               costs: CostSchedule(commission: Rate(units: try integer(14)), bsmv: Rate(units: try integer(15)),
-                                                   exchangeFee: Rate(units: try integer(16))),
-                               broker: try text(17), createdAt: Self.nanos(try text(22)), updatedAt: Self.nanos(try text(23)), tradingDay: try text(21))
+    static func order(in row: PostgresRow) throws -> OrderRecord {
+        let r = row.makeRandomAccess()
+        func text(_ i: Int) throws -> String { try r[i].decode(String.self) }
+        func optional(_ i: Int) throws -> String? { try r[i].decode(String?.self) }
+        func integer(_ i: Int) throws -> Int64 { try r[i].decode(Int64.self) }
+        guard let side = OrderSide(rawValue: try text(4)), let type = OrderType(rawValue: try text(5)),
+              let tif = TimeInForce(rawValue: try text(6)), let status = OrderStatus(rawValue: try text(9)) else {
+            throw OrdersError("order \(try r[0].decode(UUID.self)) has a field this version does not know")
         }
+        let terms = OrderTerms(symbol: try text(3), side: side, type: type, timeInForce: tif, quantity: try integer(7),
+                               price: try optional(8).flatMap { Price($0) })
+        let state = OrderState(terms: terms, status: status, filledQuantity: try integer(10), filledValue: Money(kurus: try integer(11)),
+                               brokerOrderId: try optional(18), reason: try optional(19), sequence: Int(try integer(20)))
+        return OrderRecord(id: try r[0].decode(UUID.self), userId: try r[1].decode(UUID.self), clientOrderId: try optional(2), state: state,
+                           reservedCash: Money(kurus: try integer(12)), reservedShares: try integer(13),
+                           reservationPrice: try optional(24).flatMap { Price($0) },
+                           costs: CostSchedule(commission: Rate(units: try integer(14)), bsmv: Rate(units: try integer(15)),
+                                               exchangeFee: Rate(units: try integer(16))),
+                           broker: try text(17), createdAt: Self.nanos(try text(22)), updatedAt: Self.nanos(try text(23)), tradingDay: try text(21))
     }
 
     /// Epoch seconds with six decimals ("1765099200.123456") in nanoseconds.

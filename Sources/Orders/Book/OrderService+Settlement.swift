@@ -26,7 +26,7 @@ extension OrderService {
 
     /// Settles through the trading day the clock is in (what the module's maintenance runs).
     public func settleToday() async throws -> Int {
-        try await settle(through: Self.date(SessionCalendar.istanbulDay(of: now())))
+        try await settle(through: UTCTime.formatDate(SessionCalendar.istanbulDay(of: now())))
     }
 
     private func settle(_ user: UUID, through valueDate: String, on c: PostgresConnection) async throws -> Int {

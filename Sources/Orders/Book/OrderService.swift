@@ -123,7 +123,7 @@ public final class OrderService: Sendable {
         let order = OrderRecord(id: UUID(), userId: user, clientOrderId: request.clientOrderId, state: OrderState(created: terms),
                                 reservedCash: reservedCash, reservedShares: reservedShares, reservationPrice: reservationPrice, costs: costs,
                                 broker: broker.name,
-                                createdAt: now, updatedAt: now, tradingDay: Self.date(SessionCalendar.istanbulDay(of: now)))
+                                createdAt: now, updatedAt: now, tradingDay: UTCTime.formatDate(SessionCalendar.istanbulDay(of: now)))
         try await insert(order, on: c)
         try await events.append([.orderCreated(order, time: now)], on: c, logger: logger)
         return Placement(order: order, created: true)
@@ -210,16 +210,11 @@ public final class OrderService: Sendable {
         for _ in 0..<31 {
             if calendar.isTradingDay(day), calendar.sessionStart(day) > now {
                 let minute = calendar.schedule(day).first?.minute ?? 0
-                return "\(Self.date(day)) \(Self.twoDigits(minute / 60)):\(Self.twoDigits(minute % 60)) Istanbul"
+                return "\(UTCTime.formatDate(day)) \(Self.twoDigits(minute / 60)):\(Self.twoDigits(minute % 60)) Istanbul"
             }
             day += 1
         }
         return nil
-    }
-
-    static func date(_ day: Int) -> String {
-        let (y, m, d) = UTCTime.civilFromDays(day)
-        return "\(y)-\(twoDigits(m))-\(twoDigits(d))"
     }
 
     static func twoDigits(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }

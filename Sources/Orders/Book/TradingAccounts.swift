@@ -72,15 +72,17 @@ public struct TradingAccounts: Sendable {
     /// Locks `user`'s account for the transaction; refuses a user without one.
     func lock(_ user: UUID, on c: PostgresConnection) async throws -> Balances {
         let rows = try await c.query("SELECT cash, settled_cash, reserved FROM trading_accounts WHERE user_id = \(user) FOR UPDATE", logger: logger)
-        for try await (cash, settled, reserved) in rows.decode((Int64, Int64, Int64).self) {
-            return Balances(cash: Money(kurus: cash), settledCash: Money(kurus: settled), reserved: Money(kurus: reserved))
-        }
+        if let balances = try await Self.balances(in: rows) { return balances }
         throw OrderRejection(.noAccount, "the user has no trading account (an operator opens one: akis accounts deposit USER AMOUNT)")
     }
 
     /// `user`'s balances; nil without an account.
     public func balances(of user: UUID) async throws -> Balances? {
-        let rows = try await client.query("SELECT cash, settled_cash, reserved FROM trading_accounts WHERE user_id = \(user)", logger: logger)
+        try await Self.balances(in: client.query("SELECT cash, settled_cash, reserved FROM trading_accounts WHERE user_id = \(user)", logger: logger))
+    }
+
+    /// The first row of `cash, settled_cash, reserved`.
+    private static func balances(in rows: PostgresRowSequence) async throws -> Balances? {
         for try await (cash, settled, reserved) in rows.decode((Int64, Int64, Int64).self) {
             return Balances(cash: Money(kurus: cash), settledCash: Money(kurus: settled), reserved: Money(kurus: reserved))
         }
@@ -99,11 +101,7 @@ public struct TradingAccounts: Sendable {
             UPDATE trading_accounts SET cash = cash + \(amount.kurus), settled_cash = settled_cash + \(amount.kurus), updated_at = now()
             WHERE user_id = \(user) RETURNING cash, settled_cash, reserved
             """, logger: logger)
-        var balances: Balances?
-        for try await (cash, settled, reserved) in rows.decode((Int64, Int64, Int64).self) {
-            balances = Balances(cash: Money(kurus: cash), settledCash: Money(kurus: settled), reserved: Money(kurus: reserved))
-        }
-        guard let balances else { throw OrdersError("the account of \(user.lowercased) vanished") }
+        guard let balances = try await Self.balances(in: rows) else { throw OrdersError("the account of \(user.lowercased) vanished") }
         let event = Event(kind, key: user.lowercased, data: [
             ("userId", .string(user.lowercased)), ("journal", .string(journal.lowercased)), ("amount", .string("\(amount.kurus < 0 ? -amount : amount)")),
             ("cash", .string("\(balances.cash)")), ("settledCash", .string("\(balances.settledCash)")),

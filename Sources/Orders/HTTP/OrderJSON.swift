@@ -9,10 +9,7 @@ import Ingest
 enum OrderJSON {
     static func order(_ order: OrderRecord) -> JSONValue {
         let terms = order.terms, state = order.state
-        let average = state.filledQuantity > 0
-            ? JSONValue.price(Price(units: Int64(ScaledDecimal.divideRoundingHalfAwayFromZero(
-                Int128(state.filledValue.kurus) * Int128(Price.unitsPerLira / 100), by: Int128(state.filledQuantity)))))
-            : .null
+        let average = state.filledValue.perShare(state.filledQuantity).map(JSONValue.price) ?? .null
         return .object([
             ("id", .string(order.id.lowercased)), ("userId", .string(order.userId.lowercased)),
             ("clientOrderId", order.clientOrderId.map(JSONValue.string) ?? .null), ("symbol", .string(terms.symbol)),

@@ -27,6 +27,12 @@ public struct Money: Hashable, Comparable, Sendable, CustomStringConvertible {
         return overflow ? nil : Money(kurus: kurus)
     }
 
+    /// The amount per share as a price, to six decimals, half away from zero: averages of fills and costs.
+    public func perShare(_ shares: Int64) -> Price? {
+        guard shares > 0 else { return nil }
+        return Price(units: Int64(ScaledDecimal.divideRoundingHalfAwayFromZero(Int128(kurus) * Int128(Self.pricePerKurus), by: Int128(shares))))
+    }
+
     public static func + (a: Money, b: Money) -> Money { Money(kurus: a.kurus + b.kurus) }
     public static func - (a: Money, b: Money) -> Money { Money(kurus: a.kurus - b.kurus) }
     public static prefix func - (a: Money) -> Money { Money(kurus: -a.kurus) }

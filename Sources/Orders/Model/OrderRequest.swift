@@ -140,11 +140,8 @@ public struct OrderRequest: Hashable, Sendable {
 
         func symbol(field: String) throws(OrderRejection) -> String {
             let text = try text(field: field, expected: "a symbol such as \"GARAN\"")
-            guard !text.isEmpty, text.utf8.count <= SymbolTable.maximumLength,
-                  text.utf8.allSatisfy({ (0x41...0x5A).contains($0) || (0x30...0x39).contains($0) || $0 == UInt8(ascii: ".") })
-            else {
-                throw OrderRejection(.unknownSymbol, field: field,
-                                     "\(Sanitized(text)) is not a symbol: 1 to \(SymbolTable.maximumLength) capital letters, digits or dots")
+            guard SymbolTable.isValid(text) else {
+                throw OrderRejection(.unknownSymbol, field: field, "\(Sanitized(text)) is not a symbol (such as GARAN or GARAN.E)")
             }
             return text
         }

@@ -39,11 +39,7 @@ public struct Position: Hashable, Sendable {
     }
 
     /// The average cost per share (basis ÷ shares, to six decimals, half up); nil when flat.
-    public var averageCost: Price? {
-        guard shares > 0 else { return nil }
-        let units = ScaledDecimal.divideRoundingHalfAwayFromZero(Int128(costBasis.kurus) * Int128(Money.pricePerKurus), by: Int128(shares))
-        return Price(units: Int64(units))
-    }
+    public var averageCost: Price? { costBasis.perShare(shares) }
 
     /// What the shares would realise at `price` before costs, less their basis.
     public func unrealised(at price: Price) -> Money? {

@@ -49,9 +49,7 @@ public struct OrdersSettings: ModuleSettings {
         priceLimit = try Self.rate(&section, "price_limit_percent", default: priceLimit, below: 100)
         if var table = try section.section("price_limit_percent_by_symbol") {
             for symbol in table.keys {
-                guard symbol.utf8.count <= SymbolTable.maximumLength, !symbol.isEmpty,
-                      symbol.utf8.allSatisfy({ (0x41...0x5A).contains($0) || (0x30...0x39).contains($0) || $0 == UInt8(ascii: ".") })
-                else { throw table.fail(symbol, "\(Sanitized(symbol)) is not a symbol") }
+                guard SymbolTable.isValid(symbol) else { throw table.fail(symbol, "\(Sanitized(symbol)) is not a symbol") }
                 priceLimitBySymbol[symbol] = try Self.rate(&table, symbol, default: priceLimit, below: 100)
             }
             try table.finish()

@@ -198,9 +198,7 @@ public struct MarketQueryParser: Sendable {
     private func symbol(_ text: String?) throws(QueryError) -> String {
         guard let text, !text.isEmpty else { throw QueryError("symbol is required") }
         guard symbols.id(for: text) != nil else {
-            var copy = text
-            let wellFormed = copy.withUTF8 { SymbolTable.isValid(UnsafeRawBufferPointer($0)) }
-            throw wellFormed
+            throw SymbolTable.isValid(text)
                 ? QueryError(status: 404, "unknown symbol \(text): not one of the \(symbols.ingestedCount) symbols this daemon ingests")
                 : QueryError("symbol \(Sanitized(text)) is not a symbol: 1 to \(SymbolTable.maximumLength) capital letters and digits")
         }
