@@ -6,7 +6,7 @@ import Testing
 
 /// Fills applied to the books on a real PostgreSQL: positions, cash, costs, the ledger, the value
 /// date, and a fill applied once.
-@Suite(.timeLimit(.minutes(3))) struct FillTests {
+@Suite(.serialized, .timeLimit(.minutes(3))) struct FillTests {
     static func fill(_ id: String, _ quantity: Int64, at price: String) -> Execution {
         Execution(id: id, quantity: quantity, price: Price(price)!, time: TradingDatabase.noon)
     }

@@ -10,7 +10,7 @@ import TestSupport
 import Testing
 
 /// The orders API over real HTTP with real tokens, on a real PostgreSQL.
-@Suite(.timeLimit(.minutes(3))) struct OrderRoutesTests {
+@Suite(.serialized, .timeLimit(.minutes(3))) struct OrderRoutesTests {
     static let secret = Array("orders-test-secret-of-thirty-two-bytes-or-more".utf8)
 
     struct Server {

@@ -6,7 +6,7 @@ import Testing
 
 /// The commands against a real PostgreSQL: reservation, idempotency, cancels, ownership, and
 /// concurrent orders of one account.
-@Suite(.timeLimit(.minutes(3))) struct OrderServiceTests {
+@Suite(.serialized, .timeLimit(.minutes(3))) struct OrderServiceTests {
     static func request(_ side: OrderSide, _ quantity: Int64, _ symbol: String = "GARAN", price: String? = "100", type: OrderType = .limit,
                         tif: TimeInForce = .day, clientOrderId: String? = nil) -> OrderRequest {
         OrderRequest(terms: OrderTerms(symbol: symbol, side: side, type: type, timeInForce: tif, quantity: quantity, price: price.flatMap { Price($0) }),
